@@ -1,0 +1,11 @@
+"""tinywgan: Wasserstein GANs from scratch in NumPy/CuPy, every gradient derived by hand.
+
+Start with ``tinywgan.mlp.MLP`` (forward, backward, input gradient, gradient penalty),
+``tinywgan.losses`` and ``tinywgan.gradcheck``; ``python -m tinywgan --help`` for the commands.
+"""
+from .backend import array_module, get_array_module, to_numpy
+from .layers import get_activation
+from .mlp import MLP
+
+__version__ = "0.1.0"
+__all__ = ["MLP", "array_module", "get_activation", "get_array_module", "to_numpy"]

@@ -1,0 +1,107 @@
+"""Backend: which array module, which dtype, which random stream.
+
+One idiom throughout tinywgan (as in DeZero and CuPy): an operation looks at the arrays it was
+given, ``xp = get_array_module(x)``, and uses ``xp.exp``, ``xp.zeros`` ... from there. Models
+know their own ``xp``. Nothing is global, so nothing can be forgotten.
+
+Three devices:
+
+- ``"cpu"``: NumPy;
+- ``"gpu"``: CuPy (imported only when asked for; tinywgan runs without it);
+- ``"strict"``: the strict test device (``tinywgan.strict``), NumPy arrays that refuse what CuPy
+  refuses, so that CI without a GPU breaks wherever a GPU would.
+
+The way back to the host is always explicit: ``to_numpy(x)``.
+
+Dtype policy: float32 for training (fast), float64 for gradient checks (finite differences need
+the precision). Every constructor takes ``dtype`` and nothing converts silently.
+
+Random numbers: ``rng(xp, seed, *stream)`` makes a generator on the device, seeded from the run's
+seed and a stream key (for example the iteration number). A run that derives its draws for
+iteration ``t`` from ``rng(xp, seed, "data", t)`` needs no generator state in its checkpoint:
+resuming at ``t`` draws the same numbers, on every device.
+"""
+import numpy as np
+
+from . import strict
+
+DEVICES = ("cpu", "gpu", "strict")
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _cupy():
+    try:
+        import cupy
+    except ImportError as e:
+        raise RuntimeError("device 'gpu' needs CuPy: pip install 'tinywgan[gpu]' "
+                           "(or the cupy-cudaXXx wheel that matches your CUDA)") from e
+    return cupy
+
+
+def array_module(device):
+    """The array module of a device name: 'cpu' -> numpy, 'gpu' -> cupy, 'strict' -> strict.xp."""
+    if device == "cpu":
+        return np
+    if device == "gpu":
+        return _cupy()
+    if device == "strict":
+        return strict.xp
+    raise ValueError("device must be one of %s, got %r" % (DEVICES, device))
+
+
+def device_name(xp):
+    """The inverse of ``array_module``."""
+    if xp is np:
+        return "cpu"
+    if xp is strict.xp:
+        return "strict"
+    return "gpu"
+
+
+def get_array_module(*arrays):
+    """The array module that owns these arrays (numpy, cupy or the strict device)."""
+    for a in arrays:
+        if isinstance(a, strict.StrictArray):
+            return strict.xp
+        if type(a).__module__.startswith("cupy"):
+            return _cupy()
+    return np
+
+
+def to_numpy(x):
+    """Explicit copy to the host (a no-op for NumPy arrays)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, strict.StrictArray) or hasattr(x, "get"):
+        return x.get()
+    return np.asarray(x)
+
+
+def check_dtype(dtype):
+    """Return the NumPy dtype for 'float32'/'float64' (or those dtypes); refuse anything else."""
+    dt = np.dtype(DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype)
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError("dtype must be float32 (training) or float64 (gradient checks), got %s"
+                         % dt)
+    return dt
+
+
+def rng(xp, seed, *stream):
+    """A random generator on ``xp``'s device for (seed, *stream).
+
+    ``stream`` is any tuple of ints or strings (e.g. ``("critic", 17)``) so that independent parts
+    of a run draw independent numbers. Use ``.random``, ``.standard_normal`` (both with ``dtype``)
+    and ``.integers``: the methods NumPy and CuPy generators share.
+    """
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError("seed must be a non-negative int, got %r" % (seed,))
+    key = [int(seed)] + [_stream_int(s) for s in stream]
+    seed_int = int(np.random.SeedSequence(key).generate_state(2, np.uint32).astype(np.uint64)
+                   .dot([1, 2 ** 32]))
+    return xp.random.default_rng(seed_int)
+
+
+def _stream_int(s):
+    if isinstance(s, str):
+        return int.from_bytes(s.encode(), "little") % (2 ** 63)
+    return int(s)
