@@ -1,0 +1,167 @@
+"""The MLP's contract, the losses' numerics, and bad input."""
+import numpy as np
+import pytest
+
+from tinywgan import losses
+from tinywgan.layers import get_activation
+from tinywgan.mlp import MLP
+
+
+def test_parameters_are_views_of_one_flat_buffer():
+    net = MLP((2, 5, 3, 1), "tanh", dtype="float64")
+    assert net.params.shape == (net.n_params,) == (2 * 5 + 5 + 5 * 3 + 3 + 3 + 1,)
+    assert [W.shape for W in net.W] == [(2, 5), (5, 3), (3, 1)]
+    assert [b.shape for b in net.b] == [(5,), (3,), (1,)]
+    net.params[...] = np.arange(net.n_params)
+    assert net.W[0][0, 1] == 1 and net.b[0][0] == 10
+    net.W[1][...] = 7.0
+    assert np.all(net.params[15:30] == 7.0)
+    with pytest.raises(TypeError):
+        net.W[0] = np.zeros((2, 5))          # rebinding would break the views: refused
+
+
+def test_initialisation_follows_he_and_glorot():
+    net = MLP((300, 400, 1), "relu", dtype="float64", seed=3)
+    assert np.abs(net.W[0]).max() <= np.sqrt(3 * 2 / 300)
+    assert np.var(net.W[0]) == pytest.approx(2 / 300, rel=0.02)             # He
+    assert np.abs(net.W[1]).max() <= np.sqrt(6 / 401)                        # Glorot
+    assert np.all(net.b[0] == 0)
+
+
+def test_same_seed_same_network_and_float32_by_default():
+    a, b = MLP((2, 8, 1), seed=5), MLP((2, 8, 1), seed=5)
+    assert a.params.dtype == np.float32 and np.array_equal(a.params, b.params)
+    assert not np.array_equal(a.params, MLP((2, 8, 1), seed=6).params)
+
+
+def test_gradients_accumulate_until_zeroed():
+    net = MLP((2, 4, 1), "tanh", dtype="float64")
+    x = np.ones((3, 2))
+    out, cache = net.forward(x)
+    net.backward(np.ones_like(out), cache)
+    once = net.grads.copy()
+    net.backward(np.ones_like(out), cache)
+    assert np.allclose(net.grads, 2 * once)
+    net.zero_grad()
+    assert not net.grads.any()
+
+
+def test_penalty_is_finite_when_an_input_gradient_is_exactly_zero():
+    net = MLP((2, 4, 1), "relu", dtype="float64")
+    net.W[1][...] = 0.0                                  # f is constant: grad_x f = 0 exactly
+    x = np.random.default_rng(0).normal(size=(5, 2))
+    assert not net.input_gradient(x).any()
+    net.zero_grad()
+    R, norms = net.gradient_penalty(x, 10.0)
+    assert np.isfinite(R) and float(R) == pytest.approx(10.0)                 # (0 - 1)^2
+    assert np.all(norms == 0) and np.all(np.isfinite(net.grads))
+
+
+def test_one_sided_penalty_ignores_small_gradients():
+    net = MLP((2, 4, 1), "tanh", dtype="float64")
+    x = np.random.default_rng(0).normal(size=(5, 2))
+    norms = np.linalg.norm(net.input_gradient(x), axis=1)
+    net.zero_grad()
+    R, _ = net.gradient_penalty(x, 1.0, target=norms.max() + 1, one_sided=True)
+    assert float(R) == 0 and not net.grads.any()
+    R, _ = net.gradient_penalty(x, 1.0, target=0.0, one_sided=True)
+    assert float(R) == pytest.approx(np.mean(norms ** 2))
+
+
+def test_gan_losses_are_finite_at_huge_logits():
+    big = np.array([[1000.0], [-1000.0]])
+    loss, d_real, d_fake = losses.gan_discriminator_loss(big, big)
+    assert np.isfinite(loss) and float(loss) == pytest.approx(1000.0)      # (0 + 1000)/2*2
+    assert np.all(np.isfinite(d_real)) and np.all(np.isfinite(d_fake))
+    for kind in ("minimax", "nonsaturating"):
+        loss, d = losses.gan_generator_loss(big, kind)
+        assert np.isfinite(loss) and np.all(np.isfinite(d))
+    # minimax saturates where D rejects fakes (logit -1000); non-saturating does not
+    assert abs(losses.gan_generator_loss(big, "minimax")[1][1, 0]) < 1e-300
+    assert losses.gan_generator_loss(big, "nonsaturating")[1][1, 0] == pytest.approx(-0.5)
+
+
+def test_wasserstein_losses():
+    fr, ff = np.array([[1.0], [3.0]]), np.array([[0.0], [1.0], [2.0]])
+    loss, dr, df = losses.wasserstein_critic_loss(fr, ff)
+    assert float(loss) == pytest.approx(1.0 - 2.0)
+    assert np.allclose(dr, -0.5) and np.allclose(df, 1 / 3)
+    loss, df = losses.wasserstein_generator_loss(ff)
+    assert float(loss) == pytest.approx(-1.0) and np.allclose(df, -1 / 3)
+
+
+# ---- bad input --------------------------------------------------------------------------------
+
+def test_wrong_input_width_names_the_expected_shape():
+    net = MLP((3, 4, 1))
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 3\), got \(5, 2\)"):
+        net.forward(np.zeros((5, 2), np.float32))
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 3, 1), (0, 3)])
+def test_wrong_batch_shapes(shape):
+    with pytest.raises(ValueError, match="x must"):
+        MLP((3, 4, 1)).forward(np.zeros(shape, np.float32))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_input(bad):
+    x = np.zeros((4, 2), np.float32)
+    x[1, 0] = bad
+    with pytest.raises(ValueError, match="x holds NaN or inf"):
+        MLP((2, 4, 1)).forward(x)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        MLP((2, 4, 1)).gradient_penalty(x, 1.0)
+
+
+def test_wrong_dtype_and_device():
+    with pytest.raises(ValueError, match="dtype float64 but the network is float32"):
+        MLP((2, 4, 1)).forward(np.zeros((3, 2)))
+    with pytest.raises(TypeError, match="device 'strict'"):
+        MLP((2, 4, 1), device="strict").forward(np.zeros((3, 2), np.float32))
+
+
+def test_unknown_activation():
+    with pytest.raises(ValueError, match="unknown activation 'relu6'.*'tanh'"):
+        MLP((2, 4, 1), "relu6")
+    with pytest.raises(ValueError, match="slope"):
+        get_activation("leaky_relu:x")
+
+
+@pytest.mark.parametrize("lam", [-1.0, float("nan"), float("inf"), "10"])
+def test_bad_lambda(lam):
+    with pytest.raises(ValueError, match="lam must be a finite number >= 0, got"):
+        MLP((2, 4, 1)).gradient_penalty(np.zeros((3, 2), np.float32), lam)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(widths=[2]), "widths must list at least two"),
+    (dict(widths=[2, 0, 1]), "widths must list at least two positive ints"),
+    (dict(widths=[2, 1], init="xavier"), "init must be 'he' or 'glorot'"),
+    (dict(widths=[2, 1], dtype="float16"), "dtype must be float32"),
+    (dict(widths=[2, 1], device="tpu"), "device must be one of"),
+    (dict(widths=[2, 1], seed=-1), "seed must be a non-negative int"),
+])
+def test_bad_constructor_arguments(kw, match):
+    with pytest.raises(ValueError, match=match):
+        MLP(**kw)
+
+
+def test_input_gradient_needs_a_scalar_output():
+    with pytest.raises(ValueError, match="scalar output"):
+        MLP((2, 3, 2)).input_gradient(np.zeros((1, 2), np.float32))
+
+
+def test_wrong_loss_shapes():
+    with pytest.raises(ValueError, match=r"f_fake must be the critic's outputs of shape \(N, 1\)"):
+        losses.wasserstein_critic_loss(np.zeros((3, 1)), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="kind must be 'minimax' or 'nonsaturating'"):
+        losses.gan_generator_loss(np.zeros((3, 1)), "wasserstein")
+
+
+def test_gradcheck_command_prints_a_table_and_passes(capsys):
+    from tinywgan.cli import main
+    assert main(["gradcheck"]) == 0
+    out = capsys.readouterr().out
+    assert "penalty tanh: dparams" in out and "FAIL" not in out
+    assert "checks passed (float64)" in out

@@ -1,0 +1,260 @@
+r"""Layers: a linear map and the activations, each with its backward and the pieces of the
+double backward that the gradient penalty needs.
+
+Contract (CS231n): ``forward(...) -> (out, cache)`` and ``backward(dout, cache) -> grads``, so
+every piece can be checked against finite differences with a one-line lambda
+(``tinywgan.gradcheck``).
+
+Row-vector convention: a batch is ``x: (N, D)``, a layer is ``a = x W + b`` with
+``W: (D, M)``, ``b: (M,)``.
+
+The gradient penalty differentiates a *backward pass* (the input gradient) once more. The input
+gradient of a scalar network output passes through each layer as
+
+    linear:      P = G W^T              (G: gradient w.r.t. the layer's output a, P: w.r.t. x)
+    activation:  G = P * s'(a)          (P: gradient w.r.t. h = s(a), G: w.r.t. a)
+
+and its reverse (the "double backward"), given the penalty's gradient ``Pbar`` of P or ``Gbar``
+of G, is
+
+    linear:      Wbar += Pbar^T G,      Gbar = Pbar W
+    activation:  Pbar = Gbar * s'(a),   Abar = Gbar * P * s''(a)   (the second-order injection)
+
+``bar`` always means "gradient of the penalty R with respect to that quantity". ``Abar`` is zero
+for piecewise-linear activations (ReLU, leaky ReLU): ``second_order = False`` lets the MLP skip it.
+"""
+import math
+
+from .backend import get_array_module
+
+
+# ------------------------------------------------------------------------------------------------
+# Linear
+# ------------------------------------------------------------------------------------------------
+
+def linear_forward(x, W, b):
+    """a = x W + b.
+
+    Inputs: x: (N, D), W: (D, M), b: (M,). Returns a: (N, M), cache = (x, W).
+    """
+    return x @ W + b, (x, W)
+
+
+def linear_backward(da, cache):
+    """Gradients of a = x W + b.
+
+    Inputs: da: (N, M) upstream gradient, cache from ``linear_forward``.
+    Returns dx = da W^T: (N, D), dW = x^T da: (D, M), db = sum_rows da: (M,).
+    """
+    x, W = cache
+    return da @ W.T, x.T @ da, da.sum(axis=0)
+
+
+def linear_input_grad(G, W):
+    """First backward through a linear layer, as a function to differentiate again: P = G W^T.
+
+    Inputs: G: (N, M) gradient of the output w.r.t. this layer's a, W: (D, M).
+    Returns P: (N, D) gradient w.r.t. this layer's input x.
+    """
+    return G @ W.T
+
+
+def linear_input_grad_backward(Pbar, G, W):
+    """Reverse of ``P = G W^T``.
+
+    Inputs: Pbar: (N, D) gradient of R w.r.t. P, G: (N, M), W: (D, M).
+    Returns Gbar = Pbar W: (N, M) and Wbar = Pbar^T G: (D, M).
+    """
+    return Pbar @ W, Pbar.T @ G
+
+
+# ------------------------------------------------------------------------------------------------
+# Activations: s, s', s'' side by side
+# ------------------------------------------------------------------------------------------------
+
+class Activation:
+    """An elementwise nonlinearity h = s(a) with its first and second derivatives.
+
+    Attributes:
+        name: the name ``get_activation`` knows it by.
+        lipschitz: sup |s'|, the Lipschitz constant used in the network bound.
+        second_order: False when s'' = 0 almost everywhere (the penalty's second-order path is
+            then empty and skipped).
+    """
+    name = "?"
+    lipschitz = 1.0
+    second_order = True
+
+    def f(self, a):
+        raise NotImplementedError
+
+    def df(self, a):
+        raise NotImplementedError
+
+    def d2f(self, a):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return self.name
+
+
+class ReLU(Activation):
+    r"""s(a) = max(0, a);  s'(a) = 1[a > 0];  s''(a) = 0 (a != 0)."""
+    name, lipschitz, second_order = "relu", 1.0, False
+
+    def f(self, a):
+        return get_array_module(a).maximum(a, 0)
+
+    def df(self, a):
+        return (a > 0).astype(a.dtype)
+
+    def d2f(self, a):
+        return get_array_module(a).zeros_like(a)
+
+
+class LeakyReLU(Activation):
+    r"""s(a) = a if a > 0 else k a;  s'(a) = 1 if a > 0 else k;  s''(a) = 0 (a != 0)."""
+    second_order = False
+
+    def __init__(self, slope=0.2):
+        if not (isinstance(slope, (int, float)) and math.isfinite(slope) and 0 <= slope < 1):
+            raise ValueError("leaky_relu slope must be a number in [0, 1), got %r" % (slope,))
+        self.slope = float(slope)
+        self.lipschitz = 1.0
+        self.name = "leaky_relu" if slope == 0.2 else "leaky_relu:%g" % slope
+
+    def f(self, a):
+        return get_array_module(a).where(a > 0, a, self.slope * a)
+
+    def df(self, a):
+        return get_array_module(a).where(a > 0, 1.0, self.slope).astype(a.dtype)
+
+    def d2f(self, a):
+        return get_array_module(a).zeros_like(a)
+
+
+class Tanh(Activation):
+    r"""s = tanh a;  s' = 1 - s^2;  s'' = -2 s (1 - s^2)."""
+    name = "tanh"
+
+    def f(self, a):
+        return get_array_module(a).tanh(a)
+
+    def df(self, a):
+        t = get_array_module(a).tanh(a)
+        return 1 - t * t
+
+    def d2f(self, a):
+        t = get_array_module(a).tanh(a)
+        return -2 * t * (1 - t * t)
+
+
+def _sigmoid(a):
+    r"""sigma(a) = 1 / (1 + e^{-a}) = (1 + tanh(a/2)) / 2, the second form never overflows."""
+    return 0.5 * (1 + get_array_module(a).tanh(0.5 * a))
+
+
+class Sigmoid(Activation):
+    r"""s = sigma(a);  s' = s (1 - s);  s'' = s (1 - s)(1 - 2 s).  sup |s'| = 1/4."""
+    name, lipschitz = "sigmoid", 0.25
+
+    def f(self, a):
+        return _sigmoid(a)
+
+    def df(self, a):
+        s = _sigmoid(a)
+        return s * (1 - s)
+
+    def d2f(self, a):
+        s = _sigmoid(a)
+        return s * (1 - s) * (1 - 2 * s)
+
+
+class Softplus(Activation):
+    r"""s = log(1 + e^a);  s' = sigma(a);  s'' = sigma(a)(1 - sigma(a)).
+
+    log(1 + e^a) = logaddexp(0, a) is computed without overflow at large |a|.
+    """
+    name = "softplus"
+
+    def f(self, a):
+        return get_array_module(a).logaddexp(0, a)
+
+    def df(self, a):
+        return _sigmoid(a)
+
+    def d2f(self, a):
+        s = _sigmoid(a)
+        return s * (1 - s)
+
+
+class SiLU(Activation):
+    r"""SiLU / swish, a smooth ReLU: s = a sigma(a);
+    s' = sigma + a sigma (1 - sigma);  s'' = sigma (1 - sigma) (2 + a (1 - 2 sigma)).
+    sup |s'| = 1.0998 (at a = 2.3994), the Lipschitz constant.
+    """
+    name, lipschitz = "silu", 1.0998
+
+    def f(self, a):
+        return a * _sigmoid(a)
+
+    def df(self, a):
+        s = _sigmoid(a)
+        return s + a * s * (1 - s)
+
+    def d2f(self, a):
+        s = _sigmoid(a)
+        return s * (1 - s) * (2 + a * (1 - 2 * s))
+
+
+ACTIVATIONS = {cls.name: cls for cls in (ReLU, Tanh, Sigmoid, Softplus, SiLU)}
+ACTIVATIONS["leaky_relu"] = LeakyReLU
+
+
+def get_activation(act):
+    """An Activation from a name ('relu', 'leaky_relu', 'leaky_relu:0.1', 'tanh', 'sigmoid',
+    'softplus', 'silu') or an Activation instance (returned as is)."""
+    if isinstance(act, Activation):
+        return act
+    name, _, arg = str(act).partition(":")
+    if name not in ACTIVATIONS or (arg and name != "leaky_relu"):
+        raise ValueError("unknown activation %r; expected one of %s (or 'leaky_relu:SLOPE')"
+                         % (act, sorted(ACTIVATIONS)))
+    if arg:
+        try:
+            return LeakyReLU(float(arg))
+        except ValueError:
+            raise ValueError("activation %r: the slope after ':' must be a number in [0, 1)"
+                             % (act,)) from None
+    return ACTIVATIONS[name]()
+
+
+def activation_forward(a, act):
+    """h = s(a). Inputs: a: (N, M). Returns h: (N, M), cache = (a, act)."""
+    return act.f(a), (a, act)
+
+
+def activation_backward(dh, cache):
+    """da = dh * s'(a). Inputs: dh: (N, M). Returns da: (N, M)."""
+    a, act = cache
+    return dh * act.df(a)
+
+
+def activation_input_grad(P, a, act):
+    """First backward through an activation, as a function to differentiate again: G = P * s'(a).
+
+    Inputs: P: (N, M) gradient w.r.t. h = s(a), a: (N, M). Returns G: (N, M).
+    """
+    return P * act.df(a)
+
+
+def activation_input_grad_backward(Gbar, P, a, act):
+    """Reverse of ``G = P * s'(a)``, in P and in a.
+
+    Inputs: Gbar: (N, M) gradient of R w.r.t. G; P, a: (N, M).
+    Returns Pbar = Gbar * s'(a): (N, M) and Abar = Gbar * P * s''(a): (N, M), the second-order
+    injection (None when s'' = 0, i.e. ``act.second_order`` is False).
+    """
+    Pbar = Gbar * act.df(a)
+    Abar = Gbar * P * act.d2f(a) if act.second_order else None
+    return Pbar, Abar

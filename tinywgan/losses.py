@@ -1,0 +1,86 @@
+r"""Losses, each returning its value and its gradient w.r.t. the network outputs it was given.
+
+Wasserstein (Arjovsky et al. 2017). The critic maximises E f(real) - E f(fake), i.e. descends on
+
+    L_critic = mean f(fake) - mean f(real)          (its negative estimates W(P_r, P_g))
+    L_gen    = -mean f(G(z))
+
+Vanilla GAN (Goodfellow et al. 2014), from logits l with D = sigmoid(l):
+
+    L_disc = -mean log D(real) - mean log(1 - D(fake))
+           = mean softplus(-l_real) + mean softplus(l_fake)
+    minimax generator:         L = mean log(1 - D(G(z))) = -mean softplus(l_fake)
+    non-saturating generator:  L = -mean log D(G(z))     =  mean softplus(-l_fake)
+
+using log sigmoid(l) = -softplus(-l), log(1 - sigmoid(l)) = -softplus(l), and
+softplus(l) = logaddexp(0, l), which is exact and finite at l = +-1000 where 1/(1+e^-l) is not.
+d softplus(l)/dl = sigmoid(l) = (1 + tanh(l/2))/2.
+
+Shapes: outputs f or logits are (N, 1); each gradient has the shape of what it is w.r.t.
+"""
+from .backend import get_array_module
+
+
+def _sigmoid(l):
+    return 0.5 * (1 + get_array_module(l).tanh(0.5 * l))
+
+
+def _softplus(l):
+    return get_array_module(l).logaddexp(0, l)
+
+
+def _check(out, name):
+    if out.ndim != 2 or out.shape[1] != 1 or out.shape[0] == 0:
+        raise ValueError("%s must be the critic's outputs of shape (N, 1), got %s"
+                         % (name, tuple(out.shape)))
+
+
+def wasserstein_critic_loss(f_real, f_fake):
+    """L = mean f(fake) - mean f(real).
+
+    Inputs: f_real: (N, 1), f_fake: (M, 1). Returns (L: 0-d, dL/df_real = -1/N: (N, 1),
+    dL/df_fake = +1/M: (M, 1)).
+    """
+    _check(f_real, "f_real")
+    _check(f_fake, "f_fake")
+    xp = get_array_module(f_real)
+    loss = f_fake.mean() - f_real.mean()
+    return (loss, xp.full(f_real.shape, -1.0 / f_real.shape[0], dtype=f_real.dtype),
+            xp.full(f_fake.shape, 1.0 / f_fake.shape[0], dtype=f_fake.dtype))
+
+
+def wasserstein_generator_loss(f_fake):
+    """L = -mean f(G(z)). Inputs: f_fake: (M, 1). Returns (L, dL/df_fake = -1/M: (M, 1))."""
+    _check(f_fake, "f_fake")
+    xp = get_array_module(f_fake)
+    return -f_fake.mean(), xp.full(f_fake.shape, -1.0 / f_fake.shape[0], dtype=f_fake.dtype)
+
+
+def gan_discriminator_loss(logit_real, logit_fake):
+    """L = mean softplus(-l_real) + mean softplus(l_fake).
+
+    Inputs: logit_real: (N, 1), logit_fake: (M, 1).
+    Returns (L, dL/dl_real = (sigmoid(l_real) - 1)/N, dL/dl_fake = sigmoid(l_fake)/M).
+    """
+    _check(logit_real, "logit_real")
+    _check(logit_fake, "logit_fake")
+    loss = _softplus(-logit_real).mean() + _softplus(logit_fake).mean()
+    return (loss, (_sigmoid(logit_real) - 1) / logit_real.shape[0],
+            _sigmoid(logit_fake) / logit_fake.shape[0])
+
+
+def gan_generator_loss(logit_fake, kind="nonsaturating"):
+    """The generator's loss on D's logits for G(z): (M, 1).
+
+    kind 'minimax':        L = -mean softplus(l),  dL/dl = -sigmoid(l)/M
+         (saturates: the gradient vanishes when D confidently rejects fakes, l << 0);
+    kind 'nonsaturating':  L = mean softplus(-l),  dL/dl = (sigmoid(l) - 1)/M.
+    Returns (L, dL/dl: (M, 1)).
+    """
+    _check(logit_fake, "logit_fake")
+    M = logit_fake.shape[0]
+    if kind == "minimax":
+        return -_softplus(logit_fake).mean(), -_sigmoid(logit_fake) / M
+    if kind == "nonsaturating":
+        return _softplus(-logit_fake).mean(), (_sigmoid(logit_fake) - 1) / M
+    raise ValueError("kind must be 'minimax' or 'nonsaturating', got %r" % (kind,))
