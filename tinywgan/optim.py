@@ -1,0 +1,290 @@
+r"""First-order update rules: SGD (with momentum), RMSProp, Adam.
+
+One interface for every rule (as in CS231n's ``optim.py``)::
+
+    opt = Adam(lr=1e-4, betas=(0.5, 0.9), eps=1e-8)   # hyperparameters, checked here
+    opt.step(params, grads)        # params (P,) -= update(grads (P,)), IN PLACE
+    d = opt.state_dict()           # {"t": int, name: array (P,) ...}, copies, on the device
+    opt.load_state_dict(d)         # restore exactly: the next step is bit-identical
+
+- ``params``, ``grads``: a model's flat 1-D buffers, same shape and dtype (float32 for training).
+  The layer views ``W[l]``, ``b[l]`` alias ``params``, so ``step`` writes into it, never rebinds.
+- ``step`` is gradient *descent*: to maximise (the critic's E f(real) - E f(fake)), pass the
+  gradient of the negative.
+- State (moment buffers, step counter ``t``) is made on the first ``step``, on the params'
+  device and dtype. One optimiser per parameter vector (generator and critic get one each).
+- Speed: a step is a handful of in-place vector operations (``out=``) into preallocated buffers;
+  scalars (bias corrections, ``1 - beta``) are Python floats computed once per step.
+- ``state_dict`` arrays stay on the device (``checkpoint.save`` copies them to the host);
+  ``load_state_dict`` takes host or device arrays and moves them on the next ``step``.
+
+References: Tieleman & Hinton 2012, Lecture 6.5 (RMSProp); Kingma & Ba 2015, "Adam"
+(Algorithm 1 and the efficient form just before Section 2.1).
+"""
+import inspect
+import math
+
+import numpy as np
+
+from . import backend
+
+
+class Optimizer:
+    """The shared machinery: checks, lazy state, state_dict. Subclasses define ``_names`` (the
+    state arrays) and ``_update(p, g, t)``, the rule itself, with ``t`` the 1-based step."""
+
+    _names = ()
+
+    def __init__(self, lr):
+        self.lr = _positive("lr", lr)
+        self.t = 0              # steps taken
+        self._state = None      # name -> array (P,), made on the first step
+        self._pending = None    # loaded by load_state_dict, adopted on the next step
+        self._scratch = None    # (P,) work buffer, not state
+
+    def step(self, params, grads):
+        """Update ``params`` in place from ``grads``.
+
+        Inputs:
+        - params: (P,) float array, updated in place.
+        - grads: (P,) gradient of the loss being *minimised*, same shape, dtype and device.
+        """
+        _check_pair(params, grads)
+        if self._state is None:
+            self._make_state(params)
+        else:
+            ref = self._scratch
+            if ref.shape != params.shape or ref.dtype != params.dtype:
+                raise ValueError(
+                    "%s was stepping params of shape %s %s, now got %s %s; use one optimiser "
+                    "per parameter vector" % (type(self).__name__, ref.shape, ref.dtype,
+                                              params.shape, params.dtype))
+        self.t += 1
+        self._update(params, grads, self.t)
+
+    def state_dict(self):
+        """Copies of the state: ``{"t": int, name: array (P,) for each state array}``.
+
+        Before the first step there are no arrays, only ``{"t": 0}``.
+        """
+        d = {"t": self.t}
+        source = self._pending if self._pending is not None else (self._state or {})
+        d.update({k: v.copy() for k, v in source.items()})
+        return d
+
+    def load_state_dict(self, d):
+        """Restore a ``state_dict`` (host or device arrays; ``t`` an int or a 0-d int array).
+
+        Names are checked now; shapes and dtypes against the params on the next ``step``, which
+        also moves the arrays to the params' device.
+        """
+        t = _count(d.get("t", None))
+        expected = set(self._names) if t > 0 else set()
+        missing, unexpected = sorted(expected - set(d)), sorted(set(d) - expected - {"t"})
+        if missing or unexpected:
+            raise ValueError("%s.load_state_dict: missing %s, unexpected %s (t = %d); with t > 0 "
+                             "it holds exactly %s. Was it saved by another optimiser?"
+                             % (type(self).__name__, missing, unexpected, t,
+                                ["t"] + list(self._names)))
+        for k in expected:
+            if getattr(d[k], "ndim", None) != 1:
+                raise ValueError("%s.load_state_dict: %r must be a 1-D array, got %r"
+                                 % (type(self).__name__, k, getattr(d[k], "shape", d[k])))
+        self.t, self._state, self._scratch = t, None, None
+        self._pending = {k: d[k].copy() for k in expected} or None
+
+    # ---- internals ----------------------------------------------------------------------------
+    def _make_state(self, params):
+        """Zeros (or the loaded state, moved to the params' device) and the scratch buffer."""
+        xp, state = backend.get_array_module(params), {}
+        for k in self._names:
+            state[k] = xp.zeros_like(params)
+            a = (self._pending or {}).get(k)
+            if a is None:
+                continue
+            if a.shape != params.shape or a.dtype != params.dtype:
+                raise ValueError("%s: loaded state %r is %s %s but params are %s %s; load the "
+                                 "state saved with this model (same widths and dtype)"
+                                 % (type(self).__name__, k, a.shape, a.dtype, params.shape,
+                                    params.dtype))
+            if backend.get_array_module(a) is not xp:
+                a = xp.asarray(backend.to_numpy(a))         # explicit move between devices
+            state[k][...] = a
+        self._state, self._pending, self._scratch = state, None, xp.empty_like(params)
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent with (heavy-ball) momentum.
+
+        v <- momentum * v - lr * g
+        p <- p + v
+
+    With ``momentum = 0`` there is no state: ``p <- p - lr * g``.
+    """
+
+    def __init__(self, lr, momentum=0.0):
+        super().__init__(lr)
+        self.momentum = _fraction("momentum", momentum)
+        self._names = ("v",) if self.momentum > 0 else ()
+
+    def _update(self, p, g, t):
+        xp, s = backend.get_array_module(p), self._scratch
+        xp.multiply(g, self.lr, out=s)          # s = lr * g
+        if not self._names:
+            p -= s                              # p <- p - lr * g
+            return
+        v = self._state["v"]
+        v *= self.momentum
+        v -= s                                  # v <- momentum * v - lr * g
+        p += v                                  # p <- p + v
+
+
+class RMSProp(Optimizer):
+    r"""RMSProp (Tieleman & Hinton 2012), as in the WGAN paper and the seed lecture.
+
+        ms <- alpha * ms + (1 - alpha) * g^2        (ms starts at 0)
+        p  <- p - lr * g / (sqrt(ms) + eps)
+
+    Defaults are the WGAN paper's (lr 5e-5) with alpha 0.9. Other libraries differ: PyTorch's
+    ``RMSprop`` defaults to alpha 0.99 (the official WGAN code used it); the WGAN-GP toy code's
+    clipping baseline used TensorFlow 1's ``RMSPropOptimizer``, decay 0.9, which also starts
+    ``ms`` at 1 (not 0) and puts eps inside the root, ``sqrt(ms + eps)`` with eps 1e-10. With
+    ``ms`` from 0 the first step is ``lr * g / (sqrt(1 - alpha) |g|)``, about 3.2 lr per element.
+    """
+
+    _names = ("ms",)
+
+    def __init__(self, lr=5e-5, alpha=0.9, eps=1e-8):
+        super().__init__(lr)
+        self.alpha = _fraction("alpha", alpha)
+        self.eps = _positive("eps", eps)
+
+    def _update(self, p, g, t):
+        xp, s, ms = backend.get_array_module(p), self._scratch, self._state["ms"]
+        ms *= self.alpha
+        xp.multiply(g, g, out=s)
+        s *= 1.0 - self.alpha
+        ms += s                                 # ms <- alpha ms + (1 - alpha) g^2
+        xp.sqrt(ms, out=s)
+        s += self.eps                           # s = sqrt(ms) + eps
+        xp.divide(g, s, out=s)
+        s *= self.lr
+        p -= s                                  # p <- p - lr g / (sqrt(ms) + eps)
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba 2015), bias-corrected. Defaults are WGAN-GP's: lr 1e-4, betas (0.5, 0.9).
+
+        m <- beta1 m + (1 - beta1) g                  (m, v start at 0; t = 1, 2, ...)
+        v <- beta2 v + (1 - beta2) g^2
+        p <- p - lr * m_hat / (sqrt(v_hat) + eps),    m_hat = m / (1 - beta1^t),
+                                                      v_hat = v / (1 - beta2^t)
+
+    Computed in the equivalent form with the corrections folded into two scalars (so the
+    per-element work is one root, one divide and a few multiply-adds):
+
+        step  = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+        eps_t = eps * sqrt(1 - beta2^t)
+        p <- p - step * m / (sqrt(v) + eps_t)
+
+    (Multiply the last fraction's top and bottom by sqrt(1 - beta2^t) to get back the first.)
+    Momentum-based rules like this one were reported to destabilise *clipped* WGAN; WGAN-GP
+    uses Adam.
+    """
+
+    _names = ("m", "v")
+
+    def __init__(self, lr=1e-4, betas=(0.5, 0.9), eps=1e-8):
+        super().__init__(lr)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError("betas must be a pair (beta1, beta2), got %r" % (betas,)) from None
+        self.betas = (_fraction("betas[0]", b1), _fraction("betas[1]", b2))
+        self.eps = _positive("eps", eps)
+
+    def _update(self, p, g, t):
+        xp, s = backend.get_array_module(p), self._scratch
+        m, v = self._state["m"], self._state["v"]
+        b1, b2 = self.betas
+        root = math.sqrt(1.0 - b2 ** t)
+        step = self.lr * root / (1.0 - b1 ** t)
+        m *= b1
+        xp.multiply(g, 1.0 - b1, out=s)
+        m += s                                  # m <- beta1 m + (1 - beta1) g
+        v *= b2
+        xp.multiply(g, g, out=s)
+        s *= 1.0 - b2
+        v += s                                  # v <- beta2 v + (1 - beta2) g^2
+        xp.sqrt(v, out=s)
+        s += self.eps * root                    # s = sqrt(v) + eps_t
+        xp.divide(m, s, out=s)
+        s *= step
+        p -= s                                  # p <- p - step m / (sqrt(v) + eps_t)
+
+
+OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSProp, "adam": Adam}
+
+
+def make_optimizer(name, **hyper):
+    """``make_optimizer("adam", lr=1e-4, betas=(0.5, 0.9))``: an optimiser by name.
+
+    Names: 'sgd', 'rmsprop', 'adam' (any case). ``hyper`` goes to the constructor.
+    """
+    key = str(name).lower()
+    if key not in OPTIMIZERS:
+        raise ValueError("unknown optimiser %r; choose one of %s" % (name, sorted(OPTIMIZERS)))
+    cls = OPTIMIZERS[key]
+    unknown = sorted(set(hyper) - set(inspect.signature(cls).parameters))
+    if unknown:
+        raise TypeError("%s takes the hyperparameters %s, not %s"
+                        % (cls.__name__, list(inspect.signature(cls).parameters), unknown))
+    return cls(**hyper)
+
+
+# ---- checks ------------------------------------------------------------------------------------
+def _real(name, value, ok, rule):
+    """``float(value)`` if it is a finite real number satisfying ``ok``; else a ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or not ok(float(value)):
+        raise ValueError("%s must be %s, got %r" % (name, rule, value))
+    return float(value)
+
+
+def _positive(name, value):
+    return _real(name, value, lambda x: x > 0, "a finite number > 0")
+
+
+def _fraction(name, value):
+    return _real(name, value, lambda x: 0 <= x < 1, "a number in [0, 1)")
+
+
+def _count(t):
+    """The step counter from a state dict: an int, a NumPy integer or a 0-d integer array."""
+    if t is None:
+        raise ValueError("state dict has no step counter 't'; pass what state_dict() returned")
+    ok = not isinstance(t, (bool, np.bool_))
+    if ok and hasattr(t, "dtype"):
+        ok = t.ndim == 0 and t.dtype.kind in "iu"
+    elif ok:
+        ok = isinstance(t, int)
+    if not ok or int(t) < 0:
+        raise ValueError("state dict's step counter 't' must be an int >= 0, got %r" % (t,))
+    return int(t)
+
+
+def _check_pair(params, grads):
+    """Cheap checks only: 1-D, equal shapes and dtypes, a float dtype, one device."""
+    for name, a in (("params", params), ("grads", grads)):
+        if getattr(a, "ndim", None) != 1:
+            raise ValueError("%s must be the model's flat 1-D buffer (P,), got shape %s"
+                             % (name, getattr(a, "shape", type(a).__name__)))
+    if params.shape != grads.shape or params.dtype != grads.dtype:
+        raise ValueError("params %s %s and grads %s %s must have the same shape and dtype"
+                         % (params.shape, params.dtype, grads.shape, grads.dtype))
+    if params.dtype.kind != "f":
+        raise ValueError("params must be floating point (float32 for training), got %s"
+                         % params.dtype)
+    if backend.get_array_module(params) is not backend.get_array_module(grads):
+        raise TypeError("params and grads are on different devices; move one explicitly "
+                        "(xp.asarray / backend.to_numpy)")
