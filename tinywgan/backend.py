@@ -102,6 +102,9 @@ def rng(xp, seed, *stream):
 
 
 def _stream_int(s):
+    """A stream key as a non-negative int (SeedSequence takes ints of any size)."""
     if isinstance(s, str):
-        return int.from_bytes(s.encode(), "little") % (2 ** 63)
+        return int.from_bytes(s.encode(), "little")
+    if int(s) < 0:
+        raise ValueError("stream keys must be strings or non-negative ints, got %r" % (s,))
     return int(s)
