@@ -1,8 +1,11 @@
 """The command line: ``python -m tinywgan COMMAND`` (or the ``tinywgan`` console script).
 
+    train       train a GAN on a toy distribution and write a run folder (the main job)
+    sample      write points from a trained run's generator
     gradcheck   every hand-derived gradient against finite differences, as a table
 """
 import argparse
+import os
 import sys
 
 
@@ -15,10 +18,98 @@ def cmd_gradcheck(args):
     return 1 if failed else 0
 
 
+def cmd_train(args):
+    from .checkpoint import CheckpointError
+    from .run import train_run
+    from .train import TrainingDiverged, make_config
+    fields = {f: getattr(args, f) for f in CONFIG_FLAGS}
+    if args.no_lr_decay:
+        fields["lr_decay"] = False
+    if args.warmup:
+        fields["warmup"] = True
+    try:
+        cfg = make_config(args.preset, **fields)
+    except ValueError as e:
+        print("tinywgan train: %s" % e, file=sys.stderr)
+        return 2
+    run_dir = args.out or os.path.join("runs", "%s-%s" % (cfg.method, cfg.dataset))
+    print("tinywgan train: %s on %s, %d iterations, %s -> %s"
+          % (cfg.method, cfg.dataset, cfg.iters, cfg.device, run_dir))
+    try:
+        m = train_run(cfg, run_dir, resume=args.resume, quiet=args.quiet,
+                      figure=not args.no_figure)
+    except (TrainingDiverged, CheckpointError) as e:
+        print("tinywgan train: %s\nThe last good checkpoint (if any) is kept in %s."
+              % (e, run_dir), file=sys.stderr)
+        return 1
+    print("done in %.1f s: W1 %.4f (floor %.4f, ratio %.2f)%s"
+          % (m["seconds"], m["w1"], m["w1_floor"], m["w1_ratio"],
+             ", modes %d/%d, high quality %.3f" % (m["modes"], m["modes_total"],
+                                                   m["high_quality"]) if "modes" in m else ""))
+    print("wrote %s/{metrics.json, figure.png, checkpoint.npz, history.jsonl}" % run_dir)
+    return 0
+
+
+def cmd_sample(args):
+    from .checkpoint import CheckpointError
+    from .run import sample_run
+    try:
+        points = sample_run(args.run_dir, args.n, args.o, device=args.device)
+    except CheckpointError as e:
+        print("tinywgan sample: %s" % e, file=sys.stderr)
+        return 1
+    print("wrote %d points %s to %s" % (points.shape[0], points.shape, args.o))
+    return 0
+
+
+CONFIG_FLAGS = ["method", "dataset", "iters", "batch", "n_critic", "width", "depth",
+                "activation", "latent", "lam", "clip", "optimizer", "lr_d", "lr_g", "betas",
+                "gan_loss", "seed", "device", "dtype", "log_every", "eval_every", "eval_n"]
+
+
+def _add_train_flags(p):
+    from .train import Config, METHODS, PRESETS
+    d = Config()
+    p.add_argument("--preset", choices=sorted(PRESETS), help="start from named settings "
+                   "(gan_toy: the reference toy code's)")
+    p.add_argument("--method", choices=METHODS, help="default %s" % d.method)
+    p.add_argument("--dataset", help="8gaussians, 25gaussians or swissroll (default %s)"
+                   % d.dataset)
+    for name, typ in (("iters", int), ("batch", int), ("n_critic", int), ("width", int),
+                      ("depth", int), ("latent", int), ("lam", float), ("clip", float),
+                      ("lr_d", float), ("lr_g", float), ("seed", int), ("log_every", int),
+                      ("eval_every", int), ("eval_n", int)):
+        p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ,
+                       help="default %s" % getattr(d, name))
+    p.add_argument("--activation", help="default %s" % d.activation)
+    p.add_argument("--optimizer", choices=["sgd", "rmsprop", "adam"],
+                   help="default: rmsprop for wgan, adam otherwise")
+    p.add_argument("--betas", type=float, nargs=2, help="Adam's betas (default 0.5 0.9)")
+    p.add_argument("--gan-loss", dest="gan_loss", choices=["nonsaturating", "minimax"])
+    p.add_argument("--device", choices=["cpu", "gpu", "strict"], help="default cpu")
+    p.add_argument("--dtype", choices=["float32", "float64"], help="default float32")
+    p.add_argument("--no-lr-decay", action="store_true", help="keep the learning rates constant")
+    p.add_argument("--warmup", action="store_true",
+                   help="wgan: 100 critic steps for the first 25 and every 500th iteration")
+    p.add_argument("--out", help="run folder (default runs/METHOD-DATASET)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--no-figure", action="store_true", help="skip the figure")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="tinywgan", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="train on a toy distribution; writes a run folder")
+    _add_train_flags(p)
+    p.set_defaults(func=cmd_train)
+    p = sub.add_parser("sample", help="write points from a trained generator (.npy)")
+    p.add_argument("run_dir")
+    p.add_argument("-n", type=int, default=2500, help="how many points (default 2500)")
+    p.add_argument("-o", default="points.npy", help="output .npy file (default points.npy)")
+    p.add_argument("--device", choices=["cpu", "gpu", "strict"], help="default: the run's")
+    p.set_defaults(func=cmd_sample)
     p = sub.add_parser("gradcheck", help="check every gradient against finite differences")
     p.add_argument("--seed", type=int, default=0, help="seed of the random test points")
     p.set_defaults(func=cmd_gradcheck)

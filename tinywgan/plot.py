@@ -1,0 +1,67 @@
+"""Figures. matplotlib is imported lazily (``pip install 'tinywgan[plot]'``); every array is
+brought to the host explicitly before it is plotted."""
+import numpy as np
+
+from . import backend, data
+
+
+def pyplot():
+    """matplotlib.pyplot with a file-only backend, or an ImportError that says what to install."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        raise ImportError("figures need matplotlib: pip install matplotlib "
+                          "(or pip install 'tinywgan[plot]')") from e
+    return plt
+
+
+def critic_grid(critic, lim=3.0, n=128):
+    """The critic's values on an n x n grid over [-lim, lim]^2 (host arrays xs: (n,), f: (n, n))."""
+    xs = np.linspace(-lim, lim, n)
+    grid = np.stack(np.meshgrid(xs, xs), axis=-1).reshape(-1, 2)              # (n*n, 2)
+    f = critic(critic.xp.asarray(grid, dtype=critic.dtype))                   # (n*n, 1)
+    return xs, backend.to_numpy(f).reshape(n, n)
+
+
+def draw_toy(ax, trainer, n=512, lim=3.0, title=None):
+    """WGAN-GP paper, Figure 1 style: critic contour, real points (orange), generated (green)."""
+    xs, f = critic_grid(trainer.D, lim)
+    ax.contour(xs, xs, f, levels=20, cmap="viridis", linewidths=0.8)
+    real = backend.to_numpy(data.sample(trainer.cfg.dataset, n, backend.rng(np, 0, "plot")))
+    fake = backend.to_numpy(trainer.sample(n, ("plot",)))
+    ax.scatter(real[:, 0], real[:, 1], marker="+", s=12, c="tab:orange", label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], marker="+", s=12, c="tab:green", label="generated")
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_title(title or "%s on %s, iteration %d" % (trainer.cfg.method, trainer.cfg.dataset,
+                                                     trainer.t))
+    ax.legend(loc="upper right", fontsize=8)
+
+
+def draw_curves(ax, history):
+    """The critic's W estimate over training, and the exact W1 where it was evaluated."""
+    it = [r["iter"] for r in history]
+    ax.plot(it, [r["w_estimate"] for r in history], label="critic's W estimate")
+    ev = [r for r in history if "w1" in r]
+    if ev:
+        ax.plot([r["iter"] for r in ev], [r["w1"] for r in ev], "o-", label="exact W1 (n=2500)")
+        ax.plot([r["iter"] for r in ev], [r["w1_floor"] for r in ev], "--", c="gray",
+                label="W1 floor (real vs real)")
+    ax.set_yscale("log")
+    ax.set_xlabel("generator iteration")
+    ax.set_title("training curves")
+    ax.legend(fontsize=8)
+
+
+def run_figure(trainer, path):
+    """The main job's figure: contour and points beside the training curves."""
+    plt = pyplot()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 5))
+    draw_toy(a, trainer)
+    draw_curves(b, trainer.history)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,337 @@
+r"""The training loops: WGAN (clipping), WGAN-GP, spectral-norm WGAN and the vanilla GAN.
+
+One generator iteration t (Arjovsky et al. 2017, Algorithm 1; Gulrajani et al. 2017, Alg. 1):
+
+    repeat n_critic times (k = 0..n_critic-1):          # the critic step
+        x ~ P_r,  z ~ N(0, I),  x_fake = G(z)                      # (B, 2) each
+        wgan-gp: eps ~ U[0,1] per example, x_hat = eps x + (1 - eps) x_fake
+                 L_D = mean f(x_fake) - mean f(x) + lam mean (||grad f(x_hat)|| - 1)^2
+        wgan:    L_D = mean f(x_fake) - mean f(x);  then every parameter clipped to [-c, c]
+        wgan-sn: L_D = mean f(x_fake) - mean f(x)  with f computed from W / sigma(W)
+        gan:     L_D = -mean log D(x) - mean log(1 - D(x_fake))  (from logits)
+        w <- optimiser step on grad_w L_D
+    z ~ N(0, I);  L_G = -mean f(G(z))  (gan: minimax or non-saturating)   # the generator step
+    theta <- optimiser step on grad_theta L_G
+
+Randomness is counter-based: the draws of critic step (t, k) come from
+``backend.rng(xp, seed, "critic", t, k)`` and those of the generator step from
+``(seed, "gen", t)``. A resumed run therefore needs no random-generator state: restarting at
+iteration t draws exactly what the uninterrupted run drew.
+"""
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from typing import Tuple
+
+import numpy as np
+
+from . import backend, checkpoint, data, metrics
+from .lipschitz import clip_weights
+from .losses import (gan_discriminator_loss, gan_generator_loss, wasserstein_critic_loss,
+                     wasserstein_generator_loss)
+from .mlp import MLP
+from .optim import make_optimizer
+
+METHODS = ("wgan-gp", "wgan", "wgan-sn", "gan")
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or gradient became NaN or inf."""
+
+
+@dataclass
+class Config:
+    """Everything a run depends on. ``PRESETS`` holds named starting points."""
+    method: str = "wgan-gp"           # one of METHODS
+    dataset: str = "8gaussians"       # a name in data.TOY_DATASETS
+    iters: int = 3000                 # generator iterations
+    batch: int = 256
+    n_critic: int = 5                 # critic steps per generator step
+    width: int = 256                  # hidden width of both networks
+    depth: int = 3                    # hidden layers of both networks
+    activation: str = "relu"
+    latent: int = 2                   # z ~ N(0, I_latent)
+    lam: float = 0.1                  # gradient-penalty weight (wgan-gp)
+    clip: float = 0.01                # weight-clipping bound (wgan)
+    optimizer: str = ""               # '' = the method's own: rmsprop for wgan, adam otherwise
+    lr_d: float = 1e-3
+    lr_g: float = 1e-3
+    betas: Tuple[float, float] = (0.5, 0.9)
+    lr_decay: bool = True             # linear decay of both learning rates to 0 over `iters`
+    warmup: bool = False              # wgan: 100 critic steps for t < 25 and every 500th t
+    gan_loss: str = "nonsaturating"   # gan: the generator's loss, or 'minimax'
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float32"
+    log_every: int = 100
+    eval_every: int = 0               # 0: evaluate only at the end
+    eval_n: int = 2500
+
+    def validate(self):
+        """Refuse bad hyperparameters before any training, naming the field and the value."""
+        def bad(name, want):
+            raise ValueError("config %s = %r: %s" % (name, getattr(self, name), want))
+        if self.method not in METHODS:
+            bad("method", "expected one of %s" % (METHODS,))
+        if self.dataset not in data.TOY_DATASETS:
+            bad("dataset", "expected one of %s" % sorted(data.TOY_DATASETS))
+        for name in ("iters", "batch", "n_critic", "width", "depth", "latent", "log_every",
+                     "eval_n"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                bad(name, "expected a positive int")
+        if not isinstance(self.eval_every, int) or self.eval_every < 0:
+            bad("eval_every", "expected an int >= 0")
+        for name in ("lr_d", "lr_g", "clip"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                bad(name, "expected a finite number > 0")
+        if not (isinstance(self.lam, (int, float)) and math.isfinite(self.lam) and self.lam >= 0):
+            bad("lam", "expected a finite number >= 0")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            bad("betas", "expected two numbers in [0, 1)")
+        if self.gan_loss not in ("nonsaturating", "minimax"):
+            bad("gan_loss", "expected 'nonsaturating' or 'minimax'")
+        if self.optimizer not in ("", "sgd", "rmsprop", "adam"):
+            bad("optimizer", "expected '', 'sgd', 'rmsprop' or 'adam'")
+        if self.device not in backend.DEVICES:
+            bad("device", "expected one of %s" % (backend.DEVICES,))
+        backend.check_dtype(self.dtype)
+        from .layers import get_activation
+        get_activation(self.activation)
+        return self
+
+
+#: The reference toy settings (gan_toy.py), and the tuned defaults (``Config()``).
+PRESETS = {
+    "gan_toy": dict(width=512, depth=3, lam=0.1, n_critic=5, batch=256, lr_d=1e-4, lr_g=1e-4,
+                    betas=(0.5, 0.9), lr_decay=False, iters=100000, latent=2),
+    "wgan_paper": dict(method="wgan", optimizer="rmsprop", lr_d=5e-5, lr_g=5e-5, clip=0.01,
+                       batch=64, n_critic=5, lr_decay=False, warmup=True),
+}
+
+
+def make_config(preset=None, **overrides):
+    """A Config from a preset name (or None for the defaults) and field overrides."""
+    if preset is not None and preset not in PRESETS:
+        raise ValueError("unknown preset %r; expected one of %s" % (preset, sorted(PRESETS)))
+    fields = dict(PRESETS.get(preset, {}))
+    fields.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = set(fields) - {f.name for f in dataclasses.fields(Config)}
+    if unknown:
+        raise ValueError("unknown config fields %s" % sorted(unknown))
+    if "betas" in fields:
+        fields["betas"] = tuple(fields["betas"])
+    return Config(**fields).validate()
+
+
+class Trainer:
+    """Holds the two networks, their optimisers and the iteration count; runs the loops.
+
+    Attributes: cfg, xp, G (latent -> 2), D (2 -> 1), opt_g, opt_d, t (generator iterations
+    done), history (list of dicts, one per logged iteration).
+    """
+
+    def __init__(self, cfg):
+        self.cfg = cfg = cfg.validate()
+        self.xp = backend.array_module(cfg.device)
+        hidden = [cfg.width] * cfg.depth
+        common = dict(activation=cfg.activation, dtype=cfg.dtype, device=cfg.device,
+                      check_finite=False)
+        self.G = MLP([cfg.latent] + hidden + [2], seed=cfg.seed * 2 + 1, **common)
+        self.D = MLP([2] + hidden + [1], spectral_norm=(cfg.method == "wgan-sn"),
+                     seed=cfg.seed * 2 + 2, **common)
+        opt = cfg.optimizer or ("rmsprop" if cfg.method == "wgan" else "adam")
+        hyper = dict(betas=cfg.betas) if opt == "adam" else {}
+        self.opt_d = make_optimizer(opt, lr=cfg.lr_d, **hyper)
+        self.opt_g = make_optimizer(opt, lr=cfg.lr_g, **hyper)
+        self.t = 0
+        self.history = []
+
+    # ---- one step each ---------------------------------------------------------------------
+    def _fake(self, gen, n):
+        z = gen.standard_normal((n, self.cfg.latent), dtype=self.G.dtype)       # (n, latent)
+        return self.G(z)                                                        # (n, 2)
+
+    def critic_step(self, t, k):
+        """One critic update. Returns a dict of 0-d device arrays (loss, w_estimate, ...)."""
+        cfg, D = self.cfg, self.D
+        gen = backend.rng(self.xp, cfg.seed, "critic", t, k)
+        x_real = data.sample(cfg.dataset, cfg.batch, gen, D.dtype)              # (B, 2)
+        x_fake = self._fake(gen, cfg.batch)                                     # (B, 2)
+        D.spectral_normalise()
+        D.zero_grad()
+        f_real, c_real = D.forward(x_real)                                      # (B, 1)
+        f_fake, c_fake = D.forward(x_fake)
+        if cfg.method == "gan":
+            loss, d_real, d_fake = gan_discriminator_loss(f_real, f_fake)
+        else:
+            loss, d_real, d_fake = wasserstein_critic_loss(f_real, f_fake)
+        D.backward(d_real, c_real)
+        D.backward(d_fake, c_fake)
+        out = {"critic_loss": loss, "w_estimate": f_real.mean() - f_fake.mean()}
+        if cfg.method == "wgan-gp":
+            eps = gen.random((cfg.batch, 1), dtype=D.dtype)                     # per example
+            x_hat = eps * x_real + (1 - eps) * x_fake                           # (B, 2)
+            out["penalty"], norms = D.gradient_penalty(x_hat, cfg.lam)
+            out["grad_norm"] = norms.mean()
+        D.spectral_backward()
+        out["critic_grad_sq"] = D.grads @ D.grads
+        self.opt_d.step(D.params, D.grads)
+        if cfg.method == "wgan":
+            clip_weights(D.params, cfg.clip)
+        return out
+
+    def generator_step(self, t):
+        """One generator update through the critic. Returns {'gen_loss', 'gen_grad_sq'}."""
+        cfg, G, D = self.cfg, self.G, self.D
+        gen = backend.rng(self.xp, cfg.seed, "gen", t)
+        z = gen.standard_normal((cfg.batch, cfg.latent), dtype=G.dtype)         # (B, latent)
+        D.spectral_normalise()
+        G.zero_grad()
+        x_fake, g_cache = G.forward(z)                                          # (B, 2)
+        f_fake, d_cache = D.forward(x_fake)                                     # (B, 1)
+        if cfg.method == "gan":
+            loss, d_fake = gan_generator_loss(f_fake, cfg.gan_loss)
+        else:
+            loss, d_fake = wasserstein_generator_loss(f_fake)
+        dx_fake = D.backward(d_fake, d_cache, param_grads=False)                # (B, 2)
+        G.backward(dx_fake, g_cache)
+        self.opt_g.step(G.params, G.grads)
+        return {"gen_loss": loss, "gen_grad_sq": G.grads @ G.grads}
+
+    def critic_steps_at(self, t):
+        """n_critic, or 100 during the WGAN reference warm-up (t < 25 and every 500th t)."""
+        if self.cfg.warmup and (t < 25 or t % 500 == 0):
+            return 100
+        return self.cfg.n_critic
+
+    def set_learning_rates(self, t):
+        """Linear decay to 0 over cfg.iters when cfg.lr_decay."""
+        frac = 1.0 - t / self.cfg.iters if self.cfg.lr_decay else 1.0
+        self.opt_d.lr = self.cfg.lr_d * frac
+        self.opt_g.lr = self.cfg.lr_g * frac
+
+    def step(self):
+        """One generator iteration (critic steps, then the generator step). Returns the
+        last critic step's and the generator step's numbers, as 0-d device arrays."""
+        t = self.t
+        self.set_learning_rates(t)
+        for k in range(self.critic_steps_at(t)):
+            out = self.critic_step(t, k)
+        out.update(self.generator_step(t))
+        self.t = t + 1
+        return out
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def train(self, iters=None, progress=None, on_log=None):
+        """Run until ``iters`` generator iterations are done in total (default cfg.iters).
+
+        Every ``log_every`` iterations (and at the end): the numbers are brought to the host,
+        checked (NaN/inf raises TrainingDiverged naming the iteration and the quantity), appended
+        to ``history``, and passed to ``on_log(trainer, row)``; ``progress(row)`` prints.
+        On the CPU the check runs every iteration (it costs nothing there); on a device it
+        runs at the log steps, so the host and the device sync only then.
+        """
+        cfg = self.cfg
+        iters = cfg.iters if iters is None else iters
+        start, t0 = self.t, time.perf_counter()
+        check_every = 1 if cfg.device == "cpu" else cfg.log_every
+        while self.t < iters:
+            out = self.step()
+            logging = self.t % cfg.log_every == 0 or self.t == iters
+            if logging or self.t % check_every == 0:
+                row = {k: float(v) for k, v in out.items()}
+                bad = [k for k, v in row.items() if not math.isfinite(v)]
+                if bad:
+                    raise TrainingDiverged(
+                        "training diverged at generator iteration %d: %s became %s. Try a "
+                        "smaller learning rate (lr_d, lr_g), a larger lam, or dtype float64."
+                        % (self.t, " and ".join(bad), row[bad[0]]))
+            if logging:
+                elapsed = time.perf_counter() - t0
+                row.update(iter=self.t, seconds=elapsed,
+                           it_per_s=(self.t - start) / max(elapsed, 1e-9))
+                if cfg.eval_every and (self.t % cfg.eval_every == 0 or self.t == iters):
+                    row.update(self.evaluate())
+                self.history.append(row)
+                if progress is not None:
+                    progress(row, iters)
+                if on_log is not None:
+                    on_log(self, row)
+        return self.history
+
+    # ---- evaluation ----------------------------------------------------------------------------
+    def sample(self, n, seed_stream=("sample",)):
+        """n generated points (n, 2) on the device, from a fixed stream."""
+        return self._fake(backend.rng(self.xp, self.cfg.seed, *seed_stream), n)
+
+    def evaluate(self, n=None):
+        """Exact W1 against n real points, its real-vs-real floor, and mode coverage (host)."""
+        cfg = self.cfg
+        n = cfg.eval_n if n is None else n
+        fake = backend.to_numpy(self.sample(n, ("eval-fake",)))
+        real = backend.to_numpy(data.sample(cfg.dataset, n, backend.rng(np, cfg.seed,
+                                                                         "eval-real")))
+        real2 = backend.to_numpy(data.sample(cfg.dataset, n, backend.rng(np, cfg.seed,
+                                                                          "eval-real2")))
+        out = {"w1": metrics.w1_exact(fake, real), "w1_floor": metrics.w1_exact(real2, real)}
+        if cfg.dataset in ("8gaussians", "25gaussians"):
+            out.update(metrics.mode_coverage(fake, data.centres(cfg.dataset),
+                                             data.mode_std(cfg.dataset)))
+        return out
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+    def state_arrays(self):
+        """Everything a resume needs, as named arrays: both networks' parameters, the critic's
+        spectral-norm vectors, both optimisers' state. (No random-generator state is needed:
+        the draws are counter-based.)"""
+        arrays = {"G/params": self.G.params, "D/params": self.D.params}
+        if self.D.sn is not None:
+            arrays.update({"D/sn_u%d" % l: u for l, u in enumerate(self.D.sn.u)})
+        for name, opt in (("opt_d", self.opt_d), ("opt_g", self.opt_g)):
+            arrays.update({"%s/%s" % (name, k): v for k, v in opt.state_dict().items()})
+        return arrays
+
+    def save_checkpoint(self, path):
+        """Write the state atomically to ``path`` (.npz, no pickle)."""
+        checkpoint.save(path, self.state_arrays(),
+                        {"config": dataclasses.asdict(self.cfg), "t": self.t})
+
+    @classmethod
+    def from_checkpoint(cls, path, device=None):
+        """A Trainer restored from ``save_checkpoint``'s file, optionally on another device."""
+        arrays, meta = checkpoint.load(path)
+        try:
+            fields = dict(meta["config"])
+            t = int(meta["t"])
+        except (KeyError, TypeError, ValueError):
+            raise checkpoint.CheckpointError(
+                "%s: not a tinywgan training checkpoint (its meta has no config and t); it was "
+                "written by something else" % path) from None
+        if device is not None:
+            fields["device"] = device
+        try:
+            trainer = cls(make_config(**fields))
+        except (TypeError, ValueError) as e:
+            raise checkpoint.CheckpointError("%s: its config is not valid here: %s" % (path, e))
+        expected = {k: v.shape for k, v in trainer.state_arrays().items()
+                    if not k.endswith("/t")}
+        opt_names = {k for k in arrays if k.startswith(("opt_d/", "opt_g/"))}
+        expected.update({k: arrays[k].shape for k in opt_names})    # checked by the optimiser
+        checkpoint.check_arrays(arrays, expected, where=str(path))
+        xp = trainer.xp
+        trainer.G.params[...] = xp.asarray(arrays["G/params"])
+        trainer.D.params[...] = xp.asarray(arrays["D/params"])
+        if trainer.D.sn is not None:
+            trainer.D.sn.u = [xp.asarray(arrays["D/sn_u%d" % l]) for l in range(trainer.D.L)]
+        for name, opt in (("opt_d", trainer.opt_d), ("opt_g", trainer.opt_g)):
+            state = {k.split("/", 1)[1]: arrays[k] for k in opt_names if k.startswith(name)}
+            try:
+                opt.load_state_dict({k: v if k == "t" else xp.asarray(v)
+                                     for k, v in state.items()})
+            except ValueError as e:
+                raise checkpoint.CheckpointError("%s: %s" % (path, e)) from None
+        trainer.t = t
+        return trainer
