@@ -1,7 +1,8 @@
 """Shared test set-up: hypothesis profiles and the devices every device-path test runs on.
 
 Profiles: ``dev`` (the default, quick), ``ci`` (more examples, no deadline: CI machines are
-slow and shared). CI selects it with ``HYPOTHESIS_PROFILE=ci``.
+slow and shared; chosen when the environment variable CI is set, as CI services set it),
+``stress`` (hundreds of examples, for hunting). ``HYPOTHESIS_PROFILE=name`` overrides.
 """
 import os
 
@@ -13,7 +14,7 @@ settings.register_profile("ci", max_examples=60, deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("stress", max_examples=400, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
 def _gpu_available():

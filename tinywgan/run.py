@@ -28,16 +28,17 @@ def _write_json(path, obj):
     os.replace(tmp, path)
 
 
-def progress_printer(stream=sys.stdout):
-    """A ``progress(row, iters)`` callback: iteration, rate, ETA, the W estimate."""
+def progress_printer(stream=None):
+    """A ``progress(row, iters)`` callback: iteration, rate, ETA, the W estimate (to stdout)."""
     def progress(row, iters):
+        out = stream or sys.stdout
         eta = (iters - row["iter"]) / max(row["it_per_s"], 1e-9)
         extra = ""
         if "w1" in row:
             extra = "  W1 %.4f  modes %s" % (row["w1"], row.get("modes", "-"))
-        stream.write("iter %6d/%d  %6.1f it/s  ETA %5.0fs  W est %8.4f%s\n"
-                     % (row["iter"], iters, row["it_per_s"], eta, row["w_estimate"], extra))
-        stream.flush()
+        out.write("iter %6d/%d  %6.1f it/s  ETA %5.0fs  W est %8.4f%s\n"
+                  % (row["iter"], iters, row["it_per_s"], eta, row["w_estimate"], extra))
+        out.flush()
     return progress
 
 

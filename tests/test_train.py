@@ -1,0 +1,135 @@
+"""Training: the four methods end to end, bit-identical resume, faults, the main job's files."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tinywgan import backend, checkpoint
+from tinywgan.cli import main
+from tinywgan.run import train_run
+from tinywgan.train import METHODS, Trainer, TrainingDiverged, make_config
+
+TINY = dict(width=16, depth=2, batch=32, log_every=10, eval_n=200)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_trains_end_to_end_on_every_device(method, device):
+    """The whole loop, checkpoint and sampling on the device; the strict device must give the
+    CPU's numbers exactly (same draws, same arithmetic)."""
+    res = {}
+    for dev in ("cpu", device):
+        tr = Trainer(make_config(method=method, iters=20, device=dev, eval_every=20, **TINY))
+        tr.train()
+        assert isinstance(tr.G.params, backend.array_module(dev).ndarray)
+        assert isinstance(tr.sample(5), backend.array_module(dev).ndarray)
+        res[dev] = backend.to_numpy(tr.G.params), tr.history[-1]
+    np.testing.assert_allclose(res[device][0], res["cpu"][0], rtol=1e-5, atol=1e-6)
+    row = res[device][1]
+    for key in ("critic_loss", "w_estimate", "gen_loss", "w1", "w1_floor", "modes"):
+        assert np.isfinite(row[key])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_resume_is_bit_identical(method, tmp_path, device):
+    """200 iterations in one go == 100 + checkpoint + resume + 100 (parameters, bit for bit)."""
+    cfg = make_config(method=method, iters=200, device=device, width=8, depth=2, batch=16,
+                      log_every=50)
+    whole = Trainer(cfg)
+    whole.train()
+    half = Trainer(cfg)
+    half.train(iters=100)
+    half.save_checkpoint(tmp_path / "c.npz")
+    resumed = Trainer.from_checkpoint(tmp_path / "c.npz")
+    assert resumed.t == 100
+    resumed.train()
+    for a, b in ((whole.G.params, resumed.G.params), (whole.D.params, resumed.D.params)):
+        assert np.array_equal(backend.to_numpy(a), backend.to_numpy(b))
+
+
+def test_a_nan_stops_training_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path,
+                                                                               monkeypatch):
+    cfg = make_config(iters=40, **TINY)
+    plain_step = Trainer.generator_step
+
+    def poisoned(self, t):
+        out = plain_step(self, t)
+        if t == 24:                                        # iteration 25 goes bad
+            self.G.params[3] = np.nan
+        return out
+    monkeypatch.setattr(Trainer, "generator_step", poisoned)
+    with pytest.raises(TrainingDiverged, match=r"iteration 2[56]: .*(loss|grad).* nan"):
+        train_run(cfg, str(tmp_path), quiet=True, figure=False)
+    kept = Trainer.from_checkpoint(tmp_path / "checkpoint.npz")
+    assert kept.t == 20 and np.all(np.isfinite(kept.G.params))
+
+
+def test_huge_learning_rates_diverge_with_advice():
+    tr = Trainer(make_config(iters=50, lr_d=1e30, lr_g=1e30, **TINY))
+    with pytest.raises(TrainingDiverged, match="smaller learning rate"):
+        tr.train()
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("lr_d", -1.0, "lr_d"), ("lam", float("nan"), "lam"), ("batch", 0, "batch"),
+    ("method", "wgan-lp", "method"), ("dataset", "mnist", "dataset"), ("betas", (0.5, 1.0), "betas"),
+    ("n_critic", 2.5, "n_critic"), ("activation", "relu6", "unknown activation"),
+    ("device", "tpu", "device"), ("clip", 0.0, "clip"),
+])
+def test_invalid_hyperparameters_are_refused_before_training(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        make_config(**{field: value})
+
+
+def test_unknown_preset_and_field():
+    with pytest.raises(ValueError, match="unknown preset"):
+        make_config("gan-toy")
+    with pytest.raises(ValueError, match="unknown config fields"):
+        make_config(learning_rate=1e-3)
+
+
+def test_gan_toy_preset_is_the_reference():
+    cfg = make_config("gan_toy")
+    assert (cfg.width, cfg.depth, cfg.lam, cfg.n_critic, cfg.batch, cfg.lr_d, cfg.lr_g,
+            cfg.betas, cfg.latent, cfg.activation) == (512, 3, 0.1, 5, 256, 1e-4, 1e-4,
+                                                       (0.5, 0.9), 2, "relu")
+
+
+def test_corrupt_or_foreign_checkpoints_are_explained(tmp_path):
+    bad = tmp_path / "c.npz"
+    bad.write_bytes(b"not a zip at all")
+    with pytest.raises(checkpoint.CheckpointError):
+        Trainer.from_checkpoint(bad)
+    checkpoint.save(bad, {"x": np.zeros(3)}, {"hello": 1})
+    with pytest.raises(checkpoint.CheckpointError, match="not a tinywgan training checkpoint"):
+        Trainer.from_checkpoint(bad)
+    tr = Trainer(make_config(**TINY))
+    arrays = tr.state_arrays()
+    arrays["D/params"] = np.zeros(5, np.float32)
+    checkpoint.save(bad, arrays, {"config": {**vars(tr.cfg), "betas": [0.5, 0.9]}, "t": 0})
+    with pytest.raises(checkpoint.CheckpointError, match="D/params"):
+        Trainer.from_checkpoint(bad)
+
+
+def test_main_job_writes_the_run_folder_and_sample_writes_points(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--iters", "30", "--width", "16", "--log-every", "10",
+                 "--eval-n", "300", "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    for key in ("w1", "w1_floor", "modes", "modes_total", "high_quality", "iters", "seconds"):
+        assert key in m and np.isfinite(m[key])
+    assert m["iters"] == 30 and m["modes_total"] == 8
+    assert (out / "figure.png").stat().st_size > 10_000
+    assert (out / "checkpoint.npz").exists()
+    lines = (out / "history.jsonl").read_text().splitlines()
+    assert [json.loads(x)["iter"] for x in lines] == [10, 20, 30]
+    assert "it/s" in capsys.readouterr().out                 # progress was shown
+    assert main(["sample", str(out), "-n", "77", "-o", str(tmp_path / "p.npy")]) == 0
+    points = np.load(tmp_path / "p.npy", allow_pickle=False)
+    assert points.shape == (77, 2) and np.all(np.isfinite(points))
+
+
+def test_cli_refuses_bad_flags_with_a_message(tmp_path, capsys):
+    assert main(["train", "--lr-d", "-3", "--out", str(tmp_path / "r")]) == 2
+    assert "lr_d" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "r")
