@@ -1,7 +1,7 @@
 """Every Lipschitz claim against its bound."""
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, strategies as st
 
 from tinywgan import lipschitz
 from tinywgan.layers import ACTIVATIONS
@@ -62,7 +62,14 @@ def test_clipping_bound_is_reached_by_the_all_c_matrix():
 @given(nets)
 def test_spectral_norm_makes_each_layer_norm_one(p):
     net = _net(p, spectral_norm=True)
-    for _ in range(50):                                  # power iteration converges
+    # Power iteration's sigma error shrinks like (s2/s1)^(2k): run enough steps for 1e-8 on the
+    # slowest layer. A near-tie s2 ~ s1 would need thousands of steps; it is left out, not loosened.
+    ratios = [s[1] / s[0] for s in (np.linalg.svd(W, compute_uv=False) for W in net.W)
+              if len(s) > 1]
+    assume(max(ratios, default=0.0) < 0.99)
+    steps = max([int(np.ceil(np.log(1e-8) / (2 * np.log(r)))) for r in ratios if r > 0],
+                default=1)
+    for _ in range(steps + 5):
         net.spectral_normalise()
     for W_hat in net.W_used:
         assert np.linalg.norm(W_hat, 2) == pytest.approx(1.0, rel=1e-3)
