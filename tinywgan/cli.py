@@ -3,6 +3,7 @@
     train       train a GAN on a toy distribution and write a run folder (the main job)
     sample      write points from a trained run's generator
     gradcheck   every hand-derived gradient against finite differences, as a table
+    bench       time the gan_toy iteration against the matrix products it needs
 """
 import argparse
 import os
@@ -16,6 +17,21 @@ def cmd_gradcheck(args):
     failed = [r for r in rows if not r["ok"]]
     print("\n%d of %d checks passed (float64)." % (len(rows) - len(failed), len(rows)))
     return 1 if failed else 0
+
+
+def cmd_bench(args):
+    import json
+    from . import bench
+    try:
+        r = bench.run(width=args.width, depth=args.depth, batch=args.batch,
+                      n_critic=args.n_critic, dtype=args.dtype, device=args.device,
+                      repeats=args.repeats, iters_per_repeat=args.iters_per_repeat,
+                      warmup=args.warmup, fast=args.fast)
+    except (ValueError, RuntimeError) as e:
+        print("tinywgan bench: %s" % e, file=sys.stderr)
+        return 2
+    print(json.dumps(r) if args.json else bench.format_result(r))
+    return 0
 
 
 def cmd_train(args):
@@ -113,6 +129,17 @@ def build_parser():
     p = sub.add_parser("gradcheck", help="check every gradient against finite differences")
     p.add_argument("--seed", type=int, default=0, help="seed of the random test points")
     p.set_defaults(func=cmd_gradcheck)
+    p = sub.add_parser("bench", help="time the gan_toy iteration against its matrix products")
+    for name, default in (("width", 512), ("depth", 3), ("batch", 256), ("n_critic", 5),
+                          ("repeats", 5), ("iters_per_repeat", 3), ("warmup", 2)):
+        p.add_argument("--" + name.replace("_", "-"), dest=name, type=int, default=default,
+                       help="default %d" % default)
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--device", choices=["cpu", "gpu", "strict"], default="cpu")
+    p.add_argument("--fast", action=argparse.BooleanOptionalAction, default=True,
+                   help="the fused steps of tinywgan.fast (--no-fast: the plain path)")
+    p.add_argument("--json", action="store_true", help="one JSON line")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

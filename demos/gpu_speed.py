@@ -1,0 +1,82 @@
+"""How fast is a gan_toy iteration on each device, against the matrix products it needs?
+
+Runs ``tinywgan.bench`` at the gan_toy size and at a GPU-sized configuration on every device
+present (cpu always, gpu when CuPy sees a GPU) and prints one table. The floor is the time of
+the bare (B x W)(W x W) products one iteration cannot avoid (DESIGN.md, "Cost of one step");
+``ratio`` = iteration / floor, 1.0 being "nothing but the products".
+
+    python demos/gpu_speed.py                  # a few minutes on a CPU
+    TINYWGAN_SMOKE=1 python demos/gpu_speed.py # seconds: tiny sizes, one repeat
+"""
+import os
+from dataclasses import dataclass, field
+from typing import List, Tuple
+
+from tinywgan import bench
+
+# ------------------------------------------------------------------------------------------------
+# Configuration
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoConfig:
+    # (name, width, batch): the reference toy size, and one big enough to keep a GPU busy
+    sizes: List[Tuple[str, int, int]] = field(default_factory=lambda: [
+        ("gan_toy", 512, 256),
+        ("gpu-sized", 1024, 4096),
+    ])
+    depth: int = 3               # hidden layers of both networks
+    n_critic: int = 5            # critic steps per generator step
+    dtype: str = "float32"
+    repeats: int = 3             # timed repeats; medians are reported
+    iters_per_repeat: int = 2    # generator iterations per repeat
+    warmup: int = 1
+    cpu_big_work: float = 20.0   # GFLOP per iteration above which the CPU times 1 iteration once
+
+
+cfg = DemoConfig()
+if os.environ.get("TINYWGAN_SMOKE"):     # a budget of seconds: tiny sizes, one repeat
+    cfg.sizes = [("gan_toy/16", 32, 16), ("gpu-sized/16", 64, 256)]
+    cfg.repeats, cfg.iters_per_repeat, cfg.warmup = 1, 1, 0
+
+
+def gpu_present():
+    try:
+        import cupy
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+# 1. which devices
+devices = ["cpu"] + (["gpu"] if gpu_present() else [])
+print("devices: %s%s" % (", ".join(devices), "" if "gpu" in devices else " (no CuPy/GPU)"))
+
+# 2. time every (device, size), fast path and plain path
+rows = []
+for device in devices:
+    for name, width, batch in cfg.sizes:
+        gflop = 2e-9 * bench.matmul_count(cfg.depth, cfg.n_critic) * batch * width * width
+        big = device == "cpu" and gflop > cfg.cpu_big_work     # ~1 TFLOP: seconds per iteration
+        for fast in (True, False):
+            r = bench.run(width=width, depth=cfg.depth, batch=batch, n_critic=cfg.n_critic,
+                          dtype=cfg.dtype, device=device, repeats=1 if big else cfg.repeats,
+                          iters_per_repeat=1 if big else cfg.iters_per_repeat,
+                          warmup=0 if big else cfg.warmup, fast=fast)
+            rows.append((device, name, width, batch, "fast" if fast else "plain", r))
+            print(".", end="", flush=True)
+print()
+
+# 3. the table
+head = "%-6s %-14s %6s %6s %-6s %12s %10s %7s %9s %8s" % (
+    "device", "size", "width", "batch", "path", "ms/gen-iter", "floor ms", "ratio", "host MB",
+    "gpu MB")
+print(head)
+print("-" * len(head))
+for device, name, width, batch, path, r in rows:
+    print("%-6s %-14s %6d %6d %-6s %12.1f %10.1f %7.3f %9.0f %8s" % (
+        device, name, width, batch, path, r["ms_per_gen_iter"], r["floor_ms"], r["ratio"],
+        r["peak_mem_mb"], "%.0f" % r["gpu_pool_mb"] if "gpu_pool_mb" in r else "-"))
+print("(floor: %d products (B x W)(W x W) per iteration; ratio 1.0 = nothing but the products)"
+      % bench.matmul_count(cfg.depth, cfg.n_critic))

@@ -1,0 +1,142 @@
+r"""How fast is one generator iteration, against what the hardware must do anyway?
+
+``python -m tinywgan bench`` times the gan_toy iteration (n_critic critic steps and one generator
+step, WGAN-GP, Adam) and, in the same process and interleaved with it, the bare matrix products
+that iteration cannot avoid (DESIGN.md, "Cost of one step"): ``matmul_count`` products of shape
+(B x W)(W x W). Their time is the *floor*; ``ratio = iteration / floor`` says how much the rest
+(activations, masks, the optimisers, Python) costs on top. Both are medians over repeats, and the
+ratio is the median of the per-repeat ratios, so a machine busy with other work slows both sides
+of each pair alike.
+
+Nothing here asserts a speed: the numbers are reported, never tested.
+"""
+import math
+import resource
+import statistics
+import sys
+import time
+
+from . import backend
+
+
+def matmul_count(depth, n_critic, method="wgan-gp"):
+    r"""The (B x W)(W x W) products of one generator iteration (DESIGN.md, "Cost of one step").
+
+    Each network has ``depth - 1`` hidden-to-hidden (W x W) layers; per such layer:
+
+    - critic step: generator forward 1, critic forward on real and fake 2, the Wasserstein
+      term's backward (dW and dx) on real and fake 4; with the penalty also the forward on the
+      interpolates 1, the input-gradient pass 1 and its reverse (Wbar and Gbar) 2: 7 or 11;
+    - generator step: generator forward 1, critic forward 1, critic backward to the input 1,
+      generator backward (dW and dx) 2: 5.
+
+    gan_toy (depth 3, n_critic 5, wgan-gp): 2 * (5 * 11 + 5) = 120.
+    """
+    per_critic = 11 if method == "wgan-gp" else 7
+    return (depth - 1) * (n_critic * per_critic + 5)
+
+
+def _sync(xp):
+    """Wait for the device (a no-op on the host)."""
+    if backend.device_name(xp) == "gpu":
+        xp.cuda.Device().synchronize()
+
+
+def _time_floor(xp, dtype, batch, width, n):
+    """Seconds for ``n`` products (batch x width)(width x width) into a preallocated output."""
+    gen = backend.rng(xp, 0, "bench-floor")
+    A = gen.standard_normal((batch, width), dtype=dtype)                      # (B, W)
+    W = gen.standard_normal((width, width), dtype=dtype) / math.sqrt(width)   # (W, W)
+    out = xp.empty((batch, width), dtype=dtype)
+    _sync(xp)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        xp.matmul(A, W, out=out)
+    _sync(xp)
+    return time.perf_counter() - t0
+
+
+def peak_memory():
+    """{'peak_mem_mb': the process's peak resident memory, and on a GPU 'gpu_pool_mb', the bytes
+    CuPy's memory pool holds (it keeps what it allocated, so this is its peak)}."""
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    mb = kb / 1024.0 if sys.platform != "darwin" else kb / 2.0 ** 20   # macOS reports bytes
+    out = {"peak_mem_mb": round(mb, 1)}
+    try:
+        import cupy
+        out["gpu_pool_mb"] = round(cupy.get_default_memory_pool().total_bytes() / 2.0 ** 20, 1)
+    except Exception:
+        pass
+    return out
+
+
+def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu", repeats=5,
+        iters_per_repeat=3, warmup=2, fast=True, method="wgan-gp", activation="relu"):
+    """Time the gan_toy iteration and its matrix-product floor. Returns a dict (JSON-ready):
+
+    ms_per_gen_iter, floor_ms (medians over ``repeats``), ratio (median per-repeat ratio),
+    matmuls (the floor's product count), peak_mem_mb, the configuration and the device.
+    """
+    from .train import Trainer, make_config
+    if depth < 2:
+        raise ValueError("bench needs depth >= 2: the floor counts the (W x W) products, and a "
+                         "network with one hidden layer has none")
+    for name, v in (("repeats", repeats), ("iters_per_repeat", iters_per_repeat)):
+        if v < 1:
+            raise ValueError("bench: %s must be >= 1, got %r" % (name, v))
+    cfg = make_config("gan_toy", width=width, depth=depth, batch=batch, n_critic=n_critic,
+                      dtype=dtype, device=device, fast=fast, method=method,
+                      activation=activation)
+    trainer = Trainer(cfg)
+    xp, dt = trainer.xp, trainer.D.dtype
+    n = matmul_count(depth, n_critic, method)
+
+    def iterate(k):
+        _sync(xp)
+        t0 = time.perf_counter()
+        for _ in range(k):
+            out = trainer.step()
+        float(out["critic_loss"])                  # waits for the device; checks nothing
+        _sync(xp)
+        return time.perf_counter() - t0
+
+    if warmup:
+        iterate(warmup)
+    _time_floor(xp, dt, batch, width, n)           # warm the floor's buffers and BLAS too
+    iters, floors = [], []
+    for _ in range(repeats):
+        floors.append(_time_floor(xp, dt, batch, width, n * iters_per_repeat)
+                      / iters_per_repeat)
+        iters.append(iterate(iters_per_repeat) / iters_per_repeat)
+    ratios = [a / b for a, b in zip(iters, floors)]
+    result = {
+        "ms_per_gen_iter": round(1e3 * statistics.median(iters), 3),
+        "floor_ms": round(1e3 * statistics.median(floors), 3),
+        "ratio": round(statistics.median(ratios), 4),
+        "matmuls": n,
+        "gflop_per_iter": round(2.0 * n * batch * width * width / 1e9, 3),
+        "fast": bool(fast),
+        "fast_path_taken": _fast_taken(trainer),
+        "config": dict(width=width, depth=depth, batch=batch, n_critic=n_critic, dtype=dtype,
+                       method=method, activation=activation, repeats=repeats,
+                       iters_per_repeat=iters_per_repeat),
+        "device": device,
+    }
+    result.update(peak_memory())
+    return result
+
+
+def _fast_taken(trainer):
+    from . import fast
+    return bool(fast.applies(trainer))
+
+
+def format_result(r):
+    """Two lines for a person."""
+    c = r["config"]
+    return ("gan_toy iteration (%s, width %d, depth %d, batch %d, n_critic %d, %s, %s path): "
+            "%.1f ms\nfloor: %d products (%dx%d)(%dx%d): %.1f ms   ratio %.3f   peak mem %.0f MB"
+            % (r["device"], c["width"], c["depth"], c["batch"], c["n_critic"], c["dtype"],
+               "fast" if r["fast_path_taken"] else "plain", r["ms_per_gen_iter"], r["matmuls"],
+               c["batch"], c["width"], c["width"], c["width"], r["floor_ms"], r["ratio"],
+               r["peak_mem_mb"]))
