@@ -47,10 +47,10 @@ def draw_curves(ax, history):
     ax.plot(it, [r["w_estimate"] for r in history], label="critic's W estimate")
     ev = [r for r in history if "w1" in r]
     if ev:
-        ax.plot([r["iter"] for r in ev], [r["w1"] for r in ev], "o-", label="exact W1 (n=2500)")
+        ax.plot([r["iter"] for r in ev], [r["w1"] for r in ev], "o-",
+                label="exact W1 (n=%d)" % ev[-1]["eval_n"])
         ax.plot([r["iter"] for r in ev], [r["w1_floor"] for r in ev], "--", c="gray",
                 label="W1 floor (real vs real)")
-    ax.set_yscale("log")
     ax.set_xlabel("generator iteration")
     ax.set_title("training curves")
     ax.legend(fontsize=8)

@@ -19,6 +19,7 @@ from . import backend
 from .train import Trainer
 
 CHECKPOINT = "checkpoint.npz"
+FLOOR_PAIRS = 3      # the final W1 floor: the mean over three independent real-vs-real pairs
 
 
 def _write_json(path, obj):
@@ -54,6 +55,9 @@ def train_run(cfg, run_dir, resume=False, quiet=False, figure=True):
         trainer = Trainer.from_checkpoint(ckpt)
         trainer.history = _read_history(run_dir, trainer.t)
     else:
+        if not cfg.eval_every:              # a W1 curve for the figure, ten points
+            every = max(1, cfg.iters // 10 // cfg.log_every) * cfg.log_every
+            cfg = dataclasses.replace(cfg, eval_every=every)
         trainer = Trainer(cfg)
         _write_json(os.path.join(run_dir, "config.json"), dataclasses.asdict(trainer.cfg))
         open(os.path.join(run_dir, "history.jsonl"), "w").close()
@@ -66,7 +70,7 @@ def train_run(cfg, run_dir, resume=False, quiet=False, figure=True):
     t0 = time.perf_counter()
     trainer.train(progress=None if quiet else progress_printer(), on_log=on_log)
     seconds = time.perf_counter() - t0
-    out = trainer.evaluate()
+    out = trainer.evaluate(floor_pairs=FLOOR_PAIRS)
     out.update(iters=trainer.t, seconds=seconds, method=trainer.cfg.method,
                dataset=trainer.cfg.dataset, device=trainer.cfg.device)
     out["w1_ratio"] = out["w1"] / out["w1_floor"] if out["w1_floor"] > 0 else math.inf
