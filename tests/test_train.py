@@ -95,6 +95,15 @@ def test_gan_toy_preset_is_the_reference():
                                                        (0.5, 0.9), 2, "relu")
 
 
+def test_dataset_defaults_fill_only_what_is_not_given():
+    grid = make_config(dataset="25gaussians")
+    assert (grid.iters, grid.betas) == (16000, (0.0, 0.9))
+    assert make_config(dataset="25gaussians", iters=50).iters == 50       # a flag wins
+    assert make_config("gan_toy", dataset="25gaussians").betas == (0.5, 0.9)  # so does a preset
+    ring = make_config()
+    assert (ring.dataset, ring.iters, ring.betas) == ("8gaussians", 8000, (0.5, 0.9))
+
+
 def test_corrupt_or_foreign_checkpoints_are_explained(tmp_path):
     bad = tmp_path / "c.npz"
     bad.write_bytes(b"not a zip at all")

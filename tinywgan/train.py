@@ -45,18 +45,18 @@ class Config:
     """Everything a run depends on. ``PRESETS`` holds named starting points."""
     method: str = "wgan-gp"           # one of METHODS
     dataset: str = "8gaussians"       # a name in data.TOY_DATASETS
-    iters: int = 3000                 # generator iterations
+    iters: int = 8000                 # generator iterations
     batch: int = 256
-    n_critic: int = 5                 # critic steps per generator step
-    width: int = 256                  # hidden width of both networks
+    n_critic: int = 1                 # critic steps per generator step
+    width: int = 128                  # hidden width of both networks
     depth: int = 3                    # hidden layers of both networks
     activation: str = "relu"
     latent: int = 2                   # z ~ N(0, I_latent)
-    lam: float = 0.1                  # gradient-penalty weight (wgan-gp)
+    lam: float = 1.0                  # gradient-penalty weight (wgan-gp)
     clip: float = 0.01                # weight-clipping bound (wgan)
     optimizer: str = ""               # '' = the method's own: rmsprop for wgan, adam otherwise
-    lr_d: float = 1e-3
-    lr_g: float = 1e-3
+    lr_d: float = 2e-3
+    lr_g: float = 2e-3
     betas: Tuple[float, float] = (0.5, 0.9)
     lr_decay: bool = True             # linear decay of both learning rates to 0 over `iters`
     warmup: bool = False              # wgan: 100 critic steps for t < 25 and every 500th t
@@ -105,7 +105,17 @@ class Config:
         return self
 
 
-#: The reference toy settings (gan_toy.py), and the tuned defaults (``Config()``).
+#: The defaults (``Config()``) were tuned for WGAN-GP on 8gaussians on a 2-core CPU: a small
+#: network (width 128), one critic step per generator step, lam 1 and a learning rate of 2e-3
+#: decayed linearly to 0 reach 8/8 modes and >= 95 % high-quality samples in about 30 s, where
+#: the reference settings (``gan_toy``) reach 47 % after 100 s. The 25-mode grid needs a longer
+#: schedule and no Adam momentum (beta1 = 0: with 0.5 the generator's long runs collapsed);
+#: ``make_config`` applies these unless the field is given or a preset is chosen.
+DATASET_DEFAULTS = {
+    "25gaussians": dict(iters=16000, betas=(0.0, 0.9)),
+}
+
+#: Named starting points: the reference toy settings (gan_toy.py) and the WGAN paper's.
 PRESETS = {
     "gan_toy": dict(width=512, depth=3, lam=0.1, n_critic=5, batch=256, lr_d=1e-4, lr_g=1e-4,
                     betas=(0.5, 0.9), lr_decay=False, iters=100000, latent=2),
@@ -115,11 +125,14 @@ PRESETS = {
 
 
 def make_config(preset=None, **overrides):
-    """A Config from a preset name (or None for the defaults) and field overrides."""
+    """A Config from a preset name (or None for the defaults) and field overrides (None values
+    are ignored). Without a preset, ``DATASET_DEFAULTS[dataset]`` fills the fields not given."""
     if preset is not None and preset not in PRESETS:
         raise ValueError("unknown preset %r; expected one of %s" % (preset, sorted(PRESETS)))
-    fields = dict(PRESETS.get(preset, {}))
-    fields.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    fields = dict(PRESETS[preset]) if preset is not None else \
+        dict(DATASET_DEFAULTS.get(given.get("dataset", Config.dataset), {}))
+    fields.update(given)
     unknown = set(fields) - {f.name for f in dataclasses.fields(Config)}
     if unknown:
         raise ValueError("unknown config fields %s" % sorted(unknown))
