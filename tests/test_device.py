@@ -67,7 +67,6 @@ def test_rng_draws_the_same_numbers_on_every_device(device):
 @pytest.mark.parametrize("sn", [False, True])
 def test_core_runs_on_the_device_and_matches_the_cpu(device, act, sn):
     """Forward, backward, input gradient, penalty and spectral norm: same numbers as NumPy."""
-    d = backend.array_module(device)
     nets = {dev: MLP((2, 8, 8, 1), act, spectral_norm=sn, dtype="float64", device=dev, seed=1)
             for dev in ("cpu", device)}
     x = np.random.default_rng(0).normal(size=(6, 2))

@@ -50,7 +50,6 @@ the critic's backward to its input only (no weight gradients), the generator's b
 ``dW``, ``db`` (no ``dz``).
 """
 from . import backend, data
-from .lipschitz import clip_weights
 from .losses import (gan_discriminator_loss, gan_generator_loss, wasserstein_critic_loss,
                      wasserstein_generator_loss)
 
@@ -220,11 +219,7 @@ def critic_step(trainer, t, k):
         xp.matmul(H[l].T, Dl[l], out=D.dW[l])          # H^T dA (real, fake) + Pbar^T G (x_hat)
         Dl[l][:2 * B].sum(axis=0, out=D.db[l])         # sum_rows dA (real, fake)
 
-    out["critic_grad_sq"] = D.grads @ D.grads
-    trainer.opt_d.step(D.params, D.grads)
-    if cfg.method == "wgan":
-        clip_weights(D.params, cfg.clip)
-    return out
+    return trainer.critic_update(out)
 
 
 def generator_step(trainer, t):

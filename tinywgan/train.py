@@ -198,10 +198,16 @@ class Trainer:
             out["penalty"], norms = D.gradient_penalty(x_hat, cfg.lam)
             out["grad_norm"] = norms.mean()
         D.spectral_backward()
+        return self.critic_update(out)
+
+    def critic_update(self, out):
+        """With D.grads filled: record ||grad||^2 in ``out``, take the optimiser step, and clip
+        the weights to [-c, c] (wgan). Shared by the plain and the fast critic step."""
+        D = self.D
         out["critic_grad_sq"] = D.grads @ D.grads
         self.opt_d.step(D.params, D.grads)
-        if cfg.method == "wgan":
-            clip_weights(D.params, cfg.clip)
+        if self.cfg.method == "wgan":
+            clip_weights(D.params, self.cfg.clip)
         return out
 
     def generator_step(self, t):
