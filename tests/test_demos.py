@@ -1,0 +1,23 @@
+"""Every demo runs with its tiny budget (TINYWGAN_SMOKE=1) and prints finite numbers."""
+import math
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMOS = sorted(f for f in os.listdir(os.path.join(ROOT, "demos")) if f.endswith(".py"))
+
+
+@pytest.mark.parametrize("demo", DEMOS)
+def test_demo_smoke(demo, tmp_path):
+    env = dict(os.environ, TINYWGAN_SMOKE="1", MPLBACKEND="Agg",
+               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "demos", demo)], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert not re.search(r"\b(nan|inf)\b", out.stdout, re.I), out.stdout
+    numbers = re.findall(r"(?<![\w.])[-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?", out.stdout)
+    assert numbers and all(math.isfinite(float(x)) for x in numbers), out.stdout
