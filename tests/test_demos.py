@@ -1,4 +1,5 @@
-"""Every demo runs with its tiny budget (TINYWGAN_SMOKE=1) and prints finite numbers."""
+"""Every demo runs with its tiny budget (TINYWGAN_SMOKE=1), writes its figure under the working
+folder (figures/NAME.png) and prints finite numbers."""
 import math
 import os
 import re
@@ -18,6 +19,9 @@ def test_demo_smoke(demo, tmp_path):
     out = subprocess.run([sys.executable, os.path.join(ROOT, "demos", demo)], cwd=tmp_path,
                          env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
+    if demo != "gpu_speed.py":                      # the one demo that only prints a table
+        pngs = [f for _, _, files in os.walk(tmp_path) for f in files if f.endswith(".png")]
+        assert pngs, "%s wrote no figure under its working folder" % demo
     assert not re.search(r"\b(nan|inf)\b", out.stdout, re.I), out.stdout
     numbers = re.findall(r"(?<![\w.])[-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?", out.stdout)
     assert numbers and all(math.isfinite(float(x)) for x in numbers), out.stdout
