@@ -46,6 +46,26 @@ def test_gradients_accumulate_until_zeroed():
     assert not net.grads.any()
 
 
+def test_backward_can_return_the_gradient_of_every_layers_input():
+    """dH[l] = dLoss/dH[l] equals the input gradient of the top layers l..L-1 alone."""
+    net = MLP((2, 6, 5, 4, 1), "tanh", dtype="float64", seed=1)
+    x = np.random.default_rng(0).normal(size=(7, 2))
+    out, cache = net.forward(x)
+    dout = np.random.default_rng(1).normal(size=out.shape)
+    dH = []
+    dx = net.backward(dout, cache, dH=dH)
+    assert len(dH) == net.L and np.array_equal(dH[0], dx)
+    h = x
+    for l in range(net.L):
+        top = MLP(net.widths[l:], "tanh", dtype="float64")
+        for k in range(top.L):
+            top.W[k][...], top.b[k][...] = net.W[l + k], net.b[l + k]
+        _, top_cache = top.forward(h)
+        assert dH[l].shape == h.shape
+        assert np.allclose(dH[l], top.backward(dout, top_cache), rtol=1e-12, atol=1e-14), l
+        h = np.tanh(h @ net.W[l] + net.b[l])                 # H[l+1]
+
+
 def test_penalty_is_finite_when_an_input_gradient_is_exactly_zero():
     net = MLP((2, 4, 1), "relu", dtype="float64")
     net.W[1][...] = 0.0                                  # f is constant: grad_x f = 0 exactly

@@ -150,15 +150,20 @@ class MLP:
     def __call__(self, x):
         return self.forward(x)[0]
 
-    def backward(self, dout, cache, param_grads=True):
+    def backward(self, dout, cache, param_grads=True, dH=None):
         """Backpropagate ``dout = dLoss/dout: (N, d_L)``.
 
         Adds dLoss/dW and dLoss/db into ``dW``/``db`` (unless ``param_grads`` is False, as when
         only the input gradient is wanted, e.g. the critic during a generator step).
+        ``dH``: None, or a list that receives dLoss/dH[l]: (N, d_l) for l = 0..L-1, the gradient
+        w.r.t. each layer's input activations (dH[0] = dx), e.g. to watch it explode or vanish
+        with depth (Gulrajani et al. 2017, Fig. 1b).
         Returns dx: (N, d_0).
         """
         dW = self.dW_used
         da = dout
+        if dH is not None:
+            dH[:] = [None] * self.L
         for l in reversed(range(self.L)):
             lin_cache, act_cache = cache[l]
             if act_cache is not None:
@@ -167,6 +172,8 @@ class MLP:
             if param_grads:
                 dW[l][...] += dWl
                 self.db[l][...] += dbl
+            if dH is not None:
+                dH[l] = dx                                          # dLoss/dH[l]: (N, d_l)
             da = dx
         return dx
 
