@@ -1,0 +1,235 @@
+"""Why Wasserstein: two parallel lines, P_0 = (0, Z) and P_theta = (theta, Z), Z ~ U[0, 1].
+
+The seeds' example (Arjovsky et al. 2017, Example 1). For theta != 0 the supports are disjoint, so
+
+    KL(P_0 || P_theta) = +infinite,   JS(P_0, P_theta) = log 2,   W(P_0, P_theta) = |theta|
+
+and at theta = 0 all three are 0. JS is flat in theta, so a generator descending on it gets no
+gradient; W shrinks with |theta| and its slope, sign(theta), points the generator home.
+
+1. KL and JS of 2-D histograms of samples (``metrics.kl_divergence``/``js_divergence``) and the
+   exact W1 of the samples (``metrics.w1_exact``), on a fine theta grid, beside the closed forms.
+2. A critic MLP trained at each theta of a coarse grid, with the gradient penalty (Adam) and with
+   weight clipping (RMSProp). Its estimate E f(P_0) - E f(P_theta) should be |theta| (GP) or
+   K |theta| (clipping: the critic is K-Lipschitz, K set by the clip value, not 1).
+3. The gradient the generator (here: theta itself) would get from that critic,
+   d/dtheta [E f(P_0) - E f(P_theta)] = -E df/dx(theta, Z): sign(theta) for W, 0 for JS.
+
+    python demos/parallel_lines.py                   # about a minute on a 2-core CPU
+    TINYWGAN_SMOKE=1 python demos/parallel_lines.py  # seconds
+Writes figures/parallel_lines.png under the working folder and prints the numbers it plots.
+"""
+import math
+import os
+import sys
+from dataclasses import dataclass
+from typing import Tuple
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster, and
+import numpy as np                              # a busy machine cannot slow it 100-fold
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # uninstalled
+from tinywgan import MLP, metrics                                                # checkout
+from tinywgan.backend import rng
+from tinywgan.data import parallel_lines
+from tinywgan.lipschitz import clip_weights, clipping_bound, lipschitz_estimate
+from tinywgan.losses import wasserstein_critic_loss
+from tinywgan.optim import Adam, RMSProp
+from tinywgan.plot import pyplot
+
+# ------------------------------------------------------------------------------------------------
+# Configuration
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoConfig:
+    # step 1: the divergence curves
+    n_curve: int = 201            # thetas on [-1, 1] (step 0.01: every theta != 0 its own x bin)
+    n_hist: int = 2000            # points per distribution for the histograms
+    z_bins: int = 10              # histogram bins along Z (x bins: one per curve theta)
+    n_w1: int = 400               # points per distribution for the exact W1 (cost O(n^3))
+    # step 2: the trained critics
+    n_thetas: int = 9             # critic thetas on [-1, 1], 0 included
+    widths: Tuple[int, ...] = (2, 64, 64, 1)
+    activation: str = "relu"
+    steps: int = 600              # critic steps per theta; learning rates decay linearly to 0
+    batch: int = 256
+    lam: float = 50.0             # penalty weight: the penalised optimum is |theta| + theta^2/(2 lam)
+    lr_gp: float = 2e-3           # Adam, betas (0.5, 0.9) (WGAN-GP)
+    lr_clip: float = 1e-3         # RMSProp (WGAN)
+    clip: float = 0.01            # every critic parameter into [-clip, clip]
+    n_eval: int = 4096            # fresh points per distribution to evaluate each critic
+    seed: int = 0
+
+
+cfg = DemoConfig()
+if os.environ.get("TINYWGAN_SMOKE"):      # a budget of seconds
+    cfg.n_curve, cfg.n_hist, cfg.n_w1 = 21, 400, 64
+    cfg.n_thetas, cfg.widths, cfg.steps, cfg.batch, cfg.n_eval = 3, (2, 16, 1), 30, 64, 256
+
+
+def line(n, theta, *stream):
+    """n points of P_theta, (n, 2) float32, from their own random stream."""
+    return parallel_lines(n, float(theta), rng(np, cfg.seed, *stream))
+
+
+def train_critic(theta, method):
+    """A critic trained from scratch to separate P_0 (real) from P_theta (fake).
+    method 'gp': L = mean f(fake) - mean f(real) + lam mean (||grad f(x_hat)|| - 1)^2, Adam;
+    method 'clip': L = mean f(fake) - mean f(real), RMSProp, then every weight into [-c, c]."""
+    D = MLP(cfg.widths, cfg.activation, seed=cfg.seed)
+    lr = cfg.lr_gp if method == "gp" else cfg.lr_clip
+    opt = Adam(lr, betas=(0.5, 0.9)) if method == "gp" else RMSProp(lr)
+    if method == "clip":
+        clip_weights(D.params, cfg.clip)
+    for k in range(cfg.steps):
+        opt.lr = lr * (1 - k / cfg.steps)                             # linear decay to 0
+        gen = rng(np, cfg.seed, "critic", method, k)
+        x_real = parallel_lines(cfg.batch, 0.0, gen)                  # (B, 2) P_0
+        x_fake = parallel_lines(cfg.batch, float(theta), gen)         # (B, 2) P_theta, own Z
+        D.zero_grad()
+        f_real, c_real = D.forward(x_real)                            # (B, 1)
+        f_fake, c_fake = D.forward(x_fake)
+        _, d_real, d_fake = wasserstein_critic_loss(f_real, f_fake)
+        D.backward(d_real, c_real)
+        D.backward(d_fake, c_fake)
+        if method == "gp":
+            eps = gen.random((cfg.batch, 1), dtype=D.dtype)           # one eps per example
+            D.gradient_penalty(eps * x_real + (1 - eps) * x_fake, cfg.lam)
+        opt.step(D.params, D.grads)
+        if method == "clip":
+            clip_weights(D.params, cfg.clip)
+    return D
+
+
+def evaluate(D, theta, i):
+    """On fresh points: the estimate E f(P_0) - E f(P_theta), its standard error, the
+    generator's gradient d(estimate)/dtheta = -E df/dx(theta, Z), and K = the largest
+    ||grad_x f|| seen on the two lines and between them (the critic's Lipschitz constant there)."""
+    n = cfg.n_eval
+    x0, xt = line(n, 0.0, "eval-0", i), line(n, theta, "eval-theta", i)     # (n, 2) each
+    f0, ft = D(x0)[:, 0].astype(np.float64), D(xt)[:, 0].astype(np.float64)  # (n,)
+    estimate = f0.mean() - ft.mean()
+    se = math.sqrt(f0.var() / n + ft.var() / n)                 # sd of a difference of two means
+    grad = -float(D.input_gradient(xt)[:, 0].mean())            # d/dtheta: x moves, Z does not
+    eps = rng(np, cfg.seed, "eval-eps", i).random((n, 1), dtype=D.dtype)
+    K = lipschitz_estimate(D, np.concatenate([x0, xt, eps * x0 + (1 - eps) * xt]))
+    return estimate, se, grad, K
+
+
+def fmt(v, spec="%8.4f"):
+    """A number, or the word 'infinite' (the printed numbers stay finite)."""
+    return spec % v if math.isfinite(v) else "%8s" % "infinite"
+
+
+# 1. divergences of samples on a fine theta grid, beside the closed forms
+thetas = np.linspace(-1, 1, cfg.n_curve)                                  # (T,)
+h = thetas[1] - thetas[0]                                                 # x bin width
+x_edges = np.linspace(-1 - h / 2, 1 + h / 2, cfg.n_curve + 1)             # one bin per theta
+z_edges = np.linspace(0, 1, cfg.z_bins + 1)
+x0_hist = line(cfg.n_hist, 0.0, "hist-0")
+p0 = np.histogram2d(x0_hist[:, 0], x0_hist[:, 1], [x_edges, z_edges])[0]  # (T, z_bins) counts
+x0_w1 = line(cfg.n_w1, 0.0, "w1-0")
+KL, JS, W1 = [], [], []
+for i, theta in enumerate(thetas):
+    xt = line(cfg.n_hist, theta, "hist-theta", i)                         # independent Z
+    pt = np.histogram2d(xt[:, 0], xt[:, 1], [x_edges, z_edges])[0]
+    KL.append(metrics.kl_divergence(p0, pt))       # sum p0 log(p0/pt): infinite if supports differ
+    JS.append(metrics.js_divergence(p0, pt))       # log 2 for disjoint supports
+    W1.append(metrics.w1_exact(x0_w1, line(cfg.n_w1, theta, "w1-theta", i)))
+KL, JS, W1 = np.array(KL), np.array(JS), np.array(W1)
+mid = cfg.n_curve // 2                                                    # theta = 0
+print("1. divergences of samples on %d thetas in [-1, 1] (histograms: %d points, %d x %d bins; "
+      "exact W1: %d points)" % (cfg.n_curve, cfg.n_hist, cfg.n_curve, cfg.z_bins, cfg.n_w1))
+print("   theta != 0: KL infinite at %d of %d thetas; JS in [%.4f, %.4f] (log 2 = %.4f); "
+      "max |W1 - |theta|| = %.4f" % (np.isinf(np.delete(KL, mid)).sum(), cfg.n_curve - 1,
+                                     np.delete(JS, mid).min(), np.delete(JS, mid).max(),
+                                     math.log(2), np.abs(W1 - np.abs(thetas)).max()))
+print("   theta  = 0: KL = %.4f, JS = %.4f, W1 = %.4f (nonzero only by sampling: two samples of "
+      "one distribution)" % (KL[mid], JS[mid], W1[mid]))
+
+# 2. trained critics on a coarse grid: their estimate of W and the generator's gradient
+grid = np.linspace(-1, 1, cfg.n_thetas)
+rows = []
+for i, theta in enumerate(grid):
+    gp = evaluate(train_critic(theta, "gp"), theta, i)
+    cl = evaluate(train_critic(theta, "clip"), theta, i)
+    j = int(np.argmin(np.abs(thetas - theta)))                            # same theta on curves
+    rows.append((theta, KL[j], JS[j], W1[j]) + gp + cl)
+    print(".", end="", flush=True)
+print()
+R = np.array(rows)        # columns: theta KL JS W1 | W_gp se_gp grad_gp K_gp | W_cl se grad K_cl
+th, W_gp, se_gp, g_gp = R[:, 0], R[:, 4], R[:, 5], R[:, 6]
+W_cl, g_cl, K_cl = R[:, 8], R[:, 10], np.maximum(R[:, 11], 1e-12)
+W_pen = np.abs(th) + th ** 2 / (2 * cfg.lam)     # optimum of the penalised objective (see below)
+
+# 3. the table
+print("2. critics trained %d steps at each theta (GP: lam %g, Adam; clip: c %g, RMSProp); "
+      "estimates on %d fresh points" % (cfg.steps, cfg.lam, cfg.clip, cfg.n_eval))
+head = "%6s %8s %8s %8s | %8s %8s %8s %8s | %9s %8s %8s %8s %8s" % (
+    "theta", "KL", "JS", "W1 samp", "W_gp", "+-se", "W_pen", "grad_gp", "W_clip", "K_clip",
+    "W_clip/K", "grad_cl", "grad/K")
+print(head)
+print("-" * len(head))
+for r, wp in zip(rows, W_pen):
+    theta, kl, js, w1, wg, se, gg, _, wc, _, gc, kc = r
+    print("%6.2f %s %8.4f %8.4f | %8.4f %8.4f %8.4f %8.4f | %9.6f %8.5f %8.4f %8.5f %8.4f" % (
+        theta, fmt(kl), js, w1, wg, se, wp, gg, wc, kc, wc / max(kc, 1e-12), gc,
+        gc / max(kc, 1e-12)))
+print("   JS: the generator's gradient d JS/d theta = 0 at every theta != 0 (JS is flat)")
+err = np.abs(W_gp - np.abs(th))
+bias = th ** 2 / (2 * cfg.lam)     # penalised optimum: slope a = 1 + |theta|/(2 lam) beats slope 1
+print("max |W_gp - |theta|| = %.4f (at theta = %.2f); expected at most the penalty's bias "
+      "max theta^2/(2 lam) = %.4f plus sampling, 2 standard errors <= %.4f: total %.4f"
+      % (err.max(), th[err.argmax()], bias.max(), 2 * se_gp.max(), bias.max() + 2 * se_gp.max()))
+print("   (the largest standard error is at theta = 0, where the penalty still pushes the slope "
+      "to 1 and the critic tilts along Z; elsewhere <= %.4f)"
+      % (se_gp[th != 0].max() if (th != 0).any() else 0.0))
+print("max |W_gp - (|theta| + theta^2/(2 lam))| = %.4f (the rest: training and sampling error)"
+      % np.abs(W_gp - W_pen).max())
+print("GP gradient vs sign(theta), theta != 0: max error %.4f (at theta = 0, W has no derivative)"
+      % (np.abs(g_gp - np.sign(th))[th != 0].max() if (th != 0).any() else 0.0))
+print("clipped critic: W_clip = K |theta| with K = %.5f..%.5f (measured max ||grad f||; the "
+      "clipping bound allows %.4f); max |W_clip/K - |theta|| = %.4f"
+      % (K_cl[th != 0].min(), K_cl[th != 0].max(), clipping_bound(cfg.widths, cfg.clip),
+         np.abs(W_cl / K_cl - np.abs(th)).max()))
+
+# 4. the figure
+plt = pyplot()
+fig, (a, b, c) = plt.subplots(1, 3, figsize=(16, 4.8))
+a.plot(thetas, np.where(thetas == 0, 0, math.log(2)), "k:", lw=1, label="JS closed form")
+a.plot(thetas, JS, "-", c="tab:blue", label="JS of histograms")
+a.plot(thetas, np.abs(thetas), "k--", lw=1, label="W = |theta|")
+a.plot(thetas, W1, "-", c="tab:green", label="W1 of samples (exact)")
+a.plot([0], [KL[mid]], "o", c="tab:red", label="KL at theta = 0 (finite)")
+top = 1.15
+a.plot(thetas[::10][thetas[::10] != 0], np.full((thetas[::10] != 0).sum(), top), "^",
+       c="tab:red", label="KL infinite (theta != 0)")
+a.set_ylim(-0.05, top + 0.1)
+a.set_xlabel("theta")
+a.set_title("1. divergences between P_0 and P_theta")
+a.legend(fontsize=8, loc="lower left")
+
+b.plot(thetas, np.abs(thetas), "k--", lw=1, label="W = |theta|")
+b.plot(thetas, np.abs(thetas) + thetas ** 2 / (2 * cfg.lam), ":", c="tab:orange", lw=1,
+       label="penalised optimum |theta| + theta^2/(2 lam)")
+b.errorbar(th, W_gp, yerr=se_gp, fmt="o", c="tab:orange", label="GP critic (lam %g)" % cfg.lam)
+b.plot(th, W_cl / K_cl, "s", mfc="none", c="tab:purple",
+       label="clipped critic / K (K ~ %.4f)" % np.median(K_cl[th != 0] if (th != 0).any()
+                                                           else K_cl))
+b.set_xlabel("theta")
+b.set_title("2. trained critics: E f(P_0) - E f(P_theta)")
+b.legend(fontsize=8, loc="upper center")
+
+c.plot(thetas, np.sign(thetas), "k--", lw=1, label="dW/dtheta = sign(theta)")
+c.plot(thetas, np.zeros_like(thetas), ":", c="tab:blue", label="dJS/dtheta = 0")
+c.plot(th, g_gp, "o", c="tab:orange", label="GP critic: -E df/dx(theta, Z)")
+c.plot(th, g_cl / K_cl, "s", mfc="none", c="tab:purple", label="clipped critic, / K")
+c.set_xlabel("theta")
+c.set_title("3. the gradient the generator gets")
+c.legend(fontsize=8, loc="upper left")
+fig.tight_layout()
+os.makedirs("figures", exist_ok=True)
+fig.savefig(os.path.join("figures", "parallel_lines.png"), dpi=110)
+print("wrote figures/parallel_lines.png")

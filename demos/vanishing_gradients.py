@@ -1,0 +1,191 @@
+"""Vanishing gradients: freeze the generator, train the discriminator, watch the generator's gradient.
+
+Arjovsky & Bottou (2017, Fig. 2) froze a DCGAN generator, trained a discriminator from scratch
+and saw the gradient of the minimax generator loss fall by up to five orders of magnitude: when
+the supports of P_r and P_g are disjoint a discriminator can become perfect, D(G(z)) -> 0, and
+
+    minimax:         L = mean log(1 - D(G(z))),  dL/dlogit = -sigmoid(l)/M   -> 0 as l -> -inf
+    non-saturating:  L = -mean log D(G(z)),      dL/dlogit = (sigmoid(l) - 1)/M  -> -1/M
+    Wasserstein:     L = -mean f(G(z)),          dL/df = -1/M, and ||grad_x f|| ~ 1 (GP critic)
+
+Here P_r is 8gaussians and the frozen generator draws the same ring turned by ``angle`` degrees:
+close to the data (each mode ~0.55 from two real ones) but on a disjoint support. Three
+networks are trained from scratch against these fixed samples: a vanilla discriminator (Adam),
+a WGAN-GP critic (Adam) and a clipped WGAN critic (RMSProp). Every ``every`` iterations we
+measure the gradient the generator would get at a fixed set of M generated points, as the root
+mean square over points of ||d loss_i / d x_i|| (the per-point loss's gradient, = M dL/dx_i;
+through a generator network it would be multiplied by dG/dtheta, the same for every loss).
+
+    python demos/vanishing_gradients.py                   # about a minute on a 2-core CPU
+    TINYWGAN_SMOKE=1 python demos/vanishing_gradients.py  # seconds
+Writes figures/vanishing_gradients.png under the working folder and prints the numbers it plots.
+"""
+import math
+import os
+import sys
+from dataclasses import dataclass
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster, and
+import numpy as np                              # a busy machine cannot slow it 100-fold
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # uninstalled
+from tinywgan import MLP, data                                                   # checkout
+from tinywgan.backend import rng
+from tinywgan.lipschitz import clip_weights
+from tinywgan.losses import (gan_discriminator_loss, gan_generator_loss, wasserstein_critic_loss,
+                             wasserstein_generator_loss)
+from tinywgan.optim import Adam, RMSProp
+from tinywgan.plot import critic_grid, pyplot
+
+# ------------------------------------------------------------------------------------------------
+# Configuration
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoConfig:
+    angle: float = 22.5        # the frozen generator's ring, turned (degrees): modes between the real
+    iters: int = 2000          # discriminator / critic iterations (Arjovsky & Bottou: 4000)
+    every: int = 20            # measure the generator's gradient every so many iterations
+    batch: int = 256
+    n_measure: int = 1024      # fixed generated points the gradient is measured on
+    width: int = 128           # 2 -> width x3 -> 1, ReLU
+    lr_gan: float = 1e-3       # Adam, betas (0.5, 0.9), for the discriminator and the GP critic
+    lam: float = 10.0          # WGAN-GP penalty weight (the paper's)
+    lr_clip: float = 5e-4      # RMSProp for the clipped critic
+    clip: float = 0.01
+    dtype: str = "float64"     # the minimax gradient sigmoid(l) falls below float32's resolution
+    seed: int = 0
+
+
+cfg = DemoConfig()
+if os.environ.get("TINYWGAN_SMOKE"):      # a budget of seconds
+    cfg.iters, cfg.every, cfg.batch, cfg.n_measure, cfg.width = 20, 5, 64, 128, 16
+
+rad = math.radians(cfg.angle)
+ROT = np.array([[math.cos(rad), math.sin(rad)],                              # x @ ROT turns x
+                [-math.sin(rad), math.cos(rad)]])                            # by +angle
+
+
+def real(n, gen):
+    return data.eight_gaussians(n, gen, cfg.dtype)                           # (n, 2)
+
+
+def fake(n, gen):
+    """The frozen generator: the 8gaussians ring turned by ``angle``. (n, 2)"""
+    return real(n, gen) @ ROT.astype(cfg.dtype)
+
+
+def generator_grad(D, x, kind):
+    """RMS over the points of ||d loss_i/d x_i|| for the generator loss ``kind`` at x: (M, 2);
+    also the mean of D's output there (a logit for the discriminator)."""
+    out, cache = D.forward(x)                                                # (M, 1)
+    if kind == "wasserstein":
+        _, dout = wasserstein_generator_loss(out)                            # dL/df = -1/M
+    else:
+        _, dout = gan_generator_loss(out, kind)                              # dL/dlogit
+    dx = D.backward(dout, cache, param_grads=False) * x.shape[0]             # (M, 2) d loss_i/dx_i
+    return float(np.sqrt((dx * dx).sum(axis=1).mean())), float(out.mean())
+
+
+def train(method):
+    """Train a discriminator ('gan') or critic ('wgan-gp', 'wgan') from scratch against the
+    frozen generator; every ``every`` steps measure the generator's gradient(s).
+    Returns (D, its: list, {loss kind: list of norms}, mean output on the generated points)."""
+    D = MLP([2] + [cfg.width] * 3 + [1], "relu", dtype=cfg.dtype, seed=cfg.seed)
+    opt = RMSProp(cfg.lr_clip) if method == "wgan" else Adam(cfg.lr_gan, betas=(0.5, 0.9))
+    if method == "wgan":
+        clip_weights(D.params, cfg.clip)                 # start inside the box, as training stays
+    kinds = ["minimax", "nonsaturating"] if method == "gan" else ["wasserstein"]
+    x_m = fake(cfg.n_measure, rng(np, cfg.seed, "measure"))                  # (M, 2) fixed
+    its, norms, outs = [], {k: [] for k in kinds}, []
+    for t in range(cfg.iters + 1):
+        # 1. measure what the generator would get from the discriminator as it is now
+        if t % cfg.every == 0 or t == cfg.iters:
+            its.append(t)
+            for k in kinds:
+                g, o = generator_grad(D, x_m, k)
+                norms[k].append(g)
+            outs.append(o)
+        if t == cfg.iters:
+            break
+        # 2. one discriminator / critic step on fresh real and generated batches
+        gen = rng(np, cfg.seed, method, t)
+        x_real, x_fake = real(cfg.batch, gen), fake(cfg.batch, gen)          # (B, 2) each
+        D.zero_grad()
+        out_real, c_real = D.forward(x_real)                                 # (B, 1)
+        out_fake, c_fake = D.forward(x_fake)
+        if method == "gan":      # L = -mean log D(x) - mean log(1 - D(G(z)))
+            _, d_real, d_fake = gan_discriminator_loss(out_real, out_fake)
+        else:                    # L = mean f(G(z)) - mean f(x)
+            _, d_real, d_fake = wasserstein_critic_loss(out_real, out_fake)
+        D.backward(d_real, c_real)
+        D.backward(d_fake, c_fake)
+        if method == "wgan-gp":  # + lam mean (||grad f(x_hat)|| - 1)^2, one eps per example
+            eps = gen.random((cfg.batch, 1), dtype=D.dtype)
+            D.gradient_penalty(eps * x_real + (1 - eps) * x_fake, cfg.lam)
+        opt.step(D.params, D.grads)
+        if method == "wgan":
+            clip_weights(D.params, cfg.clip)
+    return D, its, norms, outs
+
+
+# 3. the three networks, each from scratch against the same frozen generator
+runs = {m: train(m) for m in ("gan", "wgan-gp", "wgan")}
+curves = [("minimax log(1 - D)", runs["gan"], "minimax"),
+          ("non-saturating -log D", runs["gan"], "nonsaturating"),
+          ("WGAN-GP critic -f", runs["wgan-gp"], "wasserstein"),
+          ("clipped WGAN critic -f", runs["wgan"], "wasserstein")]
+
+# 4. the numbers
+print("generator frozen: 8gaussians turned by %g degrees; %d iterations; gradient = RMS over %d "
+      "generated points of ||d loss_i/d x_i|| (%s)" % (cfg.angle, cfg.iters, cfg.n_measure,
+                                                       cfg.dtype))
+its = runs["gan"][1]
+print("%-24s" % "iteration" + "".join("%10d" % its[i] for i in range(0, len(its),
+                                                                    max(1, len(its) // 8))))
+for name, (_, _, norms, _), kind in curves:
+    n = norms[kind]
+    print("%-24s" % name + "".join("%10.2e" % n[i] for i in range(0, len(n),
+                                                                   max(1, len(n) // 8))))
+print("%-24s" % "D's mean logit on fakes" + "".join(
+    "%10.2f" % runs["gan"][3][i] for i in range(0, len(its), max(1, len(its) // 8))))
+print()
+print("%-24s %10s %10s %10s %12s" % ("loss", "start", "end", "end/start", "orders of 10"))
+for name, (_, _, norms, _), kind in curves:
+    start, end = norms[kind][0], norms[kind][-1]
+    ratio = end / start
+    print("%-24s %10.2e %10.2e %10.2e %12s" % (
+        name, start, end, ratio, "%+.1f" % math.log10(ratio) if ratio > 0 else
+        "below float"))
+print("(the clipped critic's scale is its Lipschitz constant, set by c = %g, not 1: what matters "
+      "is that it does not decay)" % cfg.clip)
+
+# 5. the figure
+plt = pyplot()
+fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [1.5, 1]})
+for (name, (_, it, norms, _), kind), c in zip(curves, ["tab:red", "tab:orange", "tab:blue",
+                                                      "tab:purple"]):
+    y = np.array(norms[kind])
+    ax.semilogy(np.array(it)[y > 0], y[y > 0], c=c, label=name)
+ax.set_xlabel("discriminator / critic iterations (generator frozen)")
+ax.set_ylabel("generator gradient, RMS ||d loss_i / d x_i||")
+ax.set_title("the generator's gradient as the discriminator learns")
+ax.legend(fontsize=9)
+ax.grid(True, which="major", alpha=0.3)
+
+D = runs["gan"][0]
+xs, logit = critic_grid(D, lim=2.0, n=128)                                   # (n,), (n, n)
+cs = bx.contourf(xs, xs, np.clip(logit, -40, 40), levels=20, cmap="RdBu_r")
+fig.colorbar(cs, ax=bx, label="discriminator logit (clipped to +-40)")
+pts = rng(np, cfg.seed, "plot")
+xr, xf = real(256, pts), fake(256, pts)
+bx.scatter(xr[:, 0], xr[:, 1], marker="+", s=20, c="tab:orange", label="real")
+bx.scatter(xf[:, 0], xf[:, 1], marker="+", s=20, c="tab:green", label="frozen generator")
+bx.set_aspect("equal")
+bx.set_title("the discriminator after %d iterations" % cfg.iters)
+bx.legend(fontsize=8, loc="upper right")
+fig.tight_layout()
+os.makedirs("figures", exist_ok=True)
+fig.savefig(os.path.join("figures", "vanishing_gradients.png"), dpi=110)
+print("wrote figures/vanishing_gradients.png")
