@@ -21,15 +21,13 @@ Writes figures/parallel_lines.png under the working folder and prints the number
 """
 import math
 import os
-import sys
 from dataclasses import dataclass
 from typing import Tuple
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster, and
 import numpy as np                              # a busy machine cannot slow it 100-fold
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # uninstalled
-from tinywgan import MLP, metrics                                                # checkout
+from tinywgan import MLP, metrics
 from tinywgan.backend import rng
 from tinywgan.data import parallel_lines
 from tinywgan.lipschitz import clip_weights, clipping_bound, lipschitz_estimate

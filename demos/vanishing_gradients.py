@@ -22,14 +22,12 @@ Writes figures/vanishing_gradients.png under the working folder and prints the n
 """
 import math
 import os
-import sys
 from dataclasses import dataclass
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster, and
 import numpy as np                              # a busy machine cannot slow it 100-fold
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # uninstalled
-from tinywgan import MLP, data                                                   # checkout
+from tinywgan import MLP, data
 from tinywgan.backend import rng
 from tinywgan.lipschitz import clip_weights
 from tinywgan.losses import (gan_discriminator_loss, gan_generator_loss, wasserstein_critic_loss,
