@@ -1,0 +1,178 @@
+"""A tour of the answer key: every hand-derived gradient in tinywgan against finite differences.
+
+The exercise walk-through (CS231n style): each piece is checked alone, then in networks, with
+``tinywgan.gradcheck`` (float64, centred differences, CS231n's relative error
+max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)). What to expect:
+
+- a correct backward, smooth activation: the fourth-order stencil at h = 1e-3 has truncation
+  error ~h^4 |f^(5)| ~ 1e-12 and round-off ~eps |f| / h ~ 1e-13, so errors of 1e-13..1e-9;
+- pieces that are linear in what is perturbed (a linear layer's dW, db): the difference is exact
+  up to round-off (1e-14..1e-11); an elementwise derivative that is identically 0 (ReLU's s''):
+  exactly 0;
+- the ReLU family: piecewise linear, so the two-point difference at h = 1e-6 is exact *between*
+  kinks and only round-off remains, eps |f| / h ~ 1e-10 relative (1e-10..1e-8 seen). A
+  difference that straddles a kink (|a| < h) measures the average slope of the two sides, not
+  s'(a): nonsense at any h. The checks keep every pre-activation further than h from 0 and
+  report that margin (``kink_margin``);
+- a wrong backward: 1e-3..1, far above the tolerance 1e-6.
+
+Last, ONE deliberately broken backward: tanh whose penalty double backward drops the s'' path
+(Abar = Gbar * P * s''(a)), numpy-ml's WGAN-GP bug (REFERENCE.md, "Pitfalls"). Its first-order
+checks still pass; only the second-order checks catch it.
+
+    python demos/gradcheck_tour.py                  # a few seconds
+    TINYWGAN_SMOKE=1 python demos/gradcheck_tour.py # tanh and relu only
+Writes figures/gradcheck_tour.png under the working folder and prints the numbers it plots.
+"""
+import os
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+
+from tinywgan import gradcheck
+from tinywgan.layers import ACTIVATIONS, Tanh, get_activation
+from tinywgan.plot import pyplot
+
+plt = pyplot()                   # matplotlib, file-only backend
+
+# ------------------------------------------------------------------------------------------------
+# Configuration
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DemoConfig:
+    activations: List[str] = field(default_factory=lambda: sorted(ACTIVATIONS))
+    seed: int = 0
+    kink_a: float = 2e-4          # the kink demonstration: ReLU at a, differences with step h
+    kink_h: float = 1e-3
+
+
+cfg = DemoConfig()
+if os.environ.get("TINYWGAN_SMOKE"):      # a budget of seconds
+    cfg.activations = ["relu", "tanh"]
+
+TOL = gradcheck.TOL                       # 1e-6: float64, away from kinks
+
+
+class TanhWithoutSecondOrder(Tanh):
+    r"""The broken backward: tanh, but declared piecewise linear (second_order = False), so the
+    penalty's double backward skips Abar = Gbar * P * s''(a) with s'' = -2 s (1 - s^2) != 0."""
+    name = "tanh-no-s''"
+    second_order = False
+
+
+sections = []     # (title, what to expect, rows); a row: {"what", "error", "tol", "ok", ...}
+
+
+def section(title, expect, rows):
+    sections.append((title, expect, rows))
+    print("\n%s\n   expect: %s" % (title, expect))
+    width = max(len(r["what"]) for r in rows)
+    for r in rows:
+        err = "%10.2e" % r["error"] if r["error"] > 0 else "%10s" % "0 (exact)"
+        extra = "   kink margin %.2g" % r["kink_margin"] if "kink_margin" in r else ""
+        print("   %-*s %s  %s%s" % (width, r["what"], err, "pass" if r["ok"] else "FAIL", extra))
+
+
+# 1. layers: the linear map and its double-backward piece
+section("1. linear layer a = x W + b, and the reverse of P = G W^T",
+        "f is linear in each of x, W, b (and G, W): differences exact up to round-off, "
+        "1e-14..1e-10",
+        gradcheck.check_linear(cfg.seed) + gradcheck.check_linear_double_backward(cfg.seed))
+
+# 2. each activation: s' against differences of s, s'' against differences of s'
+rows = []
+for act in cfg.activations:
+    rows += gradcheck.check_activation(act, cfg.seed)
+section("2. activations: s' vs differences of s, s'' vs differences of s'",
+        "smooth: 1e-12..1e-10 (h^4 truncation, round-off); ReLU family: s'' = 0 exactly, and the "
+        "points are drawn with |a| > 0.1, away from the kink",
+        rows)
+
+# 3. each activation layer: da, and both double-backward pieces of G = P * s'(a)
+rows = []
+for act in cfg.activations:
+    rows += gradcheck.check_activation_layer(act, cfg.seed)
+section("3. activation layers: da = dh * s'(a); Pbar = Gbar * s'(a); Abar = Gbar * P * s''(a)",
+        "1e-13..1e-9; Abar is exactly 0 for the ReLU family (s'' = 0)", rows)
+
+# 4. whole networks: MLP backward (params and dx) and the input gradient
+rows = []
+for act in cfg.activations:
+    rows += gradcheck.check_mlp_backward(act, seed=cfg.seed)
+    rows.append(gradcheck.check_input_gradient(act, seed=cfg.seed))
+section("4. MLP (2-6-5-1): backward (dparams, dx) and input gradient grad_x f",
+        "smooth: 1e-12..1e-9; ReLU family (two-point, h = 1e-6, margin from the kinks > h): "
+        "round-off eps |f| / h, 1e-10..1e-8", rows)
+
+# 5. the gradient penalty's double backward, and the generator through a critic
+rows = [gradcheck.check_penalty(act, seed=cfg.seed) for act in cfg.activations]
+rows.append(gradcheck.check_penalty("tanh", one_sided=True, seed=cfg.seed))
+section("5. gradient penalty R = lam mean (||grad_x f|| - 1)^2: dR/dparams (double backward)",
+        "smooth: 1e-11..1e-9 (a function of a gradient: one more derivative, a bit more "
+        "round-off); ReLU family: 1e-10..1e-8", rows)
+section("6. generator through a fixed critic: dL_G/dparams_G (critic's input gradient inside)",
+        "1e-11..1e-9", [gradcheck.check_generator("tanh", loss, seed=cfg.seed)
+                        for loss in ("wasserstein", "nonsaturating")])
+
+# 7. why ReLU checks stay away from kinks: a difference that straddles one
+a = np.array([cfg.kink_a])                                         # (1,), |a| < h: straddled
+relu = get_activation("relu")
+num = gradcheck.numerical_gradient(lambda: relu.f(a).sum(), a, h=cfg.kink_h)   # 4th-order stencil
+kink = {"what": "relu s'(a) at a = %g, h = %g (straddles the kink)" % (cfg.kink_a, cfg.kink_h),
+        "error": gradcheck.rel_error(relu.df(a), num), "tol": TOL, "kink": True}
+kink["ok"] = kink["error"] < TOL
+section("7. a check that straddles a kink (the check is wrong, not the backward)",
+        "s'(a) = %g, but the stencil averages slopes 0 and 1 across the kink: %.4f; this is why "
+        "the network checks keep |pre-activation| > h" % (relu.df(a)[0], num[0]), [kink])
+
+# 8. ONE deliberately broken backward: tanh's penalty without the s'' path
+broken = TanhWithoutSecondOrder()
+rows = gradcheck.check_mlp_backward(broken, seed=cfg.seed)[:1] + \
+    gradcheck.check_activation_layer(broken, cfg.seed)[2:] + \
+    [gradcheck.check_penalty(broken, seed=cfg.seed)]
+for r in rows:
+    r["broken"] = True
+    r.pop("kink_margin", None)      # reported because it claims second_order = False; no kinks
+section("8. BROKEN: tanh with the penalty's s'' path dropped (numpy-ml's bug)",
+        "first-order backward still right (passes); the second-order pieces are wrong, far "
+        "above %g: 1.0 means some coordinate's true gradient comes only through s'' and the "
+        "backward returns 0 for it (the hidden biases: they reach grad_x f only through "
+        "s'(a))" % TOL, rows)
+
+# 9. summary and figure: every error on a log scale, the tolerance line, the broken ones in red
+all_rows = [r for _, _, rows in sections for r in rows]
+good = [r for r in all_rows if not r.get("broken") and not r.get("kink")]
+print("\n%d of %d checks of correct backwards pass (largest error %.2e, tolerance %g); "
+      "broken backward: %d of %d checks fail; the straddled kink: error %.3f"
+      % (sum(r["ok"] for r in good), len(good), max(r["error"] for r in good), TOL,
+         sum(not r["ok"] for r in all_rows if r.get("broken")),
+         sum(1 for r in all_rows if r.get("broken")), kink["error"]))
+
+floor = 1e-17                                  # where an exact 0 is drawn on the log axis
+errs = np.array([max(r["error"], floor) for r in all_rows])
+colors = ["tab:red" if r.get("broken") else "tab:orange" if r.get("kink") else
+          "tab:blue" if r["ok"] else "black" for r in all_rows]
+y = np.arange(len(all_rows))[::-1]
+fig, ax = plt.subplots(figsize=(11, 0.17 * len(all_rows) + 1.6))
+ax.barh(y, errs, left=floor, color=colors, height=0.7)         # bars start at the floor
+for yi, r in zip(y, all_rows):
+    if r["error"] == 0:
+        ax.text(floor * 3, yi, "0 (exact)", fontsize=6, va="center")
+ax.axvline(TOL, c="k", ls="--", lw=1)
+ax.text(TOL * 1.5, y.max() + 0.2, "tolerance %g" % TOL, fontsize=8, va="bottom")
+ax.set_xscale("log")
+ax.set_xlim(floor, 10)
+ax.set_yticks(y)
+ax.set_yticklabels([r["what"] for r in all_rows], fontsize=7)
+ax.set_ylim(-1, len(all_rows) + 0.5)
+ax.set_xlabel("relative error, max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)  (exact 0 drawn at "
+              "%g)" % floor)
+ax.set_title("gradient checks, float64: correct backwards (blue), the broken one (red), "
+             "a check across a kink (orange)", fontsize=10)
+fig.tight_layout()
+os.makedirs("figures", exist_ok=True)
+fig.savefig(os.path.join("figures", "gradcheck_tour.png"), dpi=110)
+print("wrote figures/gradcheck_tour.png")
