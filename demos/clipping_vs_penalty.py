@@ -26,15 +26,15 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
-from tinywgan import MLP, backend, data  # noqa: E402
-from tinywgan.lipschitz import clip_weights  # noqa: E402
-from tinywgan.losses import wasserstein_critic_loss  # noqa: E402
-from tinywgan.optim import Adam, RMSProp  # noqa: E402
+from tinywgan import MLP, backend, data
+from tinywgan.lipschitz import clip_weights
+from tinywgan.losses import wasserstein_critic_loss
+from tinywgan.optim import Adam, RMSProp
+from tinywgan.plot import pyplot, save_demo_figure
+
+plt = pyplot()                   # matplotlib, file-only backend
 
 # ------------------------------------------------------------------------------------------------
 # Configuration
@@ -56,7 +56,6 @@ class DemoConfig:
     measure_batches: int = 10    # the gradient norms are averaged over this many fresh batches
     dtype: str = "float64"       # float32 rounds the clipped critics' tiny gradients to 0
     seed: int = 0
-    out: str = "figures/clipping_vs_penalty.png"
 
 
 cfg = DemoConfig()
@@ -180,6 +179,5 @@ for i, r in enumerate(results):
     ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
 fig.suptitle("12-layer ReLU critic, swissroll vs real + N(0, I), %d critic steps" % cfg.steps)
 fig.tight_layout()
-os.makedirs(os.path.dirname(cfg.out), exist_ok=True)
-fig.savefig(cfg.out, dpi=100)
-print("\nwrote %s" % cfg.out)
+print()
+save_demo_figure(fig, "clipping_vs_penalty", dpi=100)

@@ -27,7 +27,7 @@ from typing import Tuple
 import numpy as np
 
 from tinywgan import metrics
-from tinywgan.plot import pyplot
+from tinywgan.plot import pyplot, save_demo_figure
 
 plt = pyplot()                   # matplotlib, file-only backend
 
@@ -134,6 +134,4 @@ b.set_xlabel("position")
 b.set_title("W = int |F_P - F_Q| = mass x W1 = %g x %g" % (mass, W1))
 b.legend(loc="upper left", fontsize=9)
 fig.tight_layout()
-os.makedirs("figures", exist_ok=True)
-fig.savefig(os.path.join("figures", "emd_by_hand.png"), dpi=110)
-print("wrote figures/emd_by_hand.png")
+save_demo_figure(fig, "emd_by_hand")

@@ -32,7 +32,7 @@ import numpy as np
 
 from tinywgan import gradcheck
 from tinywgan.layers import ACTIVATIONS, Tanh, get_activation
-from tinywgan.plot import pyplot
+from tinywgan.plot import pyplot, save_demo_figure
 
 plt = pyplot()                   # matplotlib, file-only backend
 
@@ -173,6 +173,4 @@ ax.set_xlabel("relative error, max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)  (ex
 ax.set_title("gradient checks, float64: correct backwards (blue), the broken one (red), "
              "a check across a kink (orange)", fontsize=10)
 fig.tight_layout()
-os.makedirs("figures", exist_ok=True)
-fig.savefig(os.path.join("figures", "gradcheck_tour.png"), dpi=110)
-print("wrote figures/gradcheck_tour.png")
+save_demo_figure(fig, "gradcheck_tour")

@@ -19,12 +19,12 @@ import time
 from dataclasses import dataclass, field
 from typing import List
 
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
 
-from tinywgan import backend, data, lipschitz, train  # noqa: E402
+from tinywgan import backend, data, lipschitz, train
+from tinywgan.plot import pyplot, save_demo_figure
+
+plt = pyplot()                   # matplotlib, file-only backend
 
 # ------------------------------------------------------------------------------------------------
 # Configuration
@@ -40,7 +40,6 @@ class DemoConfig:
     grid: int = 100              # plus a grid x grid lattice over [-box, box]^2 for the estimate
     box: float = 2.0
     seed: int = 0
-    out: str = "figures/lipschitz_checked.png"
 
 
 cfg = DemoConfig()
@@ -117,6 +116,5 @@ ax.set(yscale="log", xticks=x, xticklabels=[r["method"] for r in rows],
        title="Lipschitz constant: estimate vs bounds")
 ax.legend(fontsize=7)
 fig.tight_layout()
-os.makedirs(os.path.dirname(cfg.out), exist_ok=True)
-fig.savefig(cfg.out, dpi=100)
-print("\nwrote %s" % cfg.out)
+print()
+save_demo_figure(fig, "lipschitz_checked", dpi=100)

@@ -28,7 +28,7 @@ import numpy as np
 from matplotlib.ticker import ScalarFormatter
 
 from tinywgan.optim import SGD
-from tinywgan.plot import pyplot
+from tinywgan.plot import pyplot, save_demo_figure
 
 plt = pyplot()                   # matplotlib, file-only backend
 
@@ -133,6 +133,4 @@ c.set_xlabel("step")
 c.set_title("the oscillation grows (seeds' Fig. 3)")
 c.legend(fontsize=8, loc="lower left")
 fig.tight_layout()
-os.makedirs("figures", exist_ok=True)
-fig.savefig(os.path.join("figures", "nash_oscillation.png"), dpi=110)
-print("wrote figures/nash_oscillation.png")
+save_demo_figure(fig, "nash_oscillation")

@@ -39,7 +39,7 @@ from tinywgan.backend import rng
 from tinywgan.data import mixture_1d, mixture_1d_pdf
 from tinywgan.losses import gan_discriminator_loss
 from tinywgan.optim import Adam
-from tinywgan.plot import pyplot
+from tinywgan.plot import pyplot, save_demo_figure
 
 plt = pyplot()                   # matplotlib, file-only backend
 
@@ -190,6 +190,4 @@ b.set_ylabel("L_disc = -E log D(r) - E log(1 - D(g))")
 b.set_title("discriminator loss -> 2 log 2 - 2 JSD")
 b.legend(fontsize=8)
 fig.tight_layout()
-os.makedirs("figures", exist_ok=True)
-fig.savefig(os.path.join("figures", "optimal_discriminator.png"), dpi=110)
-print("wrote figures/optimal_discriminator.png")
+save_demo_figure(fig, "optimal_discriminator")

@@ -33,7 +33,7 @@ from tinywgan.data import parallel_lines
 from tinywgan.lipschitz import clip_weights, clipping_bound, lipschitz_estimate
 from tinywgan.losses import wasserstein_critic_loss
 from tinywgan.optim import Adam, RMSProp
-from tinywgan.plot import pyplot
+from tinywgan.plot import pyplot, save_demo_figure
 
 # ------------------------------------------------------------------------------------------------
 # Configuration
@@ -228,6 +228,4 @@ c.set_xlabel("theta")
 c.set_title("3. the gradient the generator gets")
 c.legend(fontsize=8, loc="upper left")
 fig.tight_layout()
-os.makedirs("figures", exist_ok=True)
-fig.savefig(os.path.join("figures", "parallel_lines.png"), dpi=110)
-print("wrote figures/parallel_lines.png")
+save_demo_figure(fig, "parallel_lines")

@@ -33,7 +33,7 @@ from tinywgan.lipschitz import clip_weights
 from tinywgan.losses import (gan_discriminator_loss, gan_generator_loss, wasserstein_critic_loss,
                              wasserstein_generator_loss)
 from tinywgan.optim import Adam, RMSProp
-from tinywgan.plot import critic_grid, pyplot
+from tinywgan.plot import critic_grid, pyplot, save_demo_figure
 
 # ------------------------------------------------------------------------------------------------
 # Configuration
@@ -184,6 +184,4 @@ bx.set_aspect("equal")
 bx.set_title("the discriminator after %d iterations" % cfg.iters)
 bx.legend(fontsize=8, loc="upper right")
 fig.tight_layout()
-os.makedirs("figures", exist_ok=True)
-fig.savefig(os.path.join("figures", "vanishing_gradients.png"), dpi=110)
-print("wrote figures/vanishing_gradients.png")
+save_demo_figure(fig, "vanishing_gradients")
