@@ -101,6 +101,22 @@ def test_gan_losses_are_finite_at_huge_logits():
     assert losses.gan_generator_loss(big, "nonsaturating")[1][1, 0] == pytest.approx(-0.5)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gan_loss_gradients_keep_their_precision_in_the_tails(dtype):
+    """dL/dl is sigmoid(+-l)/M, accurate to rounding even where sigmoid is 1e-13 (not 0)."""
+    l = np.array([[-30.0], [-17.0], [0.0], [17.0], [30.0]], dtype=dtype)
+    exact = 1 / (1 + np.exp(-l.astype(np.float64)))                    # fine in float64 here
+    M = l.shape[0]
+    _, d_minimax = losses.gan_generator_loss(l, "minimax")
+    _, d_nonsat = losses.gan_generator_loss(l, "nonsaturating")
+    _, d_real, d_fake = losses.gan_discriminator_loss(l, l)
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(d_minimax, -exact / M, rtol=rtol)
+    np.testing.assert_allclose(d_fake, exact / M, rtol=rtol)
+    np.testing.assert_allclose(d_nonsat, -(1 / (1 + np.exp(l.astype(np.float64)))) / M, rtol=rtol)
+    np.testing.assert_allclose(d_real, d_nonsat, rtol=0)
+
+
 def test_wasserstein_losses():
     fr, ff = np.array([[1.0], [3.0]]), np.array([[0.0], [1.0], [2.0]])
     loss, dr, df = losses.wasserstein_critic_loss(fr, ff)

@@ -14,7 +14,9 @@ Vanilla GAN (Goodfellow et al. 2014), from logits l with D = sigmoid(l):
 
 using log sigmoid(l) = -softplus(-l), log(1 - sigmoid(l)) = -softplus(l), and
 softplus(l) = logaddexp(0, l), which is exact and finite at l = +-1000 where 1/(1+e^-l) is not.
-d softplus(l)/dl = sigmoid(l) = (1 + tanh(l/2))/2.
+d softplus(l)/dl = sigmoid(l) = exp(-softplus(-l)), accurate in both tails: sigmoid(-17) in
+float32 is 4.1e-8, where (1 + tanh(l/2))/2 gives 6e-8 and 0 below -20, so a saturated minimax
+gradient would read as exactly 0. Likewise sigmoid(l) - 1 is computed as -sigmoid(-l).
 
 Shapes: outputs f or logits are (N, 1); each gradient has the shape of what it is w.r.t.
 """
@@ -22,7 +24,8 @@ from .backend import get_array_module
 
 
 def _sigmoid(l):
-    return 0.5 * (1 + get_array_module(l).tanh(0.5 * l))
+    xp = get_array_module(l)
+    return xp.exp(-xp.logaddexp(0, -l))                    # exp(-softplus(-l))
 
 
 def _softplus(l):
@@ -65,7 +68,7 @@ def gan_discriminator_loss(logit_real, logit_fake):
     _check(logit_real, "logit_real")
     _check(logit_fake, "logit_fake")
     loss = _softplus(-logit_real).mean() + _softplus(logit_fake).mean()
-    return (loss, (_sigmoid(logit_real) - 1) / logit_real.shape[0],
+    return (loss, -_sigmoid(-logit_real) / logit_real.shape[0],           # sigmoid(l) - 1
             _sigmoid(logit_fake) / logit_fake.shape[0])
 
 
@@ -82,5 +85,5 @@ def gan_generator_loss(logit_fake, kind="nonsaturating"):
     if kind == "minimax":
         return -_softplus(logit_fake).mean(), -_sigmoid(logit_fake) / M
     if kind == "nonsaturating":
-        return _softplus(-logit_fake).mean(), (_sigmoid(logit_fake) - 1) / M
+        return _softplus(-logit_fake).mean(), -_sigmoid(-logit_fake) / M      # (sigmoid - 1)/M
     raise ValueError("kind must be 'minimax' or 'nonsaturating', got %r" % (kind,))
