@@ -28,7 +28,7 @@ from typing import List, Tuple
 
 import numpy as np
 
-from tinywgan import MLP, backend, data
+from tinywgan import MLP, backend, data, train
 from tinywgan.lipschitz import clip_weights
 from tinywgan.losses import wasserstein_critic_loss
 from tinywgan.optim import Adam, RMSProp
@@ -44,10 +44,10 @@ plt = pyplot()                   # matplotlib, file-only backend
 @dataclass
 class DemoConfig:
     widths: List[int] = field(default_factory=lambda: [2] + [64] * 12 + [1])  # 12 ReLU layers
-    # (label, kind, clip value): kind 'clip' (RMSProp + clip_weights), 'gp' or 'sn' (Adam)
+    # (label, method, clip value): 'wgan' (RMSProp + clipping), 'wgan-gp' or 'wgan-sn' (Adam)
     settings: List[Tuple[str, str, float]] = field(default_factory=lambda: [
-        ("clip c=0.1", "clip", 0.1), ("clip c=0.01", "clip", 0.01),
-        ("clip c=0.001", "clip", 0.001), ("GP lam=10", "gp", 0.0), ("SN", "sn", 0.0)])
+        ("clip c=0.1", "wgan", 0.1), ("clip c=0.01", "wgan", 0.01),
+        ("clip c=0.001", "wgan", 0.001), ("GP lam=10", "wgan-gp", 0.0), ("SN", "wgan-sn", 0.0)])
     steps: int = 1200            # critic steps per setting
     batch: int = 256
     lam: float = 10.0            # gradient-penalty weight (the WGAN-GP paper's)
@@ -70,26 +70,6 @@ def batch(gen, dtype):
     return data.swissroll(B, gen, dtype), x_fake
 
 
-def critic_step(D, opt, kind, c, gen):
-    """One critic update (as train.Trainer.critic_step, with the fixed generator)."""
-    x_real, x_fake = batch(gen, D.dtype)                                        # (B, 2) each
-    D.spectral_normalise()                                  # W_hat = W / sigma(W); no-op unless SN
-    D.zero_grad()
-    f_real, c_real = D.forward(x_real)                                          # (B, 1)
-    f_fake, c_fake = D.forward(x_fake)
-    loss, d_real, d_fake = wasserstein_critic_loss(f_real, f_fake)  # L = E f(fake) - E f(real)
-    D.backward(d_real, c_real)                                                  # dW += dL/dW
-    D.backward(d_fake, c_fake)
-    if kind == "gp":
-        eps = gen.random((cfg.batch, 1), dtype=D.dtype)                         # U[0,1] per example
-        x_hat = eps * x_real + (1 - eps) * x_fake                               # (B, 2)
-        D.gradient_penalty(x_hat, cfg.lam)                 # dW += d/dW lam mean (||grad f|| - 1)^2
-    D.spectral_backward()                                   # dL/dW_hat -> dL/dW (no-op unless SN)
-    opt.step(D.params, D.grads)
-    if kind == "clip":
-        clip_weights(D.params, c)                                          # w <- clip(w, -c, c)
-
-
 def gradient_norms(D, gen):
     """On a fresh batch, for L = mean f(fake) - mean f(real) (no penalty term):
     ||dL/dH[l]|| over the stacked real and fake rows, ||dL/dW[l]|| (raw W under SN), and -L."""
@@ -110,20 +90,20 @@ def gradient_norms(D, gen):
 # 1. train one critic per setting, then measure its gradients
 L = len(cfg.widths) - 1
 results = []
-for label, kind, c in cfg.settings:
+for label, method, c in cfg.settings:
     t0 = time.perf_counter()
-    D = MLP(cfg.widths, activation="relu", spectral_norm=(kind == "sn"), dtype=cfg.dtype,
+    D = MLP(cfg.widths, activation="relu", spectral_norm=(method == "wgan-sn"), dtype=cfg.dtype,
             seed=cfg.seed)
-    if kind == "clip":
+    if method == "wgan":
         clip_weights(D.params, c)                       # every parameter in [-c, c] from the start
         opt = RMSProp(lr=cfg.lr_rmsprop)
     else:
         opt = Adam(lr=cfg.lr_adam, betas=(0.5, 0.9))
-    for t in range(cfg.steps):
-        critic_step(D, opt, kind, c, backend.rng(np, cfg.seed, "critic", t))
+    train.fit_critic(D, opt, lambda gen: batch(gen, D.dtype), cfg.steps, method=method,
+                     lam=cfg.lam, clip=c, seed=cfg.seed)     # the library's critic step, G fixed
     act, weight, w_est = zip(*[gradient_norms(D, backend.rng(np, cfg.seed, "measure", k))
                                for k in range(cfg.measure_batches)])
-    results.append(dict(label=label, kind=kind, c=c, act=np.mean(act, axis=0),
+    results.append(dict(label=label, method=method, c=c, act=np.mean(act, axis=0),
                         weight=np.mean(weight, axis=0), w_est=np.mean(w_est),
                         weights=np.concatenate([W.ravel() for W in D.W])))  # raw W (SN: not /sigma)
     print("trained %-13s %5d steps   E f(real) - E f(fake) = %10.3e   %5.1f s"
@@ -154,7 +134,7 @@ print("\nweights (all %d entries of W[0..%d])" % (results[0]["weights"].size, L 
 print("%-13s %10s %10s %14s" % ("setting", "std", "max |w|", "|w| >= 0.99 c"))
 for r in results:
     w = r["weights"]
-    at_c = "%13.1f%%" % (100 * np.mean(np.abs(w) >= 0.99 * r["c"])) if r["kind"] == "clip" else \
+    at_c = "%13.1f%%" % (100 * np.mean(np.abs(w) >= 0.99 * r["c"])) if r["method"] == "wgan" else \
         "%14s" % "-"
     print("%-13s %10.3e %10.3e %s" % (r["label"], w.std(), np.abs(w).max(), at_c))
 
@@ -166,14 +146,14 @@ panels = [("act", "||dL/dH[l]||: w.r.t. activations (the paper's Fig. 1b)", "inp
 for p, (key, title, xlabel) in enumerate(panels):
     ax = fig.add_subplot(grid[0, p * len(results):(p + 1) * len(results)])
     for r in results:
-        ax.semilogy(np.arange(L), r[key], marker="o", ls="--" if r["kind"] == "clip" else "-",
+        ax.semilogy(np.arange(L), r[key], marker="o", ls="--" if r["method"] == "wgan" else "-",
                     label=r["label"])
     ax.set(title=title, xlabel=xlabel + " (0 = input side)", ylabel="norm (log scale)",
            xticks=np.arange(L))
     ax.legend(fontsize=8)
 for i, r in enumerate(results):
     ax = fig.add_subplot(grid[1, 2 * i:2 * i + 2])
-    span = 1.1 * r["c"] if r["kind"] == "clip" else np.percentile(np.abs(r["weights"]), 99.9)
+    span = 1.1 * r["c"] if r["method"] == "wgan" else np.percentile(np.abs(r["weights"]), 99.9)
     ax.hist(r["weights"], bins=60, range=(-span, span), color="C%d" % i)      # GP, SN: 99.9 %
     ax.set(title=r["label"] + ": weights", xlabel="w", yticks=[])
     ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))

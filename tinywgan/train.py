@@ -141,6 +141,72 @@ def make_config(preset=None, **overrides):
     return Config(**fields).validate()
 
 
+def critic_gradients(D, x_real, x_fake, method, lam, gen):
+    r"""The critic's loss on one batch, with its gradient left in ``D.grads`` (zeroed first).
+
+        wgan, wgan-sn: L_D = mean f(x_fake) - mean f(x_real)   (f from W / sigma(W) under SN)
+        wgan-gp:       L_D + lam mean (||grad_x f(x_hat)|| - 1)^2,
+                       x_hat = eps x_real + (1 - eps) x_fake,  eps ~ U[0, 1] per example
+        gan:           L_D = -mean log D(x_real) - mean log(1 - D(x_fake))   (from logits)
+
+    Inputs: D: the critic MLP (d -> 1); x_real, x_fake: (B, d) on D's device; method: one of
+    METHODS; lam: the penalty weight (wgan-gp only); gen: the random generator eps is drawn
+    from (wgan-gp only), after the caller's draws of x_real and x_fake.
+    Returns: a dict of 0-d device arrays: critic_loss, w_estimate = mean f(x_real) - mean
+    f(x_fake), and for wgan-gp penalty and grad_norm (the mean ||grad_x f(x_hat)||).
+    """
+    D.spectral_normalise()                                 # W_hat = W / sigma(W); no-op unless SN
+    D.zero_grad()
+    f_real, c_real = D.forward(x_real)                                          # (B, 1)
+    f_fake, c_fake = D.forward(x_fake)
+    if method == "gan":
+        loss, d_real, d_fake = gan_discriminator_loss(f_real, f_fake)
+    else:
+        loss, d_real, d_fake = wasserstein_critic_loss(f_real, f_fake)
+    D.backward(d_real, c_real)                                                  # dW += dL/dW
+    D.backward(d_fake, c_fake)
+    out = {"critic_loss": loss, "w_estimate": f_real.mean() - f_fake.mean()}
+    if method == "wgan-gp":
+        eps = gen.random((x_real.shape[0], 1), dtype=D.dtype)                  # per example
+        x_hat = eps * x_real + (1 - eps) * x_fake                               # (B, d)
+        out["penalty"], norms = D.gradient_penalty(x_hat, lam)    # dW += d(penalty)/dW
+        out["grad_norm"] = norms.mean()
+    D.spectral_backward()                                  # dL/dW_hat -> dL/dW (no-op unless SN)
+    return out
+
+
+def update_critic(D, opt, method, clip):
+    """With D.grads filled: one optimiser step, then (wgan) every parameter clipped to [-clip,
+    clip]. Returns ||grad||^2 (a 0-d device array), the number the training log records."""
+    grad_sq = D.grads @ D.grads
+    opt.step(D.params, D.grads)
+    if method == "wgan":
+        clip_weights(D.params, clip)                                   # w <- clip(w, -c, c)
+    return grad_sq
+
+
+def fit_critic(D, opt, draw, steps, method="wgan-gp", lam=10.0, clip=0.01, seed=0):
+    """Train the critic alone, against FIXED real and fake distributions (no generator steps),
+    as the WGAN-GP paper's Figure 1 does: ``steps`` critic updates, update t on the batch
+    ``draw(gen) -> (x_real, x_fake)`` (each (B, d)) with ``gen = backend.rng(D.xp, seed,
+    "critic", t)``. The same loss and update as a Trainer's critic step (``critic_gradients``,
+    ``update_critic``). Returns the last step's dict (critic_loss, w_estimate, ...)."""
+    if method not in METHODS:
+        raise ValueError("method must be one of %s, got %r" % (METHODS, method))
+    if (method == "wgan-sn") != (D.sn is not None):
+        raise ValueError("method %r needs a critic %s spectral normalisation: build it with "
+                         "MLP(..., spectral_norm=%s)" % (method, "with" if method == "wgan-sn"
+                                                         else "without",
+                                                         method == "wgan-sn"))
+    out = {}
+    for t in range(steps):
+        gen = backend.rng(D.xp, seed, "critic", t)
+        x_real, x_fake = draw(gen)
+        out = critic_gradients(D, x_real, x_fake, method, lam, gen)
+        out["critic_grad_sq"] = update_critic(D, opt, method, clip)
+    return out
+
+
 class Trainer:
     """Holds the two networks, their optimisers and the iteration count; runs the loops.
 
@@ -177,37 +243,17 @@ class Trainer:
         """
         if fast.applies(self):
             return fast.critic_step(self, t, k)
-        cfg, D = self.cfg, self.D
+        cfg = self.cfg
         gen = backend.rng(self.xp, cfg.seed, "critic", t, k)
-        x_real = data.sample(cfg.dataset, cfg.batch, gen, D.dtype)              # (B, 2)
+        x_real = data.sample(cfg.dataset, cfg.batch, gen, self.D.dtype)         # (B, 2)
         x_fake = self._fake(gen, cfg.batch)                                     # (B, 2)
-        D.spectral_normalise()
-        D.zero_grad()
-        f_real, c_real = D.forward(x_real)                                      # (B, 1)
-        f_fake, c_fake = D.forward(x_fake)
-        if cfg.method == "gan":
-            loss, d_real, d_fake = gan_discriminator_loss(f_real, f_fake)
-        else:
-            loss, d_real, d_fake = wasserstein_critic_loss(f_real, f_fake)
-        D.backward(d_real, c_real)
-        D.backward(d_fake, c_fake)
-        out = {"critic_loss": loss, "w_estimate": f_real.mean() - f_fake.mean()}
-        if cfg.method == "wgan-gp":
-            eps = gen.random((cfg.batch, 1), dtype=D.dtype)                     # per example
-            x_hat = eps * x_real + (1 - eps) * x_fake                           # (B, 2)
-            out["penalty"], norms = D.gradient_penalty(x_hat, cfg.lam)
-            out["grad_norm"] = norms.mean()
-        D.spectral_backward()
-        return self.critic_update(out)
+        return self.critic_update(critic_gradients(self.D, x_real, x_fake, cfg.method, cfg.lam,
+                                                   gen))
 
     def critic_update(self, out):
-        """With D.grads filled: record ||grad||^2 in ``out``, take the optimiser step, and clip
-        the weights to [-c, c] (wgan). Shared by the plain and the fast critic step."""
-        D = self.D
-        out["critic_grad_sq"] = D.grads @ D.grads
-        self.opt_d.step(D.params, D.grads)
-        if self.cfg.method == "wgan":
-            clip_weights(D.params, self.cfg.clip)
+        """With D.grads filled: the optimiser step and the clipping (``update_critic``), and
+        ||grad||^2 recorded in ``out``. Shared by the plain and the fast critic step."""
+        out["critic_grad_sq"] = update_critic(self.D, self.opt_d, self.cfg.method, self.cfg.clip)
         return out
 
     def generator_step(self, t):
