@@ -104,6 +104,14 @@ def test_dataset_defaults_fill_only_what_is_not_given():
     assert (ring.dataset, ring.iters, ring.betas) == ("8gaussians", 8000, (0.5, 0.9))
 
 
+def test_method_defaults_fill_only_what_is_not_given_and_win_over_the_dataset():
+    sn = make_config(method="wgan-sn", dataset="25gaussians")
+    assert (sn.n_critic, sn.lr_d, sn.iters, sn.betas) == (5, 1e-3, 3000, (0.0, 0.9))
+    assert make_config(method="wgan", n_critic=2).n_critic == 2               # a flag wins
+    assert make_config("wgan_paper").lr_d == 5e-5                            # so does a preset
+    assert make_config(method="gan").n_critic == make_config().n_critic == 1
+
+
 def test_corrupt_or_foreign_checkpoints_are_explained(tmp_path):
     bad = tmp_path / "c.npz"
     bad.write_bytes(b"not a zip at all")

@@ -83,12 +83,14 @@ CONFIG_FLAGS = ["method", "dataset", "iters", "batch", "n_critic", "width", "dep
                 "gan_loss", "seed", "device", "dtype", "log_every", "eval_every", "eval_n"]
 
 
-def _per_dataset(name):
-    """', 25gaussians: 16000' for a field that DATASET_DEFAULTS sets per dataset."""
-    from .train import DATASET_DEFAULTS
-    return "".join(", %s: %s" % (ds, " ".join(map(str, v[name])) if isinstance(v[name], tuple)
+def _per_setting(name):
+    """', 25gaussians: 16000, wgan: 3000' for a field that DATASET_DEFAULTS or METHOD_DEFAULTS
+    sets per dataset or method."""
+    from .train import DATASET_DEFAULTS, METHOD_DEFAULTS
+    return "".join(", %s: %s" % (key, " ".join(map(str, v[name])) if isinstance(v[name], tuple)
                                  else v[name])
-                   for ds, v in DATASET_DEFAULTS.items() if name in v)
+                   for table in (DATASET_DEFAULTS, METHOD_DEFAULTS)
+                   for key, v in table.items() if name in v)
 
 
 def _add_train_flags(p):
@@ -104,12 +106,12 @@ def _add_train_flags(p):
                       ("lr_d", float), ("lr_g", float), ("seed", int), ("log_every", int),
                       ("eval_every", int), ("eval_n", int)):
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ,
-                       help="default %s%s" % (getattr(d, name), _per_dataset(name)))
+                       help="default %s%s" % (getattr(d, name), _per_setting(name)))
     p.add_argument("--activation", help="default %s" % d.activation)
     p.add_argument("--optimizer", choices=["sgd", "rmsprop", "adam"],
                    help="default: rmsprop for wgan, adam otherwise")
     p.add_argument("--betas", type=float, nargs=2,
-                   help="Adam's betas (default %s %s%s)" % (d.betas + (_per_dataset("betas"),)))
+                   help="Adam's betas (default %s %s%s)" % (d.betas + (_per_setting("betas"),)))
     p.add_argument("--gan-loss", dest="gan_loss", choices=["nonsaturating", "minimax"])
     p.add_argument("--device", choices=["cpu", "gpu", "strict"], help="default cpu")
     p.add_argument("--dtype", choices=["float32", "float64"], help="default float32")

@@ -115,6 +115,16 @@ DATASET_DEFAULTS = {
     "25gaussians": dict(iters=16000, betas=(0.0, 0.9)),
 }
 
+#: The other Lipschitz methods do not thrive on WGAN-GP's settings: one critic step leaves a
+#: clipped or spectrally normalised critic too weak (3/8 modes), and RMSProp at 2e-3 kills the
+#: clipped critic. Five critic steps (the WGAN papers' n_critic) with a smaller learning rate
+#: and 3000 iterations reach 8/8 on 8gaussians in about 40 s. These win over DATASET_DEFAULTS;
+#: a given field or a preset wins over both.
+METHOD_DEFAULTS = {
+    "wgan": dict(n_critic=5, lr_d=5e-4, lr_g=5e-4, iters=3000),
+    "wgan-sn": dict(n_critic=5, lr_d=1e-3, lr_g=1e-3, iters=3000),
+}
+
 #: Named starting points: the reference toy settings (gan_toy.py) and the WGAN paper's.
 PRESETS = {
     "gan_toy": dict(width=512, depth=3, lam=0.1, n_critic=5, batch=256, lr_d=1e-4, lr_g=1e-4,
@@ -126,12 +136,16 @@ PRESETS = {
 
 def make_config(preset=None, **overrides):
     """A Config from a preset name (or None for the defaults) and field overrides (None values
-    are ignored). Without a preset, ``DATASET_DEFAULTS[dataset]`` fills the fields not given."""
+    are ignored). Without a preset, ``DATASET_DEFAULTS[dataset]`` and then
+    ``METHOD_DEFAULTS[method]`` fill the fields not given."""
     if preset is not None and preset not in PRESETS:
         raise ValueError("unknown preset %r; expected one of %s" % (preset, sorted(PRESETS)))
     given = {k: v for k, v in overrides.items() if v is not None}
-    fields = dict(PRESETS[preset]) if preset is not None else \
-        dict(DATASET_DEFAULTS.get(given.get("dataset", Config.dataset), {}))
+    if preset is not None:
+        fields = dict(PRESETS[preset])
+    else:
+        fields = dict(DATASET_DEFAULTS.get(given.get("dataset", Config.dataset), {}))
+        fields.update(METHOD_DEFAULTS.get(given.get("method", Config.method), {}))
     fields.update(given)
     unknown = set(fields) - {f.name for f in dataclasses.fields(Config)}
     if unknown:
