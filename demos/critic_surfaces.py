@@ -33,7 +33,8 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
-import numpy as np
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster, and
+import numpy as np                              # a busy machine cannot slow it 100-fold
 
 from tinywgan import MLP, backend, data, metrics, train
 from tinywgan.lipschitz import clip_weights
