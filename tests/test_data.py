@@ -170,7 +170,7 @@ def test_bad_n(name, bad_n):
 def test_bad_arguments():
     gen = backend.rng(np, 0)
     with pytest.raises(ValueError, match=r"name must be one of \['25gaussians', '8gaussians', "
-                                         r"'swissroll'\], got 'moons'"):
+                                         r"'digits', 'swissroll'\], got 'moons'"):
         data.sample("moons", 10, gen)
     with pytest.raises(ValueError, match="name .*only the Gaussian mixtures have modes"):
         data.centres("swissroll")
@@ -185,3 +185,71 @@ def test_bad_arguments():
             data.parallel_lines(10, theta, gen)
     with pytest.raises(TypeError, match="gen must be a random generator"):
         data.swissroll(10, 0)
+
+
+def test_dimension_of_every_dataset():
+    assert data.DATASETS == {
+        "8gaussians": 2, "25gaussians": 2, "swissroll": 2, "digits": 64}
+    assert set(TOY_DATASETS) < set(data.DATASETS)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_digits_sample_draws_rows_of_the_set_by_seed(device, dtype):
+    """data.sample('digits', ...) is digits()[i] with i = gen.integers(0, 1797, size=n): the
+    same index draw, so the rows are the set's own, uniform with replacement, on gen's device."""
+    pytest.importorskip("sklearn")
+    xp = backend.array_module(device)
+    x = data.sample("digits", 300, backend.rng(xp, 4, "digits"), dtype)
+    assert isinstance(x, xp.ndarray), "digits on %s came back as %s" % (device, type(x))
+    assert x.shape == (300, 64) and x.dtype == np.dtype(dtype)
+    h = backend.to_numpy(x)
+    assert h.min() >= -1 and h.max() <= 1
+    images = data.digits(np, dtype)                                           # (1797, 64)
+    i = backend.rng(np, 4, "digits").integers(0, data.DIGITS_N, size=300)
+    np.testing.assert_array_equal(h, images[i])
+    again = backend.to_numpy(data.sample("digits", 300, backend.rng(xp, 4, "digits"), dtype))
+    other = backend.to_numpy(data.sample("digits", 300, backend.rng(xp, 5, "digits"), dtype))
+    np.testing.assert_array_equal(h, again)
+    assert not np.array_equal(h, other), "another seed must draw other digits"
+
+
+def test_digits_sample_covers_the_set_uniformly():
+    """20000 draws from 1797 rows: every row about 11 times (a row never drawn has probability
+    1797 exp(-11.1) ~ 3 %, so allow a few), and no row more than 5 std above the mean."""
+    pytest.importorskip("sklearn")
+    images = data.digits(np, np.float64)
+    x = data.sample("digits", 20000, backend.rng(np, 9), np.float64)
+    _, rows, counts = np.unique(x, axis=0, return_index=True, return_counts=True)
+    distinct = np.unique(images, axis=0).shape[0]               # the set has a few duplicates
+    assert rows.size >= distinct - 5, (rows.size, distinct)
+    lam = 20000 / data.DIGITS_N
+    assert counts.max() < 5 * lam, counts.max()     # duplicated images count double, so loosely
+
+
+def test_digits_are_loaded_once_per_device_and_dtype(monkeypatch):
+    pytest.importorskip("sklearn")
+    monkeypatch.setattr(data, "_DIGITS_CACHE", {})
+    loads = []
+    real_digits = data.digits
+    monkeypatch.setattr(data, "digits",
+                        lambda xp, dt: loads.append((xp, dt)) or real_digits(xp, dt))
+    for _ in range(3):
+        data.sample("digits", 10, backend.rng(np, 0), np.float32)
+    assert len(loads) == 1
+    data.sample("digits", 10, backend.rng(np, 0), np.float64)
+    strict = data.sample("digits", 10, backend.rng(backend.strict.xp, 0), np.float32)
+    assert len(loads) == 3 and isinstance(strict, backend.strict.xp.ndarray)
+
+
+def test_digits_sample_without_sklearn_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(data, "_DIGITS_CACHE", {})
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(ImportError, match="pip install scikit-learn"):
+        data.sample("digits", 5, backend.rng(np, 0))
+
+
+@pytest.mark.parametrize("bad_n", [0, -3, 2.5, True])
+def test_digits_bad_n(bad_n):
+    with pytest.raises(ValueError, match="n must be a positive int"):
+        data.sample("digits", bad_n, backend.rng(np, 0))

@@ -168,6 +168,30 @@ def digits(xp=np, dtype=np.float32):
 TOY_DATASETS = {"8gaussians": eight_gaussians, "25gaussians": twentyfive_gaussians,
                 "swissroll": swissroll}
 
+#: Every dataset a Trainer can learn -> its dimension d: the toys, and the digits as 64-pixel
+#: vectors (``sample`` draws them with replacement from the 1797 images).
+DATASETS = dict({name: 2 for name in TOY_DATASETS}, digits=64)
+
+DIGITS_N = 1797                  # images in scikit-learn's digits set
+
+_DIGITS_CACHE = {}               # (array module name, dtype) -> the (1797, 64) set on that device
+
+
+def _digit_rows(n, gen, dtype):
+    """n digits drawn uniformly with replacement: rows i ~ U{0..1796} of ``digits()``.
+
+    The set is loaded once per (array module, dtype) and kept on that device.
+    Inputs: n: int > 0; gen: backend.rng(...); dtype: float32 or float64.
+    Returns: x: (n, 64) on gen's device, pixels in [-1, 1]."""
+    n, dtype = _check_n(n), check_dtype(dtype)
+    _check_gen(gen)
+    i = gen.integers(0, DIGITS_N, size=n)                            # (n,) row of each draw
+    xp = get_array_module(i)
+    key = (xp.__name__, str(dtype))
+    if key not in _DIGITS_CACHE:
+        _DIGITS_CACHE[key] = digits(xp, dtype)                       # (1797, 64)
+    return _DIGITS_CACHE[key][i]                                     # (n, 64)
+
 
 def _check_name(name, known, why=""):
     if not isinstance(name, str) or name not in known:
@@ -175,9 +199,11 @@ def _check_name(name, known, why=""):
 
 
 def sample(name, n, gen, dtype=np.float32):
-    """n points of the toy dataset ``name`` (a key of TOY_DATASETS). Returns: (n, 2) on gen's
-    device."""
-    _check_name(name, TOY_DATASETS)
+    """n points of the dataset ``name`` (a key of DATASETS: a toy, or 'digits', drawn with
+    replacement from the 1797 images). Returns: (n, DATASETS[name]) on gen's device."""
+    _check_name(name, DATASETS)
+    if name == "digits":
+        return _digit_rows(n, gen, dtype)
     return TOY_DATASETS[name](_check_n(n), gen, dtype)
 
 
