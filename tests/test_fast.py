@@ -99,3 +99,18 @@ def test_other_shapes_agree(depth, width, batch, latent):
                  activation="leaky_relu", optimizer="sgd", n_critic=2)
     for t in range(2):
         _assert_close(f, p, f.step(), p.step(), 1e-10, "depth %d iteration %d" % (depth, t))
+
+
+@pytest.mark.parametrize("method", ["wgan-gp", "wgan", "gan"])
+def test_digits_64_d_agree(device, method):
+    """The 64-pixel digits: the Workspace takes its widths from the networks, so the stacked
+    inputs are (R, 64) and the fused steps give the plain path's numbers."""
+    pytest.importorskip("sklearn")
+    f, p = _pair(device, dataset="digits", method=method, latent=5, optimizer="sgd",
+                 lr_d=1e-2, lr_g=1e-2)
+    assert fast.applies(f) and not fast.applies(p)
+    for t in range(3):
+        _assert_close(f, p, f.step(), p.step(), 1e-10, "digits %s iteration %d" % (method, t))
+    ws = fast.workspace(f)
+    rows = 3 * 8 if method == "wgan-gp" else 2 * 8
+    assert ws.H[0].shape == (rows, 64) and ws.x_gen.shape == (8, 64)

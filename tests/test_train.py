@@ -192,3 +192,69 @@ def test_fit_critic_refuses_a_method_its_critic_was_not_built_for():
         fit_critic(MLP([2, 4, 1], spectral_norm=True), Adam(), _shifted_pair, 1)
     with pytest.raises(ValueError, match="method must be one of"):
         fit_critic(MLP([2, 4, 1]), Adam(), _shifted_pair, 1, method="wgan-xx")
+
+
+# ---- the digits: 64-D data through the same loop ----------------------------------------------
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_trains_on_the_digits_on_every_device(method, device):
+    """G: latent -> 64 and D: 64 -> 1; the loop, the evaluation and sampling run on the device,
+    and the strict device gives the CPU's numbers."""
+    pytest.importorskip("sklearn")
+    res = {}
+    for dev in ("cpu", device):
+        tr = Trainer(make_config(method=method, dataset="digits", iters=20, device=dev,
+                                 eval_every=20, **TINY))
+        assert tr.G.widths == [2, 16, 16, 64] and tr.D.widths == [64, 16, 16, 1]
+        tr.train()
+        x = tr.sample(5)
+        assert isinstance(x, backend.array_module(dev).ndarray) and x.shape == (5, 64)
+        res[dev] = backend.to_numpy(tr.G.params), tr.history[-1]
+    np.testing.assert_allclose(res[device][0], res["cpu"][0], rtol=1e-5, atol=1e-6)
+    row = res[device][1]
+    for key in ("critic_loss", "w_estimate", "gen_loss", "w1", "w1_floor"):
+        assert np.isfinite(row[key]), (key, row[key])
+    assert "modes" not in row and row["eval_n"] == tr.cfg.curve_n           # 500 < 898
+
+
+def test_digits_evaluation_compares_disjoint_real_sets():
+    """The digits are 1797 images: the real sets of the floor are disjoint slices (no image
+    matched with itself at distance 0), so n is capped at 1797 // (floor_pairs + 1). A
+    generator that returns the reference images themselves scores W1 = 0 below the floor."""
+    pytest.importorskip("sklearn")
+    from tinywgan import data
+    tr = Trainer(make_config(dataset="digits", **TINY))
+    out = tr.evaluate(5000)
+    assert out["eval_n"] == 898 and 0 < out["w1_floor"] < out["w1"]
+    assert tr.evaluate(5000, floor_pairs=3)["eval_n"] == 449
+    rows = backend.rng(np, tr.cfg.seed, "eval-real").permutation(data.DIGITS_N)[:300]
+    tr.sample = lambda n, stream: data.digits()[rows[:n]][::-1]       # the reference, reordered
+    copied = tr.evaluate(300)
+    assert copied["w1"] == pytest.approx(0, abs=1e-9) and copied["w1_floor"] > 1
+
+
+def test_main_job_on_the_digits_writes_images_and_samples_64_pixels(tmp_path, capsys):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", "digits", "--iters", "20", "--width", "16",
+                 "--log-every", "10", "--eval-n", "300", "--out", str(out)]) == 0
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["dataset"] == "digits" and m["eval_n"] == 300 and "modes" not in m
+    assert np.isfinite(m["w1"]) and np.isfinite(m["w1_floor"])
+    assert (out / "figure.png").stat().st_size > 10_000
+    assert "W1" in capsys.readouterr().out
+    assert main(["sample", str(out), "-n", "7", "-o", str(tmp_path / "p.npy")]) == 0
+    assert np.load(tmp_path / "p.npy", allow_pickle=False).shape == (7, 64)
+
+
+def test_main_job_on_the_digits_without_sklearn_says_what_to_install(tmp_path, capsys,
+                                                                       monkeypatch):
+    import sys
+    from tinywgan import data
+    monkeypatch.setattr(data, "_DIGITS_CACHE", {})
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    assert main(["train", "--dataset", "digits", "--iters", "5", "--width", "8",
+                 "--out", str(tmp_path / "r")]) == 1
+    err = capsys.readouterr().err
+    assert "pip install scikit-learn" in err and "Traceback" not in err

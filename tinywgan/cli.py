@@ -1,6 +1,7 @@
 """The command line: ``python -m tinywgan COMMAND`` (or the ``tinywgan`` console script).
 
-    train       train a GAN on a toy distribution and write a run folder (the main job)
+    train       train a GAN on a toy distribution or the 8x8 digits and write a run folder
+                (the main job)
     sample      write points from a trained run's generator
     gradcheck   every hand-derived gradient against finite differences, as a table
     bench       time the gan_toy iteration against the matrix products it needs
@@ -58,6 +59,9 @@ def cmd_train(args):
         print("tinywgan train: %s\nThe last good checkpoint (if any) is kept in %s."
               % (e, run_dir), file=sys.stderr)
         return 1
+    except ImportError as e:          # digits without scikit-learn, a figure without matplotlib
+        print("tinywgan train: %s" % e, file=sys.stderr)
+        return 1
     print("done in %.1f s: W1 %.4f (floor %.4f, ratio %.2f)%s"
           % (m["seconds"], m["w1"], m["w1_floor"], m["w1_ratio"],
              ", modes %d/%d, high quality %.3f" % (m["modes"], m["modes_total"],
@@ -99,8 +103,8 @@ def _add_train_flags(p):
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from named settings "
                    "(gan_toy: the reference toy code's)")
     p.add_argument("--method", choices=METHODS, help="default %s" % d.method)
-    p.add_argument("--dataset", help="8gaussians, 25gaussians or swissroll (default %s)"
-                   % d.dataset)
+    p.add_argument("--dataset", help="8gaussians, 25gaussians, swissroll or digits (scikit-learn's "
+                   "8x8 images) (default %s)" % d.dataset)
     for name, typ in (("iters", int), ("batch", int), ("n_critic", int), ("width", int),
                       ("depth", int), ("latent", int), ("lam", float), ("clip", float),
                       ("lr_d", float), ("lr_g", float), ("seed", int), ("log_every", int),

@@ -167,11 +167,11 @@ def critic_step(trainer, t, k):
     ws = workspace(trainer)
     B, L, gp = ws.B, D.L, cfg.method == "wgan-gp"
     H, S, Dl, f = ws.H, ws.S, ws.Dl, ws.f
-    X = H[0]                                                                  # (R, 2)
+    X = H[0]                                                                  # (R, d)
 
     # 1. the draws, in the plain path's order: data, then z, then eps
     gen = backend.rng(xp, cfg.seed, "critic", t, k)
-    x_real = data.sample(cfg.dataset, B, gen, D.dtype)                        # (B, 2)
+    x_real = data.sample(cfg.dataset, B, gen, D.dtype)                        # (B, d)
     z = gen.standard_normal((B, cfg.latent), dtype=G.dtype)                   # (B, latent)
     X[:B] = x_real
     x_fake = X[B:2 * B]
@@ -202,7 +202,7 @@ def critic_step(trainer, t, k):
 
     # 4. the penalty, as MLP.gradient_penalty, on the x_hat rows only
     if gp:
-        grad_x = Dl[0][2 * B:] @ D.W[0].T                       # g = P[0] = G[0] W[0]^T  (B, 2)
+        grad_x = Dl[0][2 * B:] @ D.W[0].T                       # g = P[0] = G[0] W[0]^T  (B, d)
         norms = xp.sqrt((grad_x * grad_x).sum(axis=1))                        # (B,)
         gap = norms - 1.0
         out["penalty"] = cfg.lam / B * (gap * gap).sum()
@@ -232,7 +232,7 @@ def generator_step(trainer, t):
 
     # 1. forward through G (masks kept) and D (first B rows of the critic's buffers)
     Hg = [z] + ws.Hg[1:]
-    forward(G, Hg, ws.Sg, ws.x_gen, _slope(G.act))                            # (B, 2)
+    forward(G, Hg, ws.Sg, ws.x_gen, _slope(G.act))                            # (B, d)
     Hd = [ws.x_gen] + [h[:B] for h in ws.H[1:]]
     Sd, Dd = [s[:B] for s in ws.S], [d[:B] for d in ws.Dl]
     f = ws.f[:B]
@@ -246,7 +246,7 @@ def generator_step(trainer, t):
     Dd[-1][...] = d_fake
     backward_rows(D, Dd, Sd)
     Dg = ws.Dg
-    xp.matmul(Dd[0], D.W[0].T, out=Dg[-1])                 # dx = dA[0] W[0]^T       (B, 2)
+    xp.matmul(Dd[0], D.W[0].T, out=Dg[-1])                 # dx = dA[0] W[0]^T       (B, d)
 
     # 3. G's backward, writing dW, db (no dz)
     for l in range(G.L - 1, -1, -1):

@@ -51,6 +51,22 @@ def draw_toy(ax, trainer, n=512, lim=3.0, title=None):
     ax.legend(loc="upper right", fontsize=8)
 
 
+def draw_digits(ax, images, cols=10, title=None):
+    """A grid of 8x8 digits: images (n, 64) in [-1, 1] (host or device; values outside are
+    clipped), drawn row by row, ``cols`` per row, white on black."""
+    x = np.clip(backend.to_numpy(images).astype(np.float64), -1, 1).reshape(-1, 8, 8)
+    rows = -(-len(x) // cols)                                     # ceil(n / cols)
+    sheet = np.full((rows * 9 + 1, cols * 9 + 1), -1.0)          # a 1-pixel gap between digits
+    for i, img in enumerate(x):
+        r, c = divmod(i, cols)
+        sheet[1 + 9 * r:9 + 9 * r, 1 + 9 * c:9 + 9 * c] = img
+    ax.imshow(sheet, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+
+
 def draw_curves(ax, history):
     """The critic's W estimate over training, and the exact W1 where it was evaluated."""
     it = [r["iter"] for r in history]
@@ -67,10 +83,17 @@ def draw_curves(ax, history):
 
 
 def run_figure(trainer, path):
-    """The main job's figure: contour and points beside the training curves."""
+    """The main job's figure: contour and points (the digits: generated and real digits)
+    beside the training curves."""
     plt = pyplot()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 5))
-    draw_toy(a, trainer)
+    if trainer.cfg.dataset == "digits":
+        fig, (a, r, b) = plt.subplots(1, 3, figsize=(15, 5))
+        draw_digits(a, trainer.sample(100, ("plot",)), title="generated, iteration %d"
+                    % trainer.t)
+        draw_digits(r, data.digits()[:100], title="real")
+    else:
+        fig, (a, b) = plt.subplots(1, 2, figsize=(11, 5))
+        draw_toy(a, trainer)
     draw_curves(b, trainer.history)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -3,8 +3,10 @@
     RUN_DIR/config.json      the Config
     RUN_DIR/history.jsonl    one JSON object per logged iteration
     RUN_DIR/checkpoint.npz   the latest good state (written atomically at every log step)
-    RUN_DIR/metrics.json     w1, w1_floor, modes, modes_total, high_quality, iters, seconds
-    RUN_DIR/figure.png       critic contour with real and generated points, training curves
+    RUN_DIR/metrics.json     w1, w1_floor, modes, modes_total, high_quality (the mixtures), iters,
+                             seconds
+    RUN_DIR/figure.png       critic contour with real and generated points (the digits:
+                             generated and real digits), training curves
 """
 import dataclasses
 import json
@@ -36,7 +38,9 @@ def progress_printer(stream=None):
         eta = (iters - row["iter"]) / max(row["it_per_s"], 1e-9)
         extra = ""
         if "w1" in row:
-            extra = "  W1 %.4f  modes %s" % (row["w1"], row.get("modes", "-"))
+            extra = "  W1 %.4f" % row["w1"]
+        if "modes" in row:                                  # the mixtures only
+            extra += "  modes %s" % row["modes"]
         out.write("iter %6d/%d  %6.1f it/s  ETA %5.0fs  W est %8.4f%s\n"
                   % (row["iter"], iters, row["it_per_s"], eta, row["w_estimate"], extra))
         out.flush()

@@ -3,7 +3,7 @@ r"""The training loops: WGAN (clipping), WGAN-GP, spectral-norm WGAN and the van
 One generator iteration t (Arjovsky et al. 2017, Algorithm 1; Gulrajani et al. 2017, Alg. 1):
 
     repeat n_critic times (k = 0..n_critic-1):          # the critic step
-        x ~ P_r,  z ~ N(0, I),  x_fake = G(z)                      # (B, 2) each
+        x ~ P_r,  z ~ N(0, I),  x_fake = G(z)                      # (B, d) each
         wgan-gp: eps ~ U[0,1] per example, x_hat = eps x + (1 - eps) x_fake
                  L_D = mean f(x_fake) - mean f(x) + lam mean (||grad f(x_hat)|| - 1)^2
         wgan:    L_D = mean f(x_fake) - mean f(x);  then every parameter clipped to [-c, c]
@@ -44,7 +44,7 @@ class TrainingDiverged(RuntimeError):
 class Config:
     """Everything a run depends on. ``PRESETS`` holds named starting points."""
     method: str = "wgan-gp"           # one of METHODS
-    dataset: str = "8gaussians"       # a name in data.TOY_DATASETS
+    dataset: str = "8gaussians"       # a name in data.DATASETS (the 2-D toys, or 'digits')
     iters: int = 8000                 # generator iterations
     batch: int = 256
     n_critic: int = 1                 # critic steps per generator step
@@ -76,8 +76,8 @@ class Config:
             raise ValueError("config %s = %r: %s" % (name, getattr(self, name), want))
         if self.method not in METHODS:
             bad("method", "expected one of %s" % (METHODS,))
-        if self.dataset not in data.TOY_DATASETS:
-            bad("dataset", "expected one of %s" % sorted(data.TOY_DATASETS))
+        if self.dataset not in data.DATASETS:
+            bad("dataset", "expected one of %s" % sorted(data.DATASETS))
         for name in ("iters", "batch", "n_critic", "width", "depth", "latent", "log_every",
                      "curve_n", "eval_n"):
             v = getattr(self, name)
@@ -224,8 +224,9 @@ def fit_critic(D, opt, draw, steps, method="wgan-gp", lam=10.0, clip=0.01, seed=
 class Trainer:
     """Holds the two networks, their optimisers and the iteration count; runs the loops.
 
-    Attributes: cfg, xp, G (latent -> 2), D (2 -> 1), opt_g, opt_d, t (generator iterations
-    done), history (list of dicts, one per logged iteration).
+    Attributes: cfg, xp, G (latent -> d), D (d -> 1) with d = data.DATASETS[cfg.dataset] (2,
+    or 64 for the digits), opt_g, opt_d, t (generator iterations done), history (list of dicts,
+    one per logged iteration).
     """
 
     def __init__(self, cfg):
@@ -234,8 +235,9 @@ class Trainer:
         hidden = [cfg.width] * cfg.depth
         common = dict(activation=cfg.activation, dtype=cfg.dtype, device=cfg.device,
                       check_finite=False)
-        self.G = MLP([cfg.latent] + hidden + [2], seed=cfg.seed * 2 + 1, **common)
-        self.D = MLP([2] + hidden + [1], spectral_norm=(cfg.method == "wgan-sn"),
+        d = data.DATASETS[cfg.dataset]               # 2 for the toys, 64 for the digits
+        self.G = MLP([cfg.latent] + hidden + [d], seed=cfg.seed * 2 + 1, **common)
+        self.D = MLP([d] + hidden + [1], spectral_norm=(cfg.method == "wgan-sn"),
                      seed=cfg.seed * 2 + 2, **common)
         opt = cfg.optimizer or ("rmsprop" if cfg.method == "wgan" else "adam")
         hyper = dict(betas=cfg.betas) if opt == "adam" else {}
@@ -247,7 +249,7 @@ class Trainer:
     # ---- one step each ---------------------------------------------------------------------
     def _fake(self, gen, n):
         z = gen.standard_normal((n, self.cfg.latent), dtype=self.G.dtype)       # (n, latent)
-        return self.G(z)                                                        # (n, 2)
+        return self.G(z)                                                        # (n, d)
 
     def critic_step(self, t, k):
         """One critic update. Returns a dict of 0-d device arrays (loss, w_estimate, ...).
@@ -259,8 +261,8 @@ class Trainer:
             return fast.critic_step(self, t, k)
         cfg = self.cfg
         gen = backend.rng(self.xp, cfg.seed, "critic", t, k)
-        x_real = data.sample(cfg.dataset, cfg.batch, gen, self.D.dtype)         # (B, 2)
-        x_fake = self._fake(gen, cfg.batch)                                     # (B, 2)
+        x_real = data.sample(cfg.dataset, cfg.batch, gen, self.D.dtype)         # (B, d)
+        x_fake = self._fake(gen, cfg.batch)                                     # (B, d)
         return self.critic_update(critic_gradients(self.D, x_real, x_fake, cfg.method, cfg.lam,
                                                    gen))
 
@@ -279,13 +281,13 @@ class Trainer:
         z = gen.standard_normal((cfg.batch, cfg.latent), dtype=G.dtype)         # (B, latent)
         D.spectral_normalise()
         G.zero_grad()
-        x_fake, g_cache = G.forward(z)                                          # (B, 2)
+        x_fake, g_cache = G.forward(z)                                          # (B, d)
         f_fake, d_cache = D.forward(x_fake)                                     # (B, 1)
         if cfg.method == "gan":
             loss, d_fake = gan_generator_loss(f_fake, cfg.gan_loss)
         else:
             loss, d_fake = wasserstein_generator_loss(f_fake)
-        dx_fake = D.backward(d_fake, d_cache, param_grads=False)                # (B, 2)
+        dx_fake = D.backward(d_fake, d_cache, param_grads=False)                # (B, d)
         G.backward(dx_fake, g_cache)
         self.opt_g.step(G.params, G.grads)
         return {"gen_loss": loss, "gen_grad_sq": G.grads @ G.grads}
@@ -353,18 +355,29 @@ class Trainer:
 
     # ---- evaluation ----------------------------------------------------------------------------
     def sample(self, n, seed_stream=("sample",)):
-        """n generated points (n, 2) on the device, from a fixed stream."""
+        """n generated points (n, d) on the device, from a fixed stream."""
         return self._fake(backend.rng(self.xp, self.cfg.seed, *seed_stream), n)
 
     def evaluate(self, n=None, floor_pairs=1):
         """Exact W1 between n generated and n real points, the real-vs-real floor at the same n
         (the mean over ``floor_pairs`` independent real sets: one pair's floor varies by a
-        factor of two between seeds), and mode coverage. Host-side; returns a dict."""
+        factor of two between seeds), and mode coverage. Host-side; returns a dict.
+
+        The digits are a finite set (1797 images), and a resample would match images with
+        themselves at distance 0: their real sets are disjoint slices of one permutation
+        instead, so n is at most 1797 // (floor_pairs + 1) there."""
         cfg = self.cfg
         n = cfg.eval_n if n is None else n
+        if cfg.dataset == "digits":
+            n = min(n, data.DIGITS_N // (floor_pairs + 1))
+            rows = backend.rng(np, cfg.seed, "eval-real").permutation(data.DIGITS_N)
+            images = data.digits()                                              # (1797, 64)
 
-        def real(k):
-            return data.sample(cfg.dataset, n, backend.rng(np, cfg.seed, "eval-real", k))
+            def real(k):
+                return images[rows[k * n:(k + 1) * n]]                          # (n, 64)
+        else:
+            def real(k):
+                return data.sample(cfg.dataset, n, backend.rng(np, cfg.seed, "eval-real", k))
         fake = backend.to_numpy(self.sample(n, ("eval-fake",)))
         ref = real(0)
         floor = np.mean([metrics.w1_exact(real(k), ref) for k in range(1, floor_pairs + 1)])
