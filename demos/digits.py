@@ -1,12 +1,14 @@
 """Images: WGAN-GP with two MLPs on scikit-learn's 8x8 handwritten digits.
 
-The library's own loop (``train.Trainer``) on the dataset ``"digits"``: each image is a vector
-of 64 pixels scaled to [-1, 1] (``data.sample`` draws them with replacement from the 1797
-images), the generator maps z ~ N(0, I_32) -> 256 -> 256 -> 64 (a linear last layer; the grid
-clips to [-1, 1]), the critic 64 -> 256 -> 256 -> 1, ReLU. Gulrajani et al. (2017)'s settings
-for images: five critic steps per generator step and lam = 10; Adam 1e-3, betas (0.5, 0.9),
-decayed linearly to 0 over 8000 generator iterations of batch 64. No convolutions: the critic
-sees 64 unrelated numbers, and still the samples become digits.
+The library's own loop (``train.Trainer``) with its defaults for the dataset ``"digits"``
+(``train.DATASET_DEFAULTS``; the same run as ``python -m tinywgan train --dataset digits``):
+each image is a vector of 64 pixels scaled to [-1, 1] (``data.sample`` draws them with
+replacement from the 1797 images), the generator maps z ~ N(0, I_32) -> 256 -> 256 -> 64 (a
+linear last layer; the grid clips to [-1, 1]), the critic 64 -> 256 -> 256 -> 1, ReLU.
+Gulrajani et al. (2017)'s settings for images: five critic steps per generator step and
+lam = 10; Adam 1e-3, betas (0.5, 0.9), decayed linearly to 0 over 8000 generator iterations of
+batch 64. No convolutions: the critic sees 64 unrelated numbers, and still the samples become
+digits.
 
 What it shows:
 
@@ -50,14 +52,9 @@ plt = pyplot()                   # matplotlib, file-only backend
 
 @dataclass
 class DemoConfig:
+    # the networks and the optimiser: train.DATASET_DEFAULTS["digits"] (printed when it starts)
     iters: int = 8000            # generator iterations (the learning rates decay to 0 over them)
-    n_critic: int = 5            # critic steps per generator step (the WGAN-GP paper's)
-    lam: float = 10.0            # gradient-penalty weight (the paper's)
     width: int = 256             # hidden width of both networks
-    depth: int = 2               # hidden layers of both networks
-    latent: int = 32             # z ~ N(0, I_latent)
-    batch: int = 64
-    lr: float = 1e-3             # Adam, both networks, betas (0.5, 0.9)
     log_every: int = 100         # a W estimate every so many iterations (the curve)
     eval_every: int = 1000       # exact W1 on curve_n points every so many (printed)
     curve_n: int = 500
@@ -81,13 +78,13 @@ except ImportError as e:
 
 # 2. train with the library's loop; print the numbers of every evaluation
 trainer = train.Trainer(train.make_config(
-    method="wgan-gp", dataset="digits", iters=cfg.iters, n_critic=cfg.n_critic, lam=cfg.lam,
-    width=cfg.width, depth=cfg.depth, latent=cfg.latent, batch=cfg.batch, lr_d=cfg.lr,
-    lr_g=cfg.lr, betas=(0.5, 0.9), lr_decay=True, log_every=cfg.log_every,
-    eval_every=cfg.eval_every, curve_n=cfg.curve_n, seed=cfg.seed))
-print("G: %s   D: %s   %d generator iterations, %d critic steps each, batch %d, lam %g"
-      % (" -> ".join(map(str, trainer.G.widths)), " -> ".join(map(str, trainer.D.widths)),
-         cfg.iters, cfg.n_critic, cfg.batch, cfg.lam))
+    method="wgan-gp", dataset="digits", iters=cfg.iters, width=cfg.width,
+    log_every=cfg.log_every, eval_every=cfg.eval_every, curve_n=cfg.curve_n, seed=cfg.seed))
+tc = trainer.cfg
+print("G: %s   D: %s   %d generator iterations, %d critic steps each, batch %d, lam %g, "
+      "Adam %g betas %s" % (" -> ".join(map(str, trainer.G.widths)),
+                            " -> ".join(map(str, trainer.D.widths)), tc.iters, tc.n_critic,
+                            tc.batch, tc.lam, tc.lr_d, tc.betas))
 print("%6s %8s %10s %10s %10s" % ("iter", "seconds", "W est", "exact W1", "floor"))
 
 

@@ -102,6 +102,10 @@ def test_dataset_defaults_fill_only_what_is_not_given():
     assert make_config("gan_toy", dataset="25gaussians").betas == (0.5, 0.9)  # so does a preset
     ring = make_config()
     assert (ring.dataset, ring.iters, ring.betas) == ("8gaussians", 8000, (0.5, 0.9))
+    digits = make_config(dataset="digits")
+    assert (digits.n_critic, digits.lam, digits.width, digits.batch, digits.lr_d) == (
+        5, 10.0, 256, 64, 1e-3)
+    assert make_config(dataset="digits", width=16).width == 16
 
 
 def test_method_defaults_fill_only_what_is_not_given_and_win_over_the_dataset():
@@ -110,6 +114,8 @@ def test_method_defaults_fill_only_what_is_not_given_and_win_over_the_dataset():
     assert make_config(method="wgan", n_critic=2).n_critic == 2               # a flag wins
     assert make_config("wgan_paper").lr_d == 5e-5                            # so does a preset
     assert make_config(method="gan").n_critic == make_config().n_critic == 1
+    clip_digits = make_config(method="wgan", dataset="digits")
+    assert (clip_digits.lr_d, clip_digits.iters, clip_digits.width) == (5e-4, 3000, 256)
 
 
 def test_corrupt_or_foreign_checkpoints_are_explained(tmp_path):
@@ -205,7 +211,7 @@ def test_every_method_trains_on_the_digits_on_every_device(method, device):
     for dev in ("cpu", device):
         tr = Trainer(make_config(method=method, dataset="digits", iters=20, device=dev,
                                  eval_every=20, **TINY))
-        assert tr.G.widths == [2, 16, 16, 64] and tr.D.widths == [64, 16, 16, 1]
+        assert tr.G.widths == [32, 16, 16, 64] and tr.D.widths == [64, 16, 16, 1]
         tr.train()
         x = tr.sample(5)
         assert isinstance(x, backend.array_module(dev).ndarray) and x.shape == (5, 64)
