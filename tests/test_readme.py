@@ -22,3 +22,14 @@ def test_readme_python_example_runs():
                          cwd=ROOT, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "'ok': True" in out.stdout
+
+
+def test_every_demo_has_its_command_and_every_picture_its_file():
+    """The tour names each demo's command, and each image it shows is committed."""
+    demos = sorted(p.name for p in (ROOT / "demos").glob("*.py"))
+    missing = [d for d in demos if "python demos/%s" % d not in README]
+    assert not missing, "demos without their command in the README: %s" % missing
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
+    assert images, "the README shows no pictures"
+    absent = [p for p in images if not (ROOT / p).is_file()]
+    assert not absent, "README images not committed: %s" % absent
