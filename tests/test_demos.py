@@ -11,6 +11,14 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMOS = sorted(f for f in os.listdir(os.path.join(ROOT, "demos")) if f.endswith(".py"))
 
+# What a demo must print even on its tiny budget: the facts that do not depend on training.
+EXPECT = {
+    "emd_by_hand.py": [r"W = sum \|delta_i\| = 2 \+ 2 \+ 1 \+ 0 = 5",
+                       r"metrics\.emd_discrete: W = 5,"],
+    "parallel_lines.py": [r"KL infinite at (\d+) of \1 thetas",           # theta != 0: disjoint
+                          r"JS in \[0\.6931, 0\.6931\] \(log 2 = 0\.6931\)"],
+}
+
 
 @pytest.mark.parametrize("demo", DEMOS)
 def test_demo_smoke(demo, tmp_path):
@@ -25,3 +33,5 @@ def test_demo_smoke(demo, tmp_path):
     assert not re.search(r"\b(nan|inf)\b", out.stdout, re.I), out.stdout
     numbers = re.findall(r"(?<![\w.])[-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?", out.stdout)
     assert numbers and all(math.isfinite(float(x)) for x in numbers), out.stdout
+    for pattern in EXPECT.get(demo, []):
+        assert re.search(pattern, out.stdout), "%s did not print %r" % (demo, pattern)
