@@ -103,8 +103,8 @@ def _add_train_flags(p):
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from named settings "
                    "(gan_toy: the reference toy code's)")
     p.add_argument("--method", choices=METHODS, help="default %s" % d.method)
-    p.add_argument("--dataset", help="8gaussians, 25gaussians, swissroll or digits (scikit-learn's "
-                   "8x8 images) (default %s)" % d.dataset)
+    p.add_argument("--dataset", help="8gaussians, 25gaussians, swissroll or digits "
+                   "(scikit-learn's 8x8 images) (default %s)" % d.dataset)
     for name, typ in (("iters", int), ("batch", int), ("n_critic", int), ("width", int),
                       ("depth", int), ("latent", int), ("lam", float), ("clip", float),
                       ("lr_d", float), ("lr_g", float), ("seed", int), ("log_every", int),

@@ -109,7 +109,7 @@ class Config:
 #: network (width 128), one critic step per generator step, lam 1 and a learning rate of 2e-3
 #: decayed linearly to 0 reach 8/8 modes and >= 95 % high-quality samples in about 30 s, where
 #: the reference settings (``gan_toy``) reach 47 % after 100 s. The 25-mode grid needs a longer
-#: schedule and no Adam momentum (beta1 = 0: with 0.5 the generator's long runs collapsed);
+#: schedule and no Adam momentum (beta1 = 0: with 0.5 the generator's long runs collapsed).
 #: The 64-pixel digits take the WGAN-GP paper's image settings (five critic steps, lam 10,
 #: Adam betas (0.5, 0.9)) with MLPs of width 256 and a learning rate of 1e-3: W1 within 5 % of
 #: its real-vs-real floor in 8000 iterations, about 80 s (demos/digits.py).
