@@ -77,7 +77,8 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
     ms_per_gen_iter, floor_ms (medians over ``repeats``), ratio (median per-repeat ratio),
     matmuls (the floor's product count), peak_mem_mb, the configuration and the device.
     """
-    from .train import Trainer, make_config
+    from .config import make_config
+    from .train import Trainer
     if depth < 2:
         raise ValueError("bench needs depth >= 2: the floor counts the (W x W) products, and a "
                          "network with one hidden layer has none")

@@ -38,7 +38,8 @@ def cmd_bench(args):
 def cmd_train(args):
     from .checkpoint import CheckpointError
     from .run import train_run
-    from .train import TrainingDiverged, make_config
+    from .config import make_config
+    from .train import TrainingDiverged
     fields = {f: getattr(args, f) for f in CONFIG_FLAGS}
     if args.no_lr_decay:
         fields["lr_decay"] = False
@@ -90,7 +91,7 @@ CONFIG_FLAGS = ["method", "dataset", "iters", "batch", "n_critic", "width", "dep
 def _per_setting(name):
     """', 25gaussians: 16000, wgan: 3000' for a field that DATASET_DEFAULTS or METHOD_DEFAULTS
     sets per dataset or method."""
-    from .train import DATASET_DEFAULTS, METHOD_DEFAULTS
+    from .config import DATASET_DEFAULTS, METHOD_DEFAULTS
     return "".join(", %s: %s" % (key, " ".join(map(str, v[name])) if isinstance(v[name], tuple)
                                  else v[name])
                    for table in (DATASET_DEFAULTS, METHOD_DEFAULTS)
@@ -98,7 +99,7 @@ def _per_setting(name):
 
 
 def _add_train_flags(p):
-    from .train import Config, METHODS, PRESETS
+    from .config import Config, METHODS, PRESETS
     d = Config()
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from named settings "
                    "(gan_toy: the reference toy code's)")

@@ -21,143 +21,26 @@ iteration t draws exactly what the uninterrupted run drew.
 import dataclasses
 import math
 import time
-from dataclasses import dataclass
-from typing import Tuple
 
 import numpy as np
 
 from . import backend, checkpoint, data, fast, metrics
+from .config import (DATASET_DEFAULTS, METHOD_DEFAULTS, METHODS, PRESETS, Config,
+                     make_config)
 from .lipschitz import clip_weights
 from .losses import (gan_discriminator_loss, gan_generator_loss, wasserstein_critic_loss,
                      wasserstein_generator_loss)
 from .mlp import MLP
 from .optim import make_optimizer
 
-METHODS = ("wgan-gp", "wgan", "wgan-sn", "gan")
+# The settings live in config.py; they are re-exported so that train.make_config(...) reads as
+# one import in demos and notebooks.
+__all__ = ["Config", "DATASET_DEFAULTS", "METHOD_DEFAULTS", "METHODS", "PRESETS", "Trainer",
+           "TrainingDiverged", "critic_gradients", "fit_critic", "make_config", "update_critic"]
 
 
 class TrainingDiverged(RuntimeError):
     """A loss or gradient became NaN or inf."""
-
-
-@dataclass
-class Config:
-    """Everything a run depends on. ``PRESETS`` holds named starting points."""
-    method: str = "wgan-gp"           # one of METHODS
-    dataset: str = "8gaussians"       # a name in data.DATASETS (the 2-D toys, or 'digits')
-    iters: int = 8000                 # generator iterations
-    batch: int = 256
-    n_critic: int = 1                 # critic steps per generator step
-    width: int = 128                  # hidden width of both networks
-    depth: int = 3                    # hidden layers of both networks
-    activation: str = "relu"
-    latent: int = 2                   # z ~ N(0, I_latent)
-    lam: float = 1.0                  # gradient-penalty weight (wgan-gp)
-    clip: float = 0.01                # weight-clipping bound (wgan)
-    optimizer: str = ""               # '' = the method's own: rmsprop for wgan, adam otherwise
-    lr_d: float = 2e-3
-    lr_g: float = 2e-3
-    betas: Tuple[float, float] = (0.5, 0.9)
-    lr_decay: bool = True             # linear decay of both learning rates to 0 over `iters`
-    warmup: bool = False              # wgan: 100 critic steps for t < 25 and every 500th t
-    gan_loss: str = "nonsaturating"   # gan: the generator's loss, or 'minimax'
-    seed: int = 0
-    device: str = "cpu"
-    dtype: str = "float32"
-    log_every: int = 100
-    eval_every: int = 0               # evaluate every so many iterations (0: only at the end)
-    curve_n: int = 500                # points per evaluation during training (cheap)
-    eval_n: int = 2500                # points of the final evaluation
-    fast: bool = True                 # fused steps of tinywgan.fast where they apply
-
-    def validate(self):
-        """Refuse bad hyperparameters before any training, naming the field and the value."""
-        def bad(name, want):
-            raise ValueError("config %s = %r: %s" % (name, getattr(self, name), want))
-        if self.method not in METHODS:
-            bad("method", "expected one of %s" % (METHODS,))
-        if self.dataset not in data.DATASETS:
-            bad("dataset", "expected one of %s" % sorted(data.DATASETS))
-        for name in ("iters", "batch", "n_critic", "width", "depth", "latent", "log_every",
-                     "curve_n", "eval_n"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                bad(name, "expected a positive int")
-        if not isinstance(self.eval_every, int) or self.eval_every < 0:
-            bad("eval_every", "expected an int >= 0")
-        for name in ("lr_d", "lr_g", "clip"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                bad(name, "expected a finite number > 0")
-        if not (isinstance(self.lam, (int, float)) and math.isfinite(self.lam) and self.lam >= 0):
-            bad("lam", "expected a finite number >= 0")
-        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            bad("betas", "expected two numbers in [0, 1)")
-        if self.gan_loss not in ("nonsaturating", "minimax"):
-            bad("gan_loss", "expected 'nonsaturating' or 'minimax'")
-        if self.optimizer not in ("", "sgd", "rmsprop", "adam"):
-            bad("optimizer", "expected '', 'sgd', 'rmsprop' or 'adam'")
-        if self.device not in backend.DEVICES:
-            bad("device", "expected one of %s" % (backend.DEVICES,))
-        backend.check_dtype(self.dtype)
-        from .layers import get_activation
-        get_activation(self.activation)
-        return self
-
-
-#: The defaults (``Config()``) were tuned for WGAN-GP on 8gaussians on a 2-core CPU: a small
-#: network (width 128), one critic step per generator step, lam 1 and a learning rate of 2e-3
-#: decayed linearly to 0 reach 8/8 modes and >= 95 % high-quality samples in about 30 s, where
-#: the reference settings (``gan_toy``) reach 47 % after 100 s. The 25-mode grid needs a longer
-#: schedule and no Adam momentum (beta1 = 0: with 0.5 the generator's long runs collapsed).
-#: The 64-pixel digits take the WGAN-GP paper's image settings (five critic steps, lam 10,
-#: Adam betas (0.5, 0.9)) with MLPs of width 256 and a learning rate of 1e-3: W1 within 5 % of
-#: its real-vs-real floor in 8000 iterations, about 80 s (demos/digits.py).
-#: ``make_config`` applies these unless the field is given or a preset is chosen.
-DATASET_DEFAULTS = {
-    "25gaussians": dict(iters=16000, betas=(0.0, 0.9)),
-    "digits": dict(n_critic=5, lam=10.0, width=256, depth=2, latent=32, batch=64, lr_d=1e-3,
-                   lr_g=1e-3, betas=(0.5, 0.9)),
-}
-
-#: The other Lipschitz methods do not thrive on WGAN-GP's settings: one critic step leaves a
-#: clipped or spectrally normalised critic too weak (3/8 modes), and RMSProp at 2e-3 kills the
-#: clipped critic. Five critic steps (the WGAN papers' n_critic) with a smaller learning rate
-#: and 3000 iterations reach 8/8 on 8gaussians in about 40 s. These win over DATASET_DEFAULTS;
-#: a given field or a preset wins over both.
-METHOD_DEFAULTS = {
-    "wgan": dict(n_critic=5, lr_d=5e-4, lr_g=5e-4, iters=3000),
-    "wgan-sn": dict(n_critic=5, lr_d=1e-3, lr_g=1e-3, iters=3000),
-}
-
-#: Named starting points: the reference toy settings (gan_toy.py) and the WGAN paper's.
-PRESETS = {
-    "gan_toy": dict(width=512, depth=3, lam=0.1, n_critic=5, batch=256, lr_d=1e-4, lr_g=1e-4,
-                    betas=(0.5, 0.9), lr_decay=False, iters=100000, latent=2),
-    "wgan_paper": dict(method="wgan", optimizer="rmsprop", lr_d=5e-5, lr_g=5e-5, clip=0.01,
-                       batch=64, n_critic=5, lr_decay=False, warmup=True),
-}
-
-
-def make_config(preset=None, **overrides):
-    """A Config from a preset name (or None for the defaults) and field overrides (None values
-    are ignored). Without a preset, ``DATASET_DEFAULTS[dataset]`` and then
-    ``METHOD_DEFAULTS[method]`` fill the fields not given."""
-    if preset is not None and preset not in PRESETS:
-        raise ValueError("unknown preset %r; expected one of %s" % (preset, sorted(PRESETS)))
-    given = {k: v for k, v in overrides.items() if v is not None}
-    if preset is not None:
-        fields = dict(PRESETS[preset])
-    else:
-        fields = dict(DATASET_DEFAULTS.get(given.get("dataset", Config.dataset), {}))
-        fields.update(METHOD_DEFAULTS.get(given.get("method", Config.method), {}))
-    fields.update(given)
-    unknown = set(fields) - {f.name for f in dataclasses.fields(Config)}
-    if unknown:
-        raise ValueError("unknown config fields %s" % sorted(unknown))
-    if "betas" in fields:
-        fields["betas"] = tuple(fields["betas"])
-    return Config(**fields).validate()
 
 
 def critic_gradients(D, x_real, x_fake, method, lam, gen):
