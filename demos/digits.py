@@ -1,7 +1,7 @@
 """Images: WGAN-GP with two MLPs on scikit-learn's 8x8 handwritten digits.
 
 The library's own loop (``train.Trainer``) with its defaults for the dataset ``"digits"``
-(``train.DATASET_DEFAULTS``; the same run as ``python -m tinywgan train --dataset digits``):
+(``config.DATASET_DEFAULTS``; the same run as ``python -m tinywgan train --dataset digits``):
 each image is a vector of 64 pixels scaled to [-1, 1] (``data.sample`` draws them with
 replacement from the 1797 images), the generator maps z ~ N(0, I_32) -> 256 -> 256 -> 64 (a
 linear last layer; the grid clips to [-1, 1]), the critic 64 -> 256 -> 256 -> 1, ReLU.
@@ -36,6 +36,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster, and
 import numpy as np                              # a busy machine cannot slow it 100-fold
@@ -52,9 +53,9 @@ plt = pyplot()                   # matplotlib, file-only backend
 
 @dataclass
 class DemoConfig:
-    # the networks and the optimiser: train.DATASET_DEFAULTS["digits"] (printed when it starts)
+    # the networks and the optimiser: config.DATASET_DEFAULTS["digits"] (printed when it starts)
     iters: int = 8000            # generator iterations (the learning rates decay to 0 over them)
-    width: int = 256             # hidden width of both networks
+    width: Optional[int] = None  # hidden width of both networks (None: the default, 256)
     log_every: int = 100         # a W estimate every so many iterations (the curve)
     eval_every: int = 1000       # exact W1 on curve_n points every so many (printed)
     curve_n: int = 500

@@ -10,7 +10,7 @@ mean f(x_fake) on that iteration's batch. The frames go into an animated GIF, an
 drawn again at full resolution, side by side into a PNG (the still).
 
 Pausing does not change the run: the learning-rate schedule follows cfg.iters and every random
-draw is counter-based, so the snapshots show the same run ``python -m tinywgan`` would train.
+draw is counter-based, so the snapshots show the same run ``python -m tinywgan train`` would train.
 
     python demos/training_movie.py                   # under a minute on a 2-core CPU
     TINYWGAN_SMOKE=1 python demos/training_movie.py  # seconds
@@ -72,12 +72,10 @@ def w_estimate(trainer):
         row = trainer.history[-1]
         assert row["iter"] == trainer.t, "no log row at iteration %d" % trainer.t
         return row["w_estimate"]
-    B = trainer.cfg.batch
-    x_real = data.sample(trainer.cfg.dataset, B, backend.rng(np, cfg.seed, "movie"))  # (B, 2)
-    x_fake = backend.to_numpy(trainer.sample(B, ("movie",)))                          # (B, 2)
-    x = trainer.xp.asarray(np.concatenate([x_real, x_fake]), dtype=trainer.D.dtype)   # (2B, 2)
-    f = backend.to_numpy(trainer.D(x))                                                # (2B, 1)
-    return float(f[:B].mean() - f[B:].mean())
+    B, gen = trainer.cfg.batch, backend.rng(trainer.xp, cfg.seed, "movie")
+    x_real = data.sample(trainer.cfg.dataset, B, gen, trainer.D.dtype)               # (B, 2)
+    x_fake = trainer.sample(B, ("movie",))                                            # (B, 2)
+    return float(trainer.D(x_real).mean() - trainer.D(x_fake).mean())
 
 
 def draw(ax, trainer, w, fontsize):
