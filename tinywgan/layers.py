@@ -8,20 +8,22 @@ every piece can be checked against finite differences with a one-line lambda
 Row-vector convention: a batch is ``x: (N, D)``, a layer is ``a = x W + b`` with
 ``W: (D, M)``, ``b: (M,)``.
 
-The gradient penalty differentiates a *backward pass* (the input gradient) once more. The input
-gradient of a scalar network output passes through each layer as
+The gradient penalty differentiates a *backward pass* (the input gradient) once more
+(``tinywgan.penalty`` derives it). The input gradient of a scalar network output f passes
+through each layer as
 
-    linear:      P = G W^T              (G: gradient w.r.t. the layer's output a, P: w.r.t. x)
-    activation:  G = P * s'(a)          (P: gradient w.r.t. h = s(a), G: w.r.t. a)
+    linear:      gH = gA W^T            (gA = df/da for the layer's output a, gH = df/dx)
+    activation:  gA = gH * s'(a)        (gH = df/dh for h = s(a), gA = df/da)
 
-and its reverse (the "double backward"), given the penalty's gradient ``Pbar`` of P or ``Gbar``
-of G, is
+and its reverse (the "double backward"), given the penalty's gradient ``gH_bar`` of gH or
+``gA_bar`` of gA, is
 
-    linear:      Wbar += Pbar^T G,      Gbar = Pbar W
-    activation:  Pbar = Gbar * s'(a),   Abar = Gbar * P * s''(a)   (the second-order injection)
+    linear:      W_bar += gH_bar^T gA,      gA_bar = gH_bar W
+    activation:  gH_bar = gA_bar * s'(a),   A_bar = gA_bar * gH * s''(a)   (the s'' injection)
 
-``bar`` always means "gradient of the penalty R with respect to that quantity". ``Abar`` is zero
-for piecewise-linear activations (ReLU, leaky ReLU): ``second_order = False`` lets the MLP skip it.
+``_bar`` always means "gradient of the penalty R with respect to that quantity". ``A_bar`` is
+zero for piecewise-linear activations (ReLU, leaky ReLU): ``second_order = False`` lets the
+penalty skip it.
 """
 import math
 
@@ -47,25 +49,26 @@ def linear_backward(da, cache):
     Returns dx = da W^T: (N, D), dW = x^T da: (D, M), db = sum_rows da: (M,).
     """
     x, W = cache
-    return da @ W.T, x.T @ da, da.sum(axis=0)
+    return linear_input_grad(da, W), x.T @ da, da.sum(axis=0)
 
 
-def linear_input_grad(G, W):
-    """First backward through a linear layer, as a function to differentiate again: P = G W^T.
+def linear_input_grad(gA, W):
+    """The gradient w.r.t. a linear layer's input, gH = gA W^T (``linear_backward``'s dx, alone:
+    the input-gradient pass needs no dW), as a function to differentiate again.
 
-    Inputs: G: (N, M) gradient of the output w.r.t. this layer's a, W: (D, M).
-    Returns P: (N, D) gradient w.r.t. this layer's input x.
+    Inputs: gA: (N, M) gradient w.r.t. this layer's output a, W: (D, M).
+    Returns gH: (N, D) gradient w.r.t. this layer's input x.
     """
-    return G @ W.T
+    return gA @ W.T
 
 
-def linear_input_grad_backward(Pbar, G, W):
-    """Reverse of ``P = G W^T``.
+def linear_input_grad_backward(gH_bar, gA, W):
+    """Reverse of ``gH = gA W^T``.
 
-    Inputs: Pbar: (N, D) gradient of R w.r.t. P, G: (N, M), W: (D, M).
-    Returns Gbar = Pbar W: (N, M) and Wbar = Pbar^T G: (D, M).
+    Inputs: gH_bar: (N, D) gradient of R w.r.t. gH, gA: (N, M), W: (D, M).
+    Returns gA_bar = gH_bar W: (N, M) and W_bar = gH_bar^T gA: (D, M).
     """
-    return Pbar @ W, Pbar.T @ G
+    return gH_bar @ W, gH_bar.T @ gA
 
 
 # ------------------------------------------------------------------------------------------------
@@ -241,21 +244,14 @@ def activation_backward(dh, cache):
     return dh * act.df(a)
 
 
-def activation_input_grad(P, a, act):
-    """First backward through an activation, as a function to differentiate again: G = P * s'(a).
+def activation_input_grad_backward(gA_bar, gH, a, act):
+    """Reverse of ``activation_backward`` (in the first backward: ``gA = gH * s'(a)``), in gH
+    and in a.
 
-    Inputs: P: (N, M) gradient w.r.t. h = s(a), a: (N, M). Returns G: (N, M).
-    """
-    return P * act.df(a)
-
-
-def activation_input_grad_backward(Gbar, P, a, act):
-    """Reverse of ``G = P * s'(a)``, in P and in a.
-
-    Inputs: Gbar: (N, M) gradient of R w.r.t. G; P, a: (N, M).
-    Returns Pbar = Gbar * s'(a): (N, M) and Abar = Gbar * P * s''(a): (N, M), the second-order
+    Inputs: gA_bar: (N, M) gradient of R w.r.t. gA; gH, a: (N, M).
+    Returns gH_bar = gA_bar * s'(a): (N, M) and A_bar = gA_bar * gH * s''(a): (N, M), the s''
     injection (None when s'' = 0, i.e. ``act.second_order`` is False).
     """
-    Pbar = Gbar * act.df(a)
-    Abar = Gbar * P * act.d2f(a) if act.second_order else None
-    return Pbar, Abar
+    gH_bar = gA_bar * act.df(a)
+    A_bar = gA_bar * gH * act.d2f(a) if act.second_order else None
+    return gH_bar, A_bar

@@ -18,13 +18,13 @@ import math
 import numpy as np
 
 from .backend import get_array_module, to_numpy
+from .checks import number
 
 
 def clip_weights(params, c):
     """Clip every parameter into [-c, c], in place (as the WGAN reference clips all parameters,
     biases included). Inputs: params: (P,) a model's flat parameter buffer."""
-    if not (isinstance(c, (int, float)) and math.isfinite(c) and c > 0):
-        raise ValueError("clip value c must be a finite number > 0, got %r" % (c,))
+    c = number("clip_weights: c", c, low=0, low_open=True)
     get_array_module(params).clip(params, -c, c, out=params)
 
 
@@ -71,7 +71,7 @@ def power_iteration(W, u):
 class SpectralNorm:
     r"""Spectral normalisation of every weight matrix of an MLP, with persistent vectors.
 
-    Forward: W_hat = W / sigma,  sigma = u^T W v  (u, v from one power-iteration step).
+    Forward: W_hat = W / sigma,  sigma = u^T W v  (u, v from the power iteration).
     Backward, holding u and v constant (d sigma / dW = u v^T):
 
         dW = (dW_hat - <dW_hat, W_hat> u v^T) / sigma
@@ -79,21 +79,26 @@ class SpectralNorm:
     Attributes: u[l]: (d_l,), v[l]: (d_{l+1},), sigma[l]: 0-d, all on the model's device.
     """
 
-    def __init__(self, Ws, gen):
+    def __init__(self, Ws, rng):
         xp = get_array_module(Ws[0])
         self.u = []
         for W in Ws:
-            u = gen.standard_normal((W.shape[0],), dtype=W.dtype)
+            u = rng.standard_normal((W.shape[0],), dtype=W.dtype)
             self.u.append(u / xp.linalg.norm(u))
         self.v = [None] * len(Ws)
         self.sigma = [None] * len(Ws)
         self.W_hats = None
 
-    def normalise(self, Ws, W_hats, power_iteration_step=True):
-        """W_hats[l][...] = Ws[l] / sigma_l. With ``power_iteration_step`` False, u and v stay
-        as they are (sigma is recomputed from them): what a gradient check needs."""
+    def power_iterate(self, Ws):
+        """One power-iteration step for every layer: u, v <- ``power_iteration(W, u)``."""
         for l, W in enumerate(Ws):
-            if power_iteration_step or self.v[l] is None:
+            self.u[l], self.v[l], _ = power_iteration(W, self.u[l])
+
+    def normalise(self, Ws, W_hats):
+        """W_hats[l][...] = Ws[l] / sigma_l, sigma_l = u^T W v with u, v as they are (a power
+        iteration first only if v was never computed, e.g. after u was loaded)."""
+        for l, W in enumerate(Ws):
+            if self.v[l] is None:
                 self.u[l], self.v[l], _ = power_iteration(W, self.u[l])
             self.sigma[l] = self.u[l] @ W @ self.v[l]
             W_hats[l][...] = W / self.sigma[l]

@@ -1,34 +1,53 @@
-r"""The multilayer perceptron: forward, backward, input gradient, and the gradient penalty with
-its exact weight gradient (the double backward), for any twice-differentiable activation.
+r"""The multilayer perceptron: forward, the one backward recurrence, and the input gradient that
+the gradient penalty differentiates once more (``tinywgan.penalty``).
 
-Notation (0-based layers l = 0..L-1; ``../DESIGN`` numbers them 1..L):
+Notation (0-based layers l = 0..L-1, row-vector convention, a batch of N rows):
 
     H[0] = x                                   (N, d_0)
-    A[l] = H[l] W[l] + b[l]                    (N, d_{l+1})
-    H[l+1] = s(A[l])            for l < L-1
+    A[l] = H[l] W[l] + b[l]                    (N, d_{l+1})      pre-activations
+    H[l+1] = s(A[l])            for l < L-1                      activations
     f = A[L-1]                                 (N, d_L), the network's output
+
+``forward`` returns f and a ``Cache(H, A)``: the lists above, by name (``cache.A[l]``).
+
+**The backward recurrence** (``_backprop``), written once. Given dA[top] = dLoss/dA[top]:
+
+    dW[l] += H[l]^T dA[l],   db[l] += sum_rows dA[l]           (the parameter gradients)
+    dH[l]  = dA[l] W[l]^T                                       (N, d_l)
+    dA[l-1] = dH[l] * s'(A[l-1])   (+ an injection, see below)  for l = top .. 0
+
+Three passes are this one recurrence with a different seed:
+
+- ``backward(dout, cache)``: top = L-1, dA[L-1] = dout = dLoss/df, parameter gradients on;
+- ``input_gradient_pass(x)``: top = L-1, dA[L-1] = 1 (the seed df/df), parameter gradients
+  off. Its dA[l] is gA[l] = df/dA[l] and its dH[l] is gH[l] = df/dH[l]; ``grad_x f = gH[0]``;
+- the penalty's second-order path (``tinywgan.penalty``): top = L-2, seeded and injected with
+  the s'' terms A_bar[l] (dA[l-1] = dH[l] s'(A[l-1]) + A_bar[l-1]).
 
 Parameters live in ONE flat array ``params`` (P,) and their gradients in ``grads`` (P,);
 ``W[l]: (d_l, d_{l+1})`` and ``b[l]: (d_{l+1},)`` are views into ``params``, ``dW[l]``, ``db[l]``
-views into ``grads``. Read or set them in place (``mlp.W[0][...] = new``); an optimiser updates
+views into ``grads``. Read or set them in place (``mlp.W[0][...] = new``); an optimizer updates
 ``params`` and every view sees it. Gradients accumulate (``+=``): call ``zero_grad()`` once per
-step, then add the Wasserstein term and the penalty.
+step, then add the loss's and the penalty's terms.
 
-Spectral normalisation (Miyato et al. 2018): with ``spectral_norm=True`` the network computes
-with ``W_hat[l] = W[l] / sigma(W[l])``. Gradients are first taken w.r.t. the W_hat that the
-forward used, then ``spectral_backward()`` maps them onto the raw W (``tinywgan.lipschitz``).
-
-References: Gulrajani et al. 2017, "Improved Training of Wasserstein GANs" (the penalty);
-``DESIGN.md`` of this project (its derivation, reverse over reverse).
+Spectral normalisation (Miyato et al. 2018, "Spectral Normalization for Generative Adversarial
+Networks"): with ``spectral_norm=True`` the network computes with ``W_used[l] = W[l] / sigma(W[l])``
+(``spectral_normalise()``, from the persistent power-iteration vectors that ``power_iterate()``
+advances by one step). Gradients are first taken w.r.t. the W_used that the forward used
+(``dW_used``), then ``spectral_backward()`` maps them onto the raw W. Without it, W_used is W.
 """
 import math
+from collections import namedtuple
 
 import numpy as np
 
 from . import backend
-from .layers import (activation_backward, activation_forward, activation_input_grad,
-                     activation_input_grad_backward, get_activation, linear_backward,
-                     linear_forward, linear_input_grad, linear_input_grad_backward)
+from .layers import (activation_backward, activation_forward, get_activation, linear_forward,
+                     linear_input_grad)
+
+#: What ``forward`` keeps for the backward passes: H[l]: (N, d_l) the input of layer l
+#: (H[0] = x), A[l]: (N, d_{l+1}) its pre-activation (A[L-1] = f), l = 0..L-1.
+Cache = namedtuple("Cache", "H A")
 
 
 class MLP:
@@ -37,13 +56,12 @@ class MLP:
 
     Args:
         widths: layer widths, e.g. ``[2, 512, 512, 512, 1]`` (at least input and output).
-        activation: name or ``layers.Activation`` ('relu', 'leaky_relu', 'tanh', 'sigmoid',
-            'softplus', 'silu').
-        init: 'he' (He-uniform, U(+-sqrt(3) sqrt(2/fan_in)), as the reference toy code for ReLU
+        activation: name or ``layers.Activation`` (``layers.ACTIVATIONS``: 'relu', 'leaky_relu',
+            'tanh', 'sigmoid', 'softplus', 'silu'; 'leaky_relu:SLOPE').
+        init: 'he' (He-uniform, U(+-sqrt(3) sqrt(2/fan_in)), as the WGAN-GP toy code for ReLU
             layers) or 'glorot' (U(+-sqrt(6/(fan_in+fan_out)))) for the hidden layers;
-        last_init: the same choice for the last layer (the reference uses Glorot there).
-        spectral_norm: compute with W / sigma(W) (one power-iteration step per
-            ``spectral_normalise()`` call, persistent vectors u).
+        last_init: the same choice for the last layer (the toy code uses Glorot there).
+        spectral_norm: compute with W / sigma(W) (see the module docstring).
         dtype: 'float32' (training) or 'float64' (gradient checks).
         device: 'cpu', 'gpu' or 'strict' (``tinywgan.backend``).
         seed: seed of the initial weights.
@@ -74,22 +92,23 @@ class MLP:
         self.W, self.b = self._views(self.params, shapes)
         self.dW, self.db = self._views(self.grads, shapes)
 
-        gen = backend.rng(xp, seed, "init")
+        rng = backend.rng(xp, seed, "init")
         for l, ((fan_in, fan_out), _) in enumerate(shapes):
             kind = last_init if l == L - 1 else init
             # He-uniform: Var = 2/fan_in; Glorot-uniform: Var = 2/(fan_in+fan_out); U(+-r) has
             # variance r^2/3, so r = sqrt(3 Var).
             var = 2.0 / fan_in if kind == "he" else 2.0 / (fan_in + fan_out)
             r = math.sqrt(3.0 * var)
-            self.W[l][...] = (2 * gen.random((fan_in, fan_out), dtype=self.dtype) - 1) * r
+            self.W[l][...] = (2 * rng.random((fan_in, fan_out), dtype=self.dtype) - 1) * r
 
         self.spectral_norm = bool(spectral_norm)
         if self.spectral_norm:
             from .lipschitz import SpectralNorm
-            self.sn = SpectralNorm(self.W, gen)
+            self.sn = SpectralNorm(self.W, rng)
             # the weights the forward computes with, and the gradients w.r.t. them
             self.W_used = tuple(xp.empty_like(W) for W in self.W)
             self.dW_used = tuple(xp.zeros_like(W) for W in self.W)
+            self.power_iterate()
             self.spectral_normalise()
         else:
             self.sn = None
@@ -136,128 +155,101 @@ class MLP:
 
     # --------------------------------------------------------------------------------------------
     def forward(self, x):
-        """Inputs: x: (N, d_0). Returns out: (N, d_L) and the cache ``backward`` needs."""
+        """Inputs: x: (N, d_0). Returns f: (N, d_L) and the ``Cache(H, A)`` the backward needs."""
         self._check_input(x, "MLP.forward")
-        caches, h = [], x
+        H, A = [x], []
         for l in range(self.L):
-            a, lin_cache = linear_forward(h, self.W_used[l], self.b[l])   # (N, d_{l+1})
-            act_cache = None
+            A.append(linear_forward(H[l], self.W_used[l], self.b[l])[0])   # A[l] = H[l] W[l] + b[l]
             if l < self.L - 1:
-                h, act_cache = activation_forward(a, self.act)
-            caches.append((lin_cache, act_cache))
-        return a, caches
+                H.append(activation_forward(A[l], self.act)[0])             # H[l+1] = s(A[l])
+        return A[-1], Cache(H, A)
 
     def __call__(self, x):
         return self.forward(x)[0]
 
+    def _backprop(self, cache, dA_top, top, param_grads=True, inject=None, to_input=True):
+        """The backward recurrence (module docstring), from layer ``top`` down to layer 0.
+
+        Inputs: cache from ``forward``; dA_top: (N, d_{top+1}) dLoss/dA[top]; param_grads: add
+        dW[l], db[l]; inject: None or a list whose inject[l]: (N, d_{l+1}) is added to dA[l]
+        (l < top); to_input: also form dH[0] (skip it when nobody needs dx).
+        Returns the lists dA[l]: (N, d_{l+1}) and dH[l]: (N, d_l) (None where not formed).
+        """
+        H, A = cache
+        dA, dH = [None] * self.L, [None] * self.L
+        dA[top] = dA_top
+        for l in range(top, -1, -1):
+            if param_grads:
+                self.dW_used[l][...] += H[l].T @ dA[l]                # dW[l] += H[l]^T dA[l]
+                self.db[l][...] += dA[l].sum(axis=0)                  # db[l] += sum_rows dA[l]
+            if l == 0 and not to_input:
+                break
+            dH[l] = linear_input_grad(dA[l], self.W_used[l])          # dH[l] = dA[l] W[l]^T
+            if l > 0:
+                dA[l - 1] = activation_backward(dH[l], (A[l - 1], self.act))  # dH[l] s'(A[l-1])
+                if inject is not None:
+                    dA[l - 1] += inject[l - 1]
+        return dA, dH
+
     def backward(self, dout, cache, param_grads=True, dH=None):
-        """Backpropagate ``dout = dLoss/dout: (N, d_L)``.
+        """Backpropagate ``dout = dLoss/df: (N, d_L)`` through the cached forward.
 
         Adds dLoss/dW and dLoss/db into ``dW``/``db`` (unless ``param_grads`` is False, as when
-        only the input gradient is wanted, e.g. the critic during a generator step).
+        only dx is wanted, e.g. the critic during a generator step).
         ``dH``: None, or a list that receives dLoss/dH[l]: (N, d_l) for l = 0..L-1, the gradient
         w.r.t. each layer's input activations (dH[0] = dx), e.g. to watch it explode or vanish
         with depth (Gulrajani et al. 2017, Fig. 1b).
-        Returns dx: (N, d_0).
+        Returns dx = dLoss/dx: (N, d_0).
         """
-        dW = self.dW_used
-        da = dout
+        _, dH_all = self._backprop(cache, dout, self.L - 1, param_grads)
         if dH is not None:
-            dH[:] = [None] * self.L
-        for l in reversed(range(self.L)):
-            lin_cache, act_cache = cache[l]
-            if act_cache is not None:
-                da = activation_backward(da, act_cache)             # (N, d_{l+1})
-            dx, dWl, dbl = linear_backward(da, lin_cache)
-            if param_grads:
-                dW[l][...] += dWl
-                self.db[l][...] += dbl
-            if dH is not None:
-                dH[l] = dx                                          # dLoss/dH[l]: (N, d_l)
-            da = dx
-        return dx
+            dH[:] = dH_all
+        return dH_all[0]
 
     # --------------------------------------------------------------------------------------------
-    def _input_gradient(self, x):
-        """The first backward: seed G[L-1] = 1 and pass the gradient down to the input.
+    def input_gradient_pass(self, x):
+        """The first backward of the gradient penalty: the backward recurrence seeded with
+        dA[L-1] = df/df = 1, no parameter gradients.
 
-        Returns (grad_x: (N, d_0), forward caches, G, P) with G[l] = df/dA[l]: (N, d_{l+1}) and
-        P[l] = df/dH[l]: (N, d_l); grad_x = P[0].
+        Inputs: x: (N, d_0), for a network with scalar output (d_L = 1).
+        Returns (cache, gA, gH): gA[l] = df/dA[l]: (N, d_{l+1}), gH[l] = df/dH[l]: (N, d_l);
+        grad_x f = gH[0], one row per example.
         """
         if self.widths[-1] != 1:
             raise ValueError("the input gradient needs a scalar output; this network's last "
                              "width is %d" % self.widths[-1])
-        _, caches = self.forward(x)
-        L, xp = self.L, self.xp
-        G, P = [None] * L, [None] * L
-        G[L - 1] = xp.ones((x.shape[0], 1), dtype=self.dtype)                  # (N, 1)
-        for l in reversed(range(L)):
-            P[l] = linear_input_grad(G[l], self.W_used[l])                    # (N, d_l)
-            if l > 0:
-                a_prev = caches[l - 1][1][0]                                  # A[l-1]
-                G[l - 1] = activation_input_grad(P[l], a_prev, self.act)      # (N, d_l)
-        return P[0], caches, G, P
+        _, cache = self.forward(x)
+        ones = self.xp.ones((x.shape[0], 1), dtype=self.dtype)             # (N, 1) the seed
+        gA, gH = self._backprop(cache, ones, self.L - 1, param_grads=False)
+        return cache, gA, gH
 
     def input_gradient(self, x):
         """grad_x f(x) for each example. Inputs: x: (N, d_0). Returns grad_x: (N, d_0)."""
-        return self._input_gradient(x)[0]
+        return self.input_gradient_pass(x)[2][0]
 
     def gradient_penalty(self, x_hat, lam, target=1.0, one_sided=False):
-        r"""The WGAN-GP penalty, its value and its exact gradient w.r.t. every weight and bias.
-
-            R = lam/N * sum_i (||g_i|| - target)^2,        g_i = grad_x f(x_hat_i)
-            R = lam/N * sum_i max(0, ||g_i|| - target)^2   (one_sided, WGAN-LP)
-
-        dR/dW and dR/db are ADDED to ``dW``/``db``. Inputs: x_hat: (N, d_0).
-        Returns (R: 0-d array, grad_norms: (N,) the ||g_i||).
-        """
-        if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
-            raise ValueError("gradient_penalty: lam must be a finite number >= 0, got %r" % (lam,))
-        if not (isinstance(target, (int, float)) and math.isfinite(target) and target >= 0):
-            raise ValueError("gradient_penalty: target must be a finite number >= 0, got %r"
-                             % (target,))
-        xp, L, N, act = self.xp, self.L, x_hat.shape[0], self.act
-        grad_x, caches, G, P = self._input_gradient(x_hat)
-
-        # R and its gradient w.r.t. grad_x (the cotangent that starts the reverse pass):
-        #   dR/dg_i = 2 lam/N (||g_i|| - target) g_i / ||g_i||, direction 0 where g_i = 0.
-        norms = xp.sqrt((grad_x * grad_x).sum(axis=1))                        # (N,)
-        gap = norms - target
-        if one_sided:
-            gap = xp.maximum(gap, 0)
-        R = lam / N * (gap * gap).sum()
-        unit = grad_x / xp.maximum(norms, xp.finfo(self.dtype).tiny)[:, None]  # g/||g||, 0 at g=0
-        Pbar = (2 * lam / N * gap)[:, None] * unit                             # dR/dP[0]: (N, d_0)
-
-        # Reverse of the first backward, from the input layer up.
-        Abar = [None] * L
-        for l in range(L):
-            Gbar, Wbar = linear_input_grad_backward(Pbar, G[l], self.W_used[l])
-            self.dW_used[l][...] += Wbar                                      # dR/dW[l], direct
-            if l < L - 1:
-                a = caches[l][1][0]                                           # A[l]
-                Pbar, Abar[l] = activation_input_grad_backward(Gbar, P[l + 1], a, act)
-
-        # Second-order path: the injections Abar flow back through the forward pass.
-        if act.second_order and L > 1:
-            dA = Abar[L - 2]
-            for l in reversed(range(L - 1)):
-                dH, dWl, dbl = linear_backward(dA, caches[l][0])
-                self.dW_used[l][...] += dWl
-                self.db[l][...] += dbl
-                if l > 0:
-                    dA = activation_backward(dH, caches[l - 1][1]) + Abar[l - 1]
-        return R, norms
+        """The gradient penalty R = lam/N sum_i (||grad_x f(x_hat_i)|| - target)^2 (one-sided:
+        max(0, .)^2), its exact gradient ADDED to ``dW``/``db``: ``tinywgan.penalty``, where
+        it is derived. Inputs: x_hat: (N, d_0). Returns (R: 0-d array, norms: (N,))."""
+        from .penalty import gradient_penalty
+        return gradient_penalty(self, x_hat, lam, target, one_sided)
 
     # --------------------------------------------------------------------------------------------
-    def spectral_normalise(self, power_iteration=True):
-        """W_used[l] <- W[l] / sigma(W[l]) (one power-iteration step first, unless told not to:
-        a gradient check holds u, v fixed). A no-op without spectral_norm."""
+    def power_iterate(self):
+        """Spectral norm: one power-iteration step for every layer's vectors u, v (the SN-GAN
+        update, once per training step). A no-op without spectral_norm."""
         if self.sn is not None:
-            self.sn.normalise(self.W, self.W_used, power_iteration)
+            self.sn.power_iterate(self.W)
+
+    def spectral_normalise(self):
+        """Spectral norm: W_used[l] <- W[l] / sigma(W[l]), sigma = u^T W v with the current u, v
+        (held fixed, so this is a function of W alone: what a gradient check needs). A no-op
+        without spectral_norm."""
+        if self.sn is not None:
+            self.sn.normalise(self.W, self.W_used)
 
     def spectral_backward(self):
-        """Map the gradients w.r.t. W_used onto the raw weights: dW[l] += J^T dW_used[l].
-        A no-op without spectral_norm."""
+        """Spectral norm: map the gradients w.r.t. W_used onto the raw weights,
+        dW[l] += J^T dW_used[l]. A no-op without spectral_norm."""
         if self.sn is not None:
             self.sn.backward(self.dW_used, self.dW)
