@@ -16,7 +16,7 @@ import statistics
 import sys
 import time
 
-from . import backend
+from . import backend, steps
 
 
 def matmul_count(depth, n_critic, method="wgan-gp"):
@@ -117,7 +117,7 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
         "matmuls": n,
         "gflop_per_iter": round(2.0 * n * batch * width * width / 1e9, 3),
         "fast": bool(fast),
-        "fast_path_taken": _fast_taken(trainer),
+        "fast_path_taken": trainer.steps is not steps,
         "config": dict(width=width, depth=depth, batch=batch, n_critic=n_critic, dtype=dtype,
                        method=method, activation=activation, repeats=repeats,
                        iters_per_repeat=iters_per_repeat),
@@ -125,11 +125,6 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
     }
     result.update(peak_memory())
     return result
-
-
-def _fast_taken(trainer):
-    from . import fast
-    return bool(fast.applies(trainer))
 
 
 def format_result(r):

@@ -5,15 +5,20 @@ defaults for the dataset and then for the method, and the fields given over them
 loops that read it are in ``tinywgan.train`` (which re-exports these names).
 """
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Tuple
 
-import numpy as np
+from . import backend, checks, data
+from .layers import get_activation
+from .losses import GAN_LOSSES
+from .optim import OPTIMIZERS
+from .steps import METHODS
 
-from . import backend, data
 
-METHODS = ("wgan-gp", "wgan", "wgan-sn", "gan")
+def default_optimizer(method):
+    """The optimizer a method trains with unless told otherwise: RMSProp for the clipped WGAN
+    (momentum was reported to destabilise it, Arjovsky et al. 2017), Adam for every other."""
+    return "rmsprop" if method == "wgan" else "adam"
 
 
 @dataclass
@@ -28,15 +33,15 @@ class Config:
     depth: int = 3                    # hidden layers of both networks
     activation: str = "relu"
     latent: int = 2                   # z ~ N(0, I_latent)
-    lam: float = 1.0                  # gradient-penalty weight (wgan-gp)
+    lam: float = 1.0                  # gradient-penalty weight (wgan-gp, wgan-lp)
     clip: float = 0.01                # weight-clipping bound (wgan)
-    optimizer: str = ""               # '' = the method's own: rmsprop for wgan, adam otherwise
+    optimizer: str = ""               # '' = the method's own (default_optimizer)
     lr_d: float = 2e-3
     lr_g: float = 2e-3
     betas: Tuple[float, float] = (0.5, 0.9)
     lr_decay: bool = True             # linear decay of both learning rates to 0 over `iters`
     warmup: bool = False              # wgan: 100 critic steps for t < 25 and every 500th t
-    gan_loss: str = "nonsaturating"   # gan: the generator's loss, or 'minimax'
+    gan_loss: str = "nonsaturating"   # gan: the generator's loss (losses.GAN_LOSSES)
     seed: int = 0
     device: str = "cpu"
     dtype: str = "float32"
@@ -44,40 +49,33 @@ class Config:
     eval_every: int = 0               # evaluate every so many iterations (0: only at the end)
     curve_n: int = 500                # points per evaluation during training (cheap)
     eval_n: int = 2500                # points of the final evaluation
-    fast: bool = True                 # fused steps of tinywgan.fast where they apply
+    fast: bool = True                 # the fused steps (tinywgan/fast.py) where they apply
 
     def validate(self):
         """Refuse bad hyperparameters before any training, naming the field and the value."""
-        def bad(name, want):
-            raise ValueError("config %s = %r: %s" % (name, getattr(self, name), want))
-        if self.method not in METHODS:
-            bad("method", "expected one of %s" % (METHODS,))
-        if self.dataset not in data.DATASETS:
-            bad("dataset", "expected one of %s" % sorted(data.DATASETS))
-        for name in ("iters", "batch", "n_critic", "width", "depth", "latent", "log_every",
-                     "curve_n", "eval_n"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                bad(name, "expected a positive int")
-        if not isinstance(self.eval_every, int) or self.eval_every < 0:
-            bad("eval_every", "expected an int >= 0")
-        for name in ("lr_d", "lr_g", "clip"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                bad(name, "expected a finite number > 0")
-        if not (isinstance(self.lam, (int, float)) and math.isfinite(self.lam) and self.lam >= 0):
-            bad("lam", "expected a finite number >= 0")
-        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            bad("betas", "expected two numbers in [0, 1)")
-        if self.gan_loss not in ("nonsaturating", "minimax"):
-            bad("gan_loss", "expected 'nonsaturating' or 'minimax'")
-        if self.optimizer not in ("", "sgd", "rmsprop", "adam"):
-            bad("optimizer", "expected '', 'sgd', 'rmsprop' or 'adam'")
-        if self.device not in backend.DEVICES:
-            bad("device", "expected one of %s" % (backend.DEVICES,))
-        backend.check_dtype(self.dtype)
-        from .layers import get_activation
-        get_activation(self.activation)
+        try:
+            checks.choice("method", self.method, METHODS)
+            checks.choice("dataset", self.dataset, tuple(data.DATASETS))
+            for name in ("iters", "batch", "n_critic", "width", "depth", "latent", "log_every",
+                         "curve_n", "eval_n"):
+                checks.count(name, getattr(self, name))
+            checks.count("eval_every", self.eval_every, low=0)
+            checks.count("seed", self.seed, low=0)
+            for name in ("lr_d", "lr_g", "clip"):
+                checks.number(name, getattr(self, name), low=0, low_open=True)
+            checks.number("lam", self.lam, low=0)
+            if not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2:
+                raise ValueError("betas must be two numbers in [0, 1), got %r" % (self.betas,))
+            for b in self.betas:
+                checks.number("betas", b, low=0, high=1, high_open=True)
+            checks.choice("gan_loss", self.gan_loss, GAN_LOSSES)
+            if self.optimizer:
+                checks.choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
+            checks.choice("device", self.device, backend.DEVICES)
+            checks.choice("dtype", self.dtype, tuple(backend.DTYPES))
+            get_activation(self.activation)
+        except (TypeError, ValueError) as e:
+            raise ValueError("config: %s" % e) from None
         return self
 
 

@@ -26,13 +26,11 @@ Each ``check_*`` returns a row ``{"what", "error", "tol", "ok"}``; ``run_all`` r
 """
 import numpy as np
 
-from . import backend
+from . import backend, fast, steps
 from .layers import (ACTIVATIONS, activation_backward, activation_forward,
-                     activation_input_grad, activation_input_grad_backward, get_activation,
-                     linear_backward, linear_forward, linear_input_grad,
-                     linear_input_grad_backward)
-from .losses import (gan_discriminator_loss, gan_generator_loss, wasserstein_critic_loss,
-                     wasserstein_generator_loss)
+                     activation_input_grad_backward, get_activation, linear_backward,
+                     linear_forward, linear_input_grad, linear_input_grad_backward)
+from .losses import GAN_LOSSES, gan_discriminator_loss, gan_generator_loss
 from .mlp import MLP
 
 TOL = 1e-6          # float64, away from kinks
@@ -58,9 +56,10 @@ def numerical_gradient(f, x, h=1e-3, order=4, return_noise=False):
 
     f takes no arguments and reads x (perturbed in place, then restored). x: any shape,
     contiguous (views of a model's parameter buffer are). Returns the gradient D(h), an array
-    like x (host NumPy). With ``return_noise`` it also returns |D(h) - D(h/2)| per coordinate,
-    an estimate of what the differences cannot resolve: |D(h) - D(h/2)| (truncation and
-    round-off, measured; this doubles the cost) plus eps max|f| / h (one evaluation's round-off).
+    like x (host NumPy). With ``return_noise`` it also returns, per coordinate, an estimate of
+    what the differences cannot resolve: max(|D(h) - D(h/2)|, |D(h) - D(2h)|) (truncation and
+    round-off, measured on two independent pairs, since one pair's round-offs can agree by
+    chance; this triples the cost) plus eps max|f| / h (one evaluation's round-off).
     """
     if order not in _STENCILS:
         raise ValueError("order must be 2 or 4, got %r" % (order,))
@@ -81,8 +80,9 @@ def numerical_gradient(f, x, h=1e-3, order=4, return_noise=False):
         old = float(flat[i])
         grad[i], fmax = difference(i, old, h)
         if return_noise:
-            # measured (h against h/2) plus the round-off of one evaluation, eps |f| / h
-            noise[i] = abs(grad[i] - difference(i, old, h / 2)[0]) \
+            # measured (h against h/2 and 2h) plus the round-off of one evaluation, eps |f| / h
+            noise[i] = max(abs(grad[i] - difference(i, old, h / 2)[0]),
+                           abs(grad[i] - difference(i, old, 2 * h)[0])) \
                 + np.finfo(np.float64).eps * fmax / h
         flat[i] = old
     if return_noise:
@@ -104,22 +104,14 @@ def _row(what, analytic, numeric, tol=TOL):
     return {"what": what, "error": err, "tol": tol, "ok": bool(err < tol)}
 
 
-def check_close(what, analytic, numeric, tol=TOL):
-    """Assert-style check with a labelled message (for exercises and tests)."""
-    row = _row(what, analytic, numeric, tol)
-    if not row["ok"]:
-        raise AssertionError("%s: relative error %.3g exceeds tolerance %.1g"
-                             % (what, row["error"], tol))
-    return row
-
-
-def min_abs_preactivation(mlp, x):
-    """Smallest |A[l]| over the hidden pre-activations at x: the distance to the nearest kink."""
-    _, caches = mlp.forward(x)
-    hidden = [c[1][0] for c in caches if c[1] is not None]
-    if not hidden:
-        return np.inf
-    return min(float(abs(backend.to_numpy(a)).min()) for a in hidden)
+def min_abs_preactivation(mlp, *xs):
+    """Smallest |A[l]| over the hidden pre-activations at the rows of every x: the distance to
+    the nearest kink."""
+    margins = [np.inf]
+    for x in xs:
+        hidden = mlp.forward(x)[1].A[:-1]                     # A[l], l < L-1: (N, d_{l+1})
+        margins += [float(abs(backend.to_numpy(a)).min()) for a in hidden]
+    return min(margins)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -142,9 +134,9 @@ def check_activation(act, seed=0, n=50):
 
 def check_linear(seed=0, N=4, D=5, M=3):
     """linear_backward's dx, dW, db against differences of sum(dout * (x W + b))."""
-    g = np.random.default_rng(seed)
-    x, W, b, dout = g.normal(size=(N, D)), g.normal(size=(D, M)), g.normal(size=M), \
-        g.normal(size=(N, M))
+    rng = np.random.default_rng(seed)
+    x, W, b, dout = rng.normal(size=(N, D)), rng.normal(size=(D, M)), rng.normal(size=M), \
+        rng.normal(size=(N, M))
 
     def f():
         return (linear_forward(x, W, b)[0] * dout).sum()
@@ -155,37 +147,37 @@ def check_linear(seed=0, N=4, D=5, M=3):
 
 
 def check_activation_layer(act, seed=0, N=4, M=5):
-    """activation_backward and both double-backward pieces of G = P * s'(a)."""
+    """activation_backward, and both pieces of its reverse (gA = gH * s'(a) in gH and in a)."""
     act = get_activation(act)
-    g = np.random.default_rng(seed)
-    a = g.uniform(0.2, 2.0, size=(N, M)) * g.choice([-1, 1], size=(N, M))
-    P, dh, Gbar = g.normal(size=(N, M)), g.normal(size=(N, M)), g.normal(size=(N, M))
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(0.2, 2.0, size=(N, M)) * rng.choice([-1, 1], size=(N, M))
+    gH, dh, gA_bar = rng.normal(size=(N, M)), rng.normal(size=(N, M)), rng.normal(size=(N, M))
 
     def f_h():
         return (activation_forward(a, act)[0] * dh).sum()
 
-    def f_G():
-        return (activation_input_grad(P, a, act) * Gbar).sum()
-    Pbar, Abar = activation_input_grad_backward(Gbar, P, a, act)
-    if Abar is None:
-        Abar = np.zeros_like(a)
+    def f_gA():
+        return (activation_backward(gH, (a, act)) * gA_bar).sum()         # gA = gH * s'(a)
+    gH_bar, A_bar = activation_input_grad_backward(gA_bar, gH, a, act)
+    if A_bar is None:
+        A_bar = np.zeros_like(a)
     return [_row("%s layer: da" % act, activation_backward(dh, (a, act)),
                  numerical_gradient(f_h, a)),
-            _row("%s layer, double backward: Pbar" % act, Pbar, numerical_gradient(f_G, P)),
-            _row("%s layer, double backward: Abar (s'' injection)" % act, Abar,
-                 numerical_gradient(f_G, a))]
+            _row("%s layer, double backward: gH_bar" % act, gH_bar, numerical_gradient(f_gA, gH)),
+            _row("%s layer, double backward: A_bar (s'' injection)" % act, A_bar,
+                 numerical_gradient(f_gA, a))]
 
 
 def check_linear_double_backward(seed=0, N=4, D=5, M=3):
-    """linear_input_grad_backward: Gbar and Wbar of P = G W^T."""
-    g = np.random.default_rng(seed)
-    G, W, Pbar = g.normal(size=(N, M)), g.normal(size=(D, M)), g.normal(size=(N, D))
+    """linear_input_grad_backward: gA_bar and W_bar of gH = gA W^T."""
+    rng = np.random.default_rng(seed)
+    gA, W, gH_bar = rng.normal(size=(N, M)), rng.normal(size=(D, M)), rng.normal(size=(N, D))
 
     def f():
-        return (linear_input_grad(G, W) * Pbar).sum()
-    Gbar, Wbar = linear_input_grad_backward(Pbar, G, W)
-    return [_row("linear, double backward: Gbar", Gbar, numerical_gradient(f, G)),
-            _row("linear, double backward: Wbar", Wbar, numerical_gradient(f, W))]
+        return (linear_input_grad(gA, W) * gH_bar).sum()
+    gA_bar, W_bar = linear_input_grad_backward(gH_bar, gA, W)
+    return [_row("linear, double backward: gA_bar", gA_bar, numerical_gradient(f, gA)),
+            _row("linear, double backward: W_bar", W_bar, numerical_gradient(f, W))]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -196,12 +188,13 @@ def _inputs(widths, N, seed, scale=1.0):
     return np.random.default_rng(seed).normal(scale=scale, size=(N, widths[0]))
 
 
-def _net_row(what, net, x, analytic, f, wrt):
+def _net_row(what, net, xs, analytic, f, wrt):
     """A row for a network check; ReLU-family rows also carry the distance of the nearest
-    pre-activation from its kink (a check is only meaningful when that exceeds h)."""
+    pre-activation from its kink, over the inputs ``xs`` of ``net`` (a check is only
+    meaningful when that exceeds h)."""
     row = _row(what, analytic, _numgrad(net, f, wrt))
     if not net.act.second_order:
-        row["kink_margin"] = min_abs_preactivation(net, x)
+        row["kink_margin"] = min_abs_preactivation(net, *xs)
     return row
 
 
@@ -225,36 +218,44 @@ def check_mlp_backward(act="tanh", widths=(2, 6, 5, 1), N=5, seed=0, scale=1.0):
     net.zero_grad()
     out, cache = net.forward(x)
     dx = net.backward(dout, cache)
-    return [_net_row("MLP %s: backward dparams" % net.act, net, x, net.grads, f, net.params),
-            _net_row("MLP %s: backward dx" % net.act, net, x, dx, f, x)]
+    return [_net_row("MLP %s: backward dparams" % net.act, net, [x], net.grads, f, net.params),
+            _net_row("MLP %s: backward dx" % net.act, net, [x], dx, f, x)]
 
 
 def check_input_gradient(act="tanh", widths=(3, 6, 5, 1), N=5, seed=0, scale=1.0):
     """MLP.input_gradient against differences of sum_i f(x_i) w.r.t. x."""
     net = MLP(widths, act, dtype="float64", seed=seed)
     x = _inputs(widths, N, seed + 1, scale)
-    return _net_row("MLP %s: input gradient" % net.act, net, x, net.input_gradient(x),
+    return _net_row("MLP %s: input gradient" % net.act, net, [x], net.input_gradient(x),
                     lambda: net(x).sum(), x)
+
+
+def one_sided_target(norms):
+    """A target for checking the one-sided penalty max(0, ||g_i|| - target)^2 at rows whose
+    norms are ``norms`` (N,): the geometric middle of the widest ratio gap between neighbouring
+    norms, so both branches are exercised and every row keeps clear of the branch point (where
+    the penalty is only once differentiable and a difference stepping over it is wrong). With no
+    gap of at least 1.5x, half the smallest norm: every row on the active branch."""
+    n = np.sort(np.asarray(norms, dtype=np.float64))
+    n = n[n > 0]
+    if n.size == 0:
+        return 1.0                                     # f is flat: nothing is penalised
+    ratios = n[1:] / n[:-1]
+    if ratios.size and ratios.max() >= 1.5:
+        i = int(np.argmax(ratios))
+        return float(np.sqrt(n[i] * n[i + 1]))
+    return float(0.5 * n[0])
 
 
 def check_penalty(act="tanh", widths=(2, 6, 5, 1), N=5, lam=10.0, one_sided=False, seed=0,
                   scale=1.0):
-    """The gradient penalty's weight and bias gradients (the double backward).
-
-    The one-sided penalty is zero for rows with ||g_i|| <= target; its check puts the target in
-    the middle of the widest gap between the rows' norms, so that both branches are exercised
-    and no row sits on the branch point (where max(0, t)^2 is only once differentiable).
-    """
+    """The gradient penalty's weight and bias gradients (the double backward). The one-sided
+    penalty is checked at ``one_sided_target`` of the rows' norms."""
     net = MLP(widths, act, dtype="float64", seed=seed)
     x = _inputs(widths, N, seed + 1, scale)
     target = 1.0
     if one_sided:
-        g = net.input_gradient(x)
-        norms = np.sort(np.sqrt((g * g).sum(axis=1)))
-        gaps = np.diff(norms)
-        i = int(np.argmax(gaps)) if gaps.size else 0
-        target = float(0.5 * (norms[i] + norms[i + 1]) if gaps.size and gaps[i] > 0
-                       else 0.5 * norms[0])
+        target = one_sided_target(np.sqrt((net.input_gradient(x) ** 2).sum(axis=1)))
 
     def f():
         return net.gradient_penalty(x, lam, target, one_sided)[0]
@@ -262,95 +263,102 @@ def check_penalty(act="tanh", widths=(2, 6, 5, 1), N=5, lam=10.0, one_sided=Fals
     f()
     analytic = net.grads.copy()
     return _net_row("penalty%s %s: dparams" % (" (one-sided)" if one_sided else "", net.act),
-                    net, x, analytic, f, net.params)
+                    net, [x], analytic, f, net.params)
 
 
-def critic_loss_and_grads(net, x_real, x_fake, x_hat, lam):
-    """The full WGAN-GP critic loss, mean f(fake) - mean f(real) + penalty, with its gradient
-    left in net.grads (zeroed first). Returns the loss (host float)."""
-    net.zero_grad()
-    f_real, c_real = net.forward(x_real)
-    f_fake, c_fake = net.forward(x_fake)
-    loss, d_real, d_fake = wasserstein_critic_loss(f_real, f_fake)
-    net.backward(d_real, c_real)
-    net.backward(d_fake, c_fake)
-    R, _ = net.gradient_penalty(x_hat, lam)
-    net.spectral_backward()
-    return float(loss + R)
+# ------------------------------------------------------------------------------------------------
+# The training steps themselves (tinywgan.steps, and the fused tinywgan.fast)
+# ------------------------------------------------------------------------------------------------
+
+def _implementation(fused):
+    return fast.FusedSteps() if fused else steps
 
 
-def check_wgan_gp_critic(act="softplus", widths=(2, 6, 5, 1), N=6, lam=10.0, seed=0):
-    """The WGAN-GP critic loss checked as one function of all parameters."""
-    net = MLP(widths, act, dtype="float64", seed=seed)
-    g = np.random.default_rng(seed + 1)
-    x_real, x_fake = g.normal(size=(N, widths[0])), g.normal(size=(N, widths[0])) + 1
-    eps = g.random((N, 1))
-    x_hat = eps * x_real + (1 - eps) * x_fake
-    critic_loss_and_grads(net, x_real, x_fake, x_hat, lam)
-    analytic = net.grads.copy()
-    return _row("WGAN-GP critic loss %s: dparams" % net.act, analytic, _numgrad(
-        net, lambda: critic_loss_and_grads(net, x_real, x_fake, x_hat, lam), net.params))
+def _random_biases(rng, *nets):
+    """Biases drawn from N(0, 0.5^2) instead of the initial zeros: a check that also exercises
+    the biases, and no exact zeros (a dead ReLU layer's output would sit on the next kink)."""
+    for net in nets:
+        for b in net.b:
+            b[...] = rng.normal(scale=0.5, size=b.shape)
 
 
-def generator_loss_and_grads(gen, critic, z, loss="wasserstein"):
-    """Generator loss through a fixed critic; gen.grads filled (zeroed first), critic's untouched.
-    loss: 'wasserstein', 'minimax' or 'nonsaturating'. Returns the loss (host float)."""
-    gen.zero_grad()
-    x_fake, g_cache = gen.forward(z)
-    f_fake, c_cache = critic.forward(x_fake)
-    if loss == "wasserstein":
-        value, d_fake = wasserstein_generator_loss(f_fake)
-    else:
-        value, d_fake = gan_generator_loss(f_fake, loss)
-    dx_fake = critic.backward(d_fake, c_cache, param_grads=False)
-    gen.backward(dx_fake, g_cache)
-    return float(value)
+def check_critic_step(method="wgan-gp", act="tanh", widths=(2, 6, 5, 1), N=6, lam=10.0,
+                      seed=0, fused=False):
+    """``steps.critic_grads`` (or the fused one), the function that trains, as one function of
+    all the critic's parameters: its whole loss (penalty included) against D.grads.
 
-
-def check_generator(act="tanh", loss="wasserstein", seed=0, N=5):
-    """The generator's weight gradients, end to end through a critic."""
-    gen = MLP((2, 6, 5, 2), act, dtype="float64", seed=seed)
-    critic = MLP((2, 7, 1), act, dtype="float64", seed=seed + 1)
-    z = _inputs((2,), N, seed + 2)
-    generator_loss_and_grads(gen, critic, z, loss)
-    analytic = gen.grads.copy()
-    return _row("generator (%s loss, %s) through critic: dparams" % (loss, gen.act), analytic,
-                _numgrad(gen, lambda: generator_loss_and_grads(gen, critic, z, loss), gen.params))
-
-
-def check_spectral_norm(act="tanh", widths=(2, 6, 5, 1), N=6, lam=1.0, seed=0):
-    """Spectral normalisation's backward (u, v held fixed) inside the full WGAN-GP critic loss."""
-    net = MLP(widths, act, spectral_norm=True, dtype="float64", seed=seed)
-    g = np.random.default_rng(seed + 1)
-    x_real, x_fake = g.normal(size=(N, widths[0])), g.normal(size=(N, widths[0])) + 1
-    x_hat = 0.5 * (x_real + x_fake)
+    For wgan-lp the last layer is scaled so that the norms ||grad_x f(x_hat_i)|| have
+    ``one_sided_target`` 1 (f is linear in W[L-1], so its input gradient scales with it): both
+    branches of the one-sided penalty are exercised, no row near the branch point.
+    Under spectral norm
+    u, v are advanced once and then held fixed, as within one training step.
+    """
+    D = MLP(widths, act, spectral_norm=(method == "wgan-sn"), dtype="float64", seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    _random_biases(rng, D)
+    x_real = rng.normal(size=(N, widths[0]))
+    x_fake = rng.normal(size=(N, widths[0])) + 1
+    eps = rng.random((N, 1))
+    x_hat = steps.interpolates(x_real, x_fake, eps)
+    if method == "wgan-lp":
+        D.W[-1][...] /= one_sided_target(np.sqrt((D.input_gradient(x_hat) ** 2).sum(axis=1)))
+    D.power_iterate()
+    impl = _implementation(fused)
 
     def f():
-        net.spectral_normalise(power_iteration=False)
-        return critic_loss_and_grads(net, x_real, x_fake, x_hat, lam)
+        return float(impl.critic_grads(D, x_real, x_fake, eps, method, lam)["critic_loss"])
     f()
-    analytic = net.grads.copy()
-    return _row("spectral norm %s: dparams (u, v fixed)" % net.act, analytic,
-                _numgrad(net, f, net.params))
+    analytic = D.grads.copy()
+    return _net_row("critic step %s (%s%s): dparams" % (method, D.act, ", fused" if fused else ""),
+                    D, [x_real, x_fake, x_hat], analytic, f, D.params)
+
+
+def check_generator_step(loss="wasserstein", act="tanh", seed=0, N=5, fused=False):
+    """``steps.generator_grads`` (or the fused one): the generator's weight gradient end to end
+    through a fixed critic. loss: 'wasserstein' (every WGAN) or a GAN loss (losses.GAN_LOSSES)."""
+    G = MLP((2, 6, 5, 2), act, dtype="float64", seed=seed)
+    D = MLP((2, 7, 1), act, dtype="float64", seed=seed + 1)
+    rng = np.random.default_rng(seed + 2)
+    _random_biases(rng, G, D)
+    z = rng.normal(size=(N, 2))
+    method, gan_loss = ("wgan-gp", GAN_LOSSES[0]) if loss == "wasserstein" else ("gan", loss)
+    impl = _implementation(fused)
+
+    def f():
+        return float(impl.generator_grads(G, D, z, method, gan_loss)["gen_loss"])
+    f()
+    analytic = G.grads.copy()
+    row = _row("generator step (%s loss, %s%s): dparams" % (loss, G.act,
+                                                           ", fused" if fused else ""),
+               analytic, _numgrad(G, f, G.params))
+    if not G.act.second_order:
+        row["kink_margin"] = min(min_abs_preactivation(G, z), min_abs_preactivation(D, G(z)))
+    return row
 
 
 def check_gan_losses(seed=0, N=5):
     """The vanilla GAN losses' gradients w.r.t. the logits."""
-    g = np.random.default_rng(seed)
-    lr, lf = g.normal(scale=3, size=(N, 1)), g.normal(scale=3, size=(N, 1))
-    _, d_real, d_fake = gan_discriminator_loss(lr, lf)
+    rng = np.random.default_rng(seed)
+    logit_real, logit_fake = rng.normal(scale=3, size=(N, 1)), rng.normal(scale=3, size=(N, 1))
+
+    def loss():
+        return gan_discriminator_loss(logit_real, logit_fake)[0]
+    _, d_real, d_fake = gan_discriminator_loss(logit_real, logit_fake)
     rows = [_row("GAN discriminator loss: dlogit_real", d_real,
-                 numerical_gradient(lambda: gan_discriminator_loss(lr, lf)[0], lr)),
+                 numerical_gradient(loss, logit_real)),
             _row("GAN discriminator loss: dlogit_fake", d_fake,
-                 numerical_gradient(lambda: gan_discriminator_loss(lr, lf)[0], lf))]
-    for kind in ("minimax", "nonsaturating"):
-        rows.append(_row("GAN generator loss (%s): dlogit" % kind, gan_generator_loss(lf, kind)[1],
-                         numerical_gradient(lambda: gan_generator_loss(lf, kind)[0], lf)))
+                 numerical_gradient(loss, logit_fake))]
+    for kind in GAN_LOSSES:
+        rows.append(_row("GAN generator loss (%s): dlogit" % kind,
+                         gan_generator_loss(logit_fake, kind)[1],
+                         numerical_gradient(lambda: gan_generator_loss(logit_fake, kind)[0],
+                                            logit_fake)))
     return rows
 
 
 def run_all(seed=0):
-    """Every check, float64. Returns a list of rows."""
+    """Every check, float64: the pieces, the networks, then the steps that train, for every
+    method and generator loss, plain and fused. Returns a list of rows."""
     rows = []
     for name in sorted(ACTIVATIONS):
         rows += check_activation(name, seed)
@@ -364,11 +372,15 @@ def run_all(seed=0):
         rows.append(check_penalty(name, seed=seed))
     rows.append(check_penalty("tanh", one_sided=True, seed=seed))
     rows.append(check_penalty("relu", one_sided=True, seed=seed))
-    rows.append(check_wgan_gp_critic("softplus", seed=seed))
-    rows.append(check_wgan_gp_critic("silu", seed=seed))
-    for loss in ("wasserstein", "minimax", "nonsaturating"):
-        rows.append(check_generator("tanh", loss, seed=seed))
-    rows.append(check_spectral_norm("tanh", seed=seed))
+    for method in steps.METHODS:
+        rows.append(check_critic_step(method, "softplus", seed=seed))
+        rows.append(check_critic_step(method, "relu", seed=seed))
+    for method in fast.FUSED_METHODS:
+        rows.append(check_critic_step(method, "relu", seed=seed, fused=True))
+    for loss in ("wasserstein",) + GAN_LOSSES:
+        rows.append(check_generator_step(loss, "silu", seed=seed))
+        rows.append(check_generator_step(loss, "relu", seed=seed))
+        rows.append(check_generator_step(loss, "relu", seed=seed, fused=True))
     rows += check_gan_losses(seed)
     return rows
 

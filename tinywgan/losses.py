@@ -21,6 +21,10 @@ gradient would read as exactly 0. Likewise sigmoid(l) - 1 is computed as -sigmoi
 Shapes: outputs f or logits are (N, 1); each gradient has the shape of what it is w.r.t.
 """
 from .backend import get_array_module
+from .checks import choice
+
+#: The GAN generator's two losses (Goodfellow et al. 2014): the default first.
+GAN_LOSSES = ("nonsaturating", "minimax")
 
 
 def _sigmoid(l):
@@ -81,9 +85,8 @@ def gan_generator_loss(logit_fake, kind="nonsaturating"):
     Returns (L, dL/dl: (M, 1)).
     """
     _check(logit_fake, "logit_fake")
+    choice("gan_generator_loss: kind", kind, GAN_LOSSES)
     M = logit_fake.shape[0]
     if kind == "minimax":
         return -_softplus(logit_fake).mean(), -_sigmoid(logit_fake) / M
-    if kind == "nonsaturating":
-        return _softplus(-logit_fake).mean(), -_sigmoid(-logit_fake) / M      # (sigmoid - 1)/M
-    raise ValueError("kind must be 'minimax' or 'nonsaturating', got %r" % (kind,))
+    return _softplus(-logit_fake).mean(), -_sigmoid(-logit_fake) / M          # (sigmoid - 1)/M

@@ -1,22 +1,24 @@
-r"""The training loops: WGAN (clipping), WGAN-GP, spectral-norm WGAN and the vanilla GAN.
+r"""The training loops: WGAN (clipping), WGAN-GP (and its one-sided WGAN-LP), spectral-norm
+WGAN and the vanilla GAN, all through the step functions of ``tinywgan.steps``.
 
 One generator iteration t (Arjovsky et al. 2017, Algorithm 1; Gulrajani et al. 2017, Alg. 1):
 
-    repeat n_critic times (k = 0..n_critic-1):          # the critic step
-        x ~ P_r,  z ~ N(0, I),  x_fake = G(z)                      # (B, d) each
-        wgan-gp: eps ~ U[0,1] per example, x_hat = eps x + (1 - eps) x_fake
-                 L_D = mean f(x_fake) - mean f(x) + lam mean (||grad f(x_hat)|| - 1)^2
-        wgan:    L_D = mean f(x_fake) - mean f(x);  then every parameter clipped to [-c, c]
-        wgan-sn: L_D = mean f(x_fake) - mean f(x)  with f computed from W / sigma(W)
-        gan:     L_D = -mean log D(x) - mean log(1 - D(x_fake))  (from logits)
-        w <- optimiser step on grad_w L_D
-    z ~ N(0, I);  L_G = -mean f(G(z))  (gan: minimax or non-saturating)   # the generator step
-    theta <- optimiser step on grad_theta L_G
+    repeat n_critic times (k = 0..n_critic-1):                          # Trainer.critic_step
+        x_real ~ P_r,  z ~ N(0, I),  x_fake = G(z),  eps ~ U[0, 1] per example   (B rows each)
+        D.grads <- grad_w L_D(x_real, x_fake, eps)          steps.critic_grads (L_D per method)
+        w <- optimizer step (wgan: then clip into [-c, c])  steps.update_critic
+    z ~ N(0, I)                                                        # Trainer.generator_step
+    G.grads <- grad_theta L_G(z)                            steps.generator_grads
+    theta <- optimizer step
+
+Which implementation computes the gradients is chosen once, in ``Trainer.__init__``: the plain
+steps (``tinywgan/steps.py``, the derivation) or, for ReLU-family networks, the fused ones
+(``tinywgan/fast.py``: the same numbers in fewer, larger products).
 
 Randomness is counter-based: the draws of critic step (t, k) come from
-``backend.rng(xp, seed, "critic", t, k)`` and those of the generator step from
-``(seed, "gen", t)``. A resumed run therefore needs no random-generator state: restarting at
-iteration t draws exactly what the uninterrupted run drew.
+``backend.rng(xp, seed, "critic", t, k)`` (x_real, then z, then eps) and those of the generator
+step from ``(seed, "gen", t)``. A resumed run therefore needs no random-generator state:
+restarting at iteration t draws exactly what the uninterrupted run drew.
 """
 import dataclasses
 import math
@@ -24,75 +26,36 @@ import time
 
 import numpy as np
 
-from . import backend, checkpoint, data, fast, metrics
+from . import backend, checkpoint, data, fast, metrics, steps
 from .config import (DATASET_DEFAULTS, METHOD_DEFAULTS, METHODS, PRESETS, Config,
-                     make_config)
-from .lipschitz import clip_weights
-from .losses import (gan_discriminator_loss, gan_generator_loss, wasserstein_critic_loss,
-                     wasserstein_generator_loss)
+                     default_optimizer, make_config)
 from .mlp import MLP
 from .optim import make_optimizer
+from .steps import INTERPOLATING, critic_grads, update_critic
 
 # The settings live in config.py; they are re-exported so that train.make_config(...) reads as
 # one import in demos and notebooks.
 __all__ = ["Config", "DATASET_DEFAULTS", "METHOD_DEFAULTS", "METHODS", "PRESETS", "Trainer",
-           "TrainingDiverged", "critic_gradients", "fit_critic", "make_config", "update_critic"]
+           "TrainingDiverged", "fit_critic", "make_config"]
 
 
 class TrainingDiverged(RuntimeError):
     """A loss or gradient became NaN or inf."""
 
 
-def critic_gradients(D, x_real, x_fake, method, lam, gen):
-    r"""The critic's loss on one batch, with its gradient left in ``D.grads`` (zeroed first).
-
-        wgan, wgan-sn: L_D = mean f(x_fake) - mean f(x_real)   (f from W / sigma(W) under SN)
-        wgan-gp:       L_D + lam mean (||grad_x f(x_hat)|| - 1)^2,
-                       x_hat = eps x_real + (1 - eps) x_fake,  eps ~ U[0, 1] per example
-        gan:           L_D = -mean log D(x_real) - mean log(1 - D(x_fake))   (from logits)
-
-    Inputs: D: the critic MLP (d -> 1); x_real, x_fake: (B, d) on D's device; method: one of
-    METHODS; lam: the penalty weight (wgan-gp only); gen: the random generator eps is drawn
-    from (wgan-gp only), after the caller's draws of x_real and x_fake.
-    Returns: a dict of 0-d device arrays: critic_loss, w_estimate = mean f(x_real) - mean
-    f(x_fake), and for wgan-gp penalty and grad_norm (the mean ||grad_x f(x_hat)||).
-    """
-    D.spectral_normalise()                                 # W_hat = W / sigma(W); no-op unless SN
-    D.zero_grad()
-    f_real, c_real = D.forward(x_real)                                          # (B, 1)
-    f_fake, c_fake = D.forward(x_fake)
-    if method == "gan":
-        loss, d_real, d_fake = gan_discriminator_loss(f_real, f_fake)
-    else:
-        loss, d_real, d_fake = wasserstein_critic_loss(f_real, f_fake)
-    D.backward(d_real, c_real)                                                  # dW += dL/dW
-    D.backward(d_fake, c_fake)
-    out = {"critic_loss": loss, "w_estimate": f_real.mean() - f_fake.mean()}
-    if method == "wgan-gp":
-        eps = gen.random((x_real.shape[0], 1), dtype=D.dtype)                  # per example
-        x_hat = eps * x_real + (1 - eps) * x_fake                               # (B, d)
-        out["penalty"], norms = D.gradient_penalty(x_hat, lam)    # dW += d(penalty)/dW
-        out["grad_norm"] = norms.mean()
-    D.spectral_backward()                                  # dL/dW_hat -> dL/dW (no-op unless SN)
-    return out
-
-
-def update_critic(D, opt, method, clip):
-    """With D.grads filled: one optimiser step, then (wgan) every parameter clipped to [-clip,
-    clip]. Returns ||grad||^2 (a 0-d device array), the number the training log records."""
-    grad_sq = D.grads @ D.grads
-    opt.step(D.params, D.grads)
-    if method == "wgan":
-        clip_weights(D.params, clip)                                   # w <- clip(w, -c, c)
-    return grad_sq
-
-
-def fit_critic(D, opt, draw, steps, method="wgan-gp", lam=10.0, clip=0.01, seed=0):
+def fit_critic(D, opt, draw, n_steps, method="wgan-gp", lam=10.0, clip=0.01, seed=0,
+               lr_decay=False, on_step=None):
     """Train the critic alone, against FIXED real and fake distributions (no generator steps),
-    as the WGAN-GP paper's Figure 1 does: ``steps`` critic updates, update t on the batch
-    ``draw(gen) -> (x_real, x_fake)`` (each (B, d)) with ``gen = backend.rng(D.xp, seed,
-    "critic", t)``. The same loss and update as a Trainer's critic step (``critic_gradients``,
-    ``update_critic``). Returns the last step's dict (critic_loss, w_estimate, ...)."""
+    as the WGAN-GP paper's Figure 1 does, with the Trainer's own critic step.
+
+    Update t = 0..n_steps-1 draws ``x_real, x_fake = draw(rng)`` (each (B, d)) and then, for
+    wgan-gp and wgan-lp, eps: (B, 1), from ``rng = backend.rng(D.xp, seed, "critic", t)``;
+    ``steps.critic_grads`` fills D.grads, ``steps.update_critic`` steps ``opt`` (and clips).
+    lr_decay: the learning rate falls linearly from ``opt.lr`` to 0 over the steps.
+    on_step: None, or ``on_step(t + 1, out)`` after each update (t + 1 updates done; ``out`` is
+    critic_grads's dict), e.g. to measure the critic as it learns.
+    Returns the last update's dict (critic_loss, w_estimate, ...).
+    """
     if method not in METHODS:
         raise ValueError("method must be one of %s, got %r" % (METHODS, method))
     if (method == "wgan-sn") != (D.sn is not None):
@@ -100,12 +63,20 @@ def fit_critic(D, opt, draw, steps, method="wgan-gp", lam=10.0, clip=0.01, seed=
                          "MLP(..., spectral_norm=%s)" % (method, "with" if method == "wgan-sn"
                                                          else "without",
                                                          method == "wgan-sn"))
-    out = {}
-    for t in range(steps):
-        gen = backend.rng(D.xp, seed, "critic", t)
-        x_real, x_fake = draw(gen)
-        out = critic_gradients(D, x_real, x_fake, method, lam, gen)
-        out["critic_grad_sq"] = update_critic(D, opt, method, clip)
+    lr, out = opt.lr, {}
+    for t in range(n_steps):
+        if lr_decay:
+            opt.lr = lr * (1 - t / n_steps)                             # linear decay to 0
+        rng = backend.rng(D.xp, seed, "critic", t)
+        x_real, x_fake = draw(rng)                                     # (B, d) each
+        eps = rng.random((x_real.shape[0], 1), dtype=D.dtype) if method in INTERPOLATING \
+            else None                                                  # one per example
+        D.power_iterate()                                              # SN only
+        out = critic_grads(D, x_real, x_fake, eps, method, lam)
+        update_critic(D, opt, method, clip)
+        if on_step is not None:
+            on_step(t + 1, out)
+    opt.lr = lr
     return out
 
 
@@ -127,60 +98,56 @@ class Trainer:
         self.G = MLP([cfg.latent] + hidden + [d], seed=cfg.seed * 2 + 1, **common)
         self.D = MLP([d] + hidden + [1], spectral_norm=(cfg.method == "wgan-sn"),
                      seed=cfg.seed * 2 + 2, **common)
-        opt = cfg.optimizer or ("rmsprop" if cfg.method == "wgan" else "adam")
+        opt = cfg.optimizer or default_optimizer(cfg.method)
         hyper = dict(betas=cfg.betas) if opt == "adam" else {}
         self.opt_d = make_optimizer(opt, lr=cfg.lr_d, **hyper)
         self.opt_g = make_optimizer(opt, lr=cfg.lr_g, **hyper)
+        # Which implementation computes the gradients, chosen here once: the fused steps
+        # (tinywgan/fast.py) for ReLU-family networks, else the plain ones (tinywgan/steps.py,
+        # the derivation). Same signatures, same numbers (tests/test_fast.py); cfg.fast=False
+        # (--no-fast) keeps the plain ones everywhere.
+        if cfg.fast and fast.applies(cfg.method, self.G, self.D):
+            self.steps = fast.FusedSteps()
+        else:
+            self.steps = steps
         self.t = 0
         self.history = []
 
+    def describe_steps(self):
+        """Which implementation computes this trainer's gradients, for a person."""
+        if self.steps is steps:
+            return "plain steps (tinywgan/steps.py)"
+        return "fused steps (tinywgan/fast.py; the plain ones: tinywgan/steps.py)"
+
     # ---- one step each ---------------------------------------------------------------------
-    def _fake(self, gen, n):
-        z = gen.standard_normal((n, self.cfg.latent), dtype=self.G.dtype)       # (n, latent)
-        return self.G(z)                                                        # (n, d)
-
     def critic_step(self, t, k):
-        """One critic update. Returns a dict of 0-d device arrays (loss, w_estimate, ...).
-
-        With ``cfg.fast`` and a piecewise-linear activation, ``fast.critic_step`` computes the same
-        numbers in fused products; the code below is the readable derivation it is tested against.
-        """
-        if fast.applies(self):
-            return fast.critic_step(self, t, k)
-        cfg = self.cfg
-        gen = backend.rng(self.xp, cfg.seed, "critic", t, k)
-        x_real = data.sample(cfg.dataset, cfg.batch, gen, self.D.dtype)         # (B, d)
-        x_fake = self._fake(gen, cfg.batch)                                     # (B, d)
-        return self.critic_update(critic_gradients(self.D, x_real, x_fake, cfg.method, cfg.lam,
-                                                   gen))
-
-    def critic_update(self, out):
-        """With D.grads filled: the optimiser step and the clipping (``update_critic``), and
-        ||grad||^2 recorded in ``out``. Shared by the plain and the fast critic step."""
-        out["critic_grad_sq"] = update_critic(self.D, self.opt_d, self.cfg.method, self.cfg.clip)
+        """One critic update: draw, gradients, optimizer step. Returns a dict of 0-d device
+        arrays (critic_loss, w_estimate, ..., critic_grad_sq)."""
+        cfg, G, D = self.cfg, self.G, self.D
+        rng = backend.rng(self.xp, cfg.seed, "critic", t, k)
+        x_real = data.sample(cfg.dataset, cfg.batch, rng, D.dtype)              # (B, d)
+        z = rng.standard_normal((cfg.batch, cfg.latent), dtype=G.dtype)         # (B, latent)
+        eps = rng.random((cfg.batch, 1), dtype=D.dtype) if cfg.method in INTERPOLATING \
+            else None                                                           # (B, 1)
+        D.power_iterate()                                       # SN: u, v one step; else no-op
+        out = self.steps.critic_grads(D, x_real, self.steps.generate(G, z), eps, cfg.method,
+                                      cfg.lam)
+        out["critic_grad_sq"] = D.grads @ D.grads
+        update_critic(D, self.opt_d, cfg.method, cfg.clip)
         return out
 
     def generator_step(self, t):
         """One generator update through the critic. Returns {'gen_loss', 'gen_grad_sq'}."""
-        if fast.applies(self):
-            return fast.generator_step(self, t)
         cfg, G, D = self.cfg, self.G, self.D
-        gen = backend.rng(self.xp, cfg.seed, "gen", t)
-        z = gen.standard_normal((cfg.batch, cfg.latent), dtype=G.dtype)         # (B, latent)
-        D.spectral_normalise()
-        G.zero_grad()
-        x_fake, g_cache = G.forward(z)                                          # (B, d)
-        f_fake, d_cache = D.forward(x_fake)                                     # (B, 1)
-        if cfg.method == "gan":
-            loss, d_fake = gan_generator_loss(f_fake, cfg.gan_loss)
-        else:
-            loss, d_fake = wasserstein_generator_loss(f_fake)
-        dx_fake = D.backward(d_fake, d_cache, param_grads=False)                # (B, d)
-        G.backward(dx_fake, g_cache)
+        rng = backend.rng(self.xp, cfg.seed, "gen", t)
+        z = rng.standard_normal((cfg.batch, cfg.latent), dtype=G.dtype)         # (B, latent)
+        D.power_iterate()
+        out = self.steps.generator_grads(G, D, z, cfg.method, cfg.gan_loss)
+        out["gen_grad_sq"] = G.grads @ G.grads
         self.opt_g.step(G.params, G.grads)
-        return {"gen_loss": loss, "gen_grad_sq": G.grads @ G.grads}
+        return out
 
-    def critic_steps_at(self, t):
+    def critic_n_stepsat(self, t):
         """n_critic, or 100 during the WGAN reference warm-up (t < 25 and every 500th t)."""
         if self.cfg.warmup and (t < 25 or t % 500 == 0):
             return 100
@@ -197,7 +164,7 @@ class Trainer:
         last critic step's and the generator step's numbers, as 0-d device arrays."""
         t = self.t
         self.set_learning_rates(t)
-        for k in range(self.critic_steps_at(t)):
+        for k in range(self.critic_n_stepsat(t)):
             out = self.critic_step(t, k)
         out.update(self.generator_step(t))
         self.t = t + 1
@@ -244,7 +211,8 @@ class Trainer:
     # ---- evaluation ----------------------------------------------------------------------------
     def sample(self, n, seed_stream=("sample",)):
         """n generated points (n, d) on the device, from a fixed stream."""
-        return self._fake(backend.rng(self.xp, self.cfg.seed, *seed_stream), n)
+        rng = backend.rng(self.xp, self.cfg.seed, *seed_stream)
+        return self.G(rng.standard_normal((n, self.cfg.latent), dtype=self.G.dtype))
 
     def evaluate(self, n=None, floor_pairs=1):
         """Exact W1 between n generated and n real points, the real-vs-real floor at the same n
