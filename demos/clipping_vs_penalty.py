@@ -63,17 +63,17 @@ if os.environ.get("TINYWGAN_SMOKE"):     # a budget of seconds
     cfg.steps, cfg.batch, cfg.measure_batches = 20, 64, 2
 
 
-def batch(gen, dtype):
+def batch(rng, dtype):
     """x_real: (B, 2) swissroll; x_fake: (B, 2) from the fixed 'generator', real + N(0, I)."""
     B = cfg.batch
-    x_fake = data.swissroll(B, gen, dtype) + gen.standard_normal((B, 2), dtype=dtype)
-    return data.swissroll(B, gen, dtype), x_fake
+    x_fake = data.swissroll(B, rng, dtype) + rng.standard_normal((B, 2), dtype=dtype)
+    return data.swissroll(B, rng, dtype), x_fake
 
 
-def gradient_norms(D, gen):
+def gradient_norms(D, rng):
     """On a fresh batch, for L = mean f(fake) - mean f(real) (no penalty term):
     ||dL/dH[l]|| over the stacked real and fake rows, ||dL/dW[l]|| (raw W under SN), and -L."""
-    x_real, x_fake = batch(gen, D.dtype)
+    x_real, x_fake = batch(rng, D.dtype)
     D.zero_grad()
     f_real, c_real = D.forward(x_real)
     f_fake, c_fake = D.forward(x_fake)
@@ -99,7 +99,7 @@ for label, method, c in cfg.settings:
         opt = RMSProp(lr=cfg.lr_rmsprop)
     else:
         opt = Adam(lr=cfg.lr_adam, betas=(0.5, 0.9))
-    train.fit_critic(D, opt, lambda gen: batch(gen, D.dtype), cfg.steps, method=method,
+    train.fit_critic(D, opt, lambda rng: batch(rng, D.dtype), cfg.steps, method=method,
                      lam=cfg.lam, clip=c, seed=cfg.seed)     # the library's critic step, G fixed
     act, weight, w_est = zip(*[gradient_norms(D, backend.rng(np, cfg.seed, "measure", k))
                                for k in range(cfg.measure_batches)])

@@ -75,10 +75,10 @@ if os.environ.get("TINYWGAN_SMOKE"):     # a budget of seconds
     cfg.steps, cfg.batch, cfg.grid, cfg.n_eval = 20, 64, 24, 200
 
 
-def fixed_pair(name, n, gen):
+def fixed_pair(name, n, rng):
     """x_real: (n, 2) from the dataset; x_fake: (n, 2) = another real draw + noise N(0, I)."""
-    x_real = data.sample(name, n, gen)
-    x_fake = data.sample(name, n, gen) + cfg.noise * gen.standard_normal((n, 2),
+    x_real = data.sample(name, n, rng)
+    x_fake = data.sample(name, n, rng) + cfg.noise * rng.standard_normal((n, 2),
                                                                           dtype=np.float32)
     return x_real, x_fake
 
@@ -109,9 +109,9 @@ for name in cfg.datasets:
             opt = RMSProp(lr=lr)
         else:
             opt = Adam(lr=lr, betas=(0.5, 0.9))
-        train.fit_critic(D, opt, lambda gen: fixed_pair(name, cfg.batch, gen), cfg.steps,
+        train.fit_critic(D, opt, lambda rng: fixed_pair(name, cfg.batch, rng), cfg.steps,
                          method=method, lam=cfg.lam, clip=cfg.clip, seed=cfg.seed)
-        D.spectral_normalise(power_iteration=False)     # SN: W / sigma of the final weights
+        D.spectral_normalise()                          # SN: W / sigma of the final weights
         xs, f = critic_grid(D, lim, cfg.grid)                                   # f: (n, n)
         lattice = np.stack(np.meshgrid(xs, xs), axis=-1).reshape(-1, 2).astype(np.float32)
         g = D.input_gradient(lattice)                                           # (n*n, 2)

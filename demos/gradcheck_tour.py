@@ -16,8 +16,9 @@ max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)). What to expect:
   report that margin (``kink_margin``);
 - a wrong backward: 1e-3..1, far above the tolerance 1e-6.
 
-Last, ONE deliberately broken backward: tanh whose penalty double backward drops the s'' path
-(Abar = Gbar * P * s''(a)), numpy-ml's WGAN-GP bug (REFERENCE.md, "Pitfalls"). Its first-order
+Last, ONE deliberately broken backward (``tinywgan.bugzoo``): tanh whose penalty double
+backward drops the s'' path (A_bar = gA_bar * gH * s''(a); ``tinywgan/penalty.py``, step 4), the
+bug of from-scratch WGAN-GP implementations such as the numpy-ml library's. Its first-order
 checks still pass; only the second-order checks catch it.
 
     python demos/gradcheck_tour.py                  # a few seconds
@@ -30,8 +31,8 @@ from typing import List
 
 import numpy as np
 
-from tinywgan import gradcheck
-from tinywgan.layers import ACTIVATIONS, Tanh, get_activation
+from tinywgan import bugzoo, gradcheck
+from tinywgan.layers import ACTIVATIONS, get_activation
 from tinywgan.plot import pyplot, save_demo_figure
 
 plt = pyplot()                   # matplotlib, file-only backend
@@ -56,13 +57,6 @@ if os.environ.get("TINYWGAN_SMOKE"):      # a budget of seconds
 TOL = gradcheck.TOL                       # 1e-6: float64, away from kinks
 
 
-class TanhWithoutSecondOrder(Tanh):
-    r"""The broken backward: tanh, but declared piecewise linear (second_order = False), so the
-    penalty's double backward skips Abar = Gbar * P * s''(a) with s'' = -2 s (1 - s^2) != 0."""
-    name = "tanh-no-s''"
-    second_order = False
-
-
 sections = []     # (title, what to expect, rows); a row: {"what", "error", "tol", "ok", ...}
 
 
@@ -77,7 +71,7 @@ def section(title, expect, rows):
 
 
 # 1. layers: the linear map and its double-backward piece
-section("1. linear layer a = x W + b, and the reverse of P = G W^T",
+section("1. linear layer a = x W + b, and the reverse of gH = gA W^T",
         "f is linear in each of x, W, b (and G, W): differences exact up to round-off, "
         "1e-14..1e-10",
         gradcheck.check_linear(cfg.seed) + gradcheck.check_linear_double_backward(cfg.seed))
@@ -91,12 +85,13 @@ section("2. activations: s' vs differences of s, s'' vs differences of s'",
         "points are drawn with |a| > 0.1, away from the kink",
         rows)
 
-# 3. each activation layer: da, and both double-backward pieces of G = P * s'(a)
+# 3. each activation layer: da, and both double-backward pieces of gA = gH * s'(a)
 rows = []
 for act in cfg.activations:
     rows += gradcheck.check_activation_layer(act, cfg.seed)
-section("3. activation layers: da = dh * s'(a); Pbar = Gbar * s'(a); Abar = Gbar * P * s''(a)",
-        "1e-13..1e-9; Abar is exactly 0 for the ReLU family (s'' = 0)", rows)
+section("3. activation layers: da = dh * s'(a); gH_bar = gA_bar * s'(a); "
+        "A_bar = gA_bar * gH * s''(a)",
+        "1e-13..1e-9; A_bar is exactly 0 for the ReLU family (s'' = 0)", rows)
 
 # 4. whole networks: MLP backward (params and dx) and the input gradient
 rows = []
@@ -113,9 +108,12 @@ rows.append(gradcheck.check_penalty("tanh", one_sided=True, seed=cfg.seed))
 section("5. gradient penalty R = lam mean (||grad_x f|| - 1)^2: dR/dparams (double backward)",
         "smooth: 1e-11..1e-9 (a function of a gradient: one more derivative, a bit more "
         "round-off); ReLU family: 1e-10..1e-8", rows)
-section("6. generator through a fixed critic: dL_G/dparams_G (critic's input gradient inside)",
-        "1e-11..1e-9", [gradcheck.check_generator("tanh", loss, seed=cfg.seed)
-                        for loss in ("wasserstein", "nonsaturating")])
+rows = [gradcheck.check_critic_step(method, "tanh", seed=cfg.seed)
+        for method in ("wgan-gp", "wgan-sn", "gan")]
+rows += [gradcheck.check_generator_step(loss, "tanh", seed=cfg.seed)
+         for loss in ("wasserstein", "nonsaturating")]
+section("6. the steps that train (tinywgan.steps): the critic's whole loss, and the generator "
+        "through a fixed critic", "1e-11..1e-8", rows)
 
 # 7. why ReLU checks stay away from kinks: a difference that straddles one
 a = np.array([cfg.kink_a])                                         # (1,), |a| < h: straddled
@@ -128,8 +126,8 @@ section("7. a check that straddles a kink (the check is wrong, not the backward)
         "s'(a) = %g, but the stencil averages slopes 0 and 1 across the kink: %.4f; this is why "
         "the network checks keep |pre-activation| > h" % (relu.df(a)[0], num[0]), [kink])
 
-# 8. ONE deliberately broken backward: tanh's penalty without the s'' path
-broken = TanhWithoutSecondOrder()
+# 8. ONE deliberately broken backward: tanh's penalty without the s'' path (tinywgan.bugzoo)
+broken = bugzoo.dropped_second_order("tanh")
 rows = gradcheck.check_mlp_backward(broken, seed=cfg.seed)[:1] + \
     gradcheck.check_activation_layer(broken, cfg.seed)[2:] + \
     [gradcheck.check_penalty(broken, seed=cfg.seed)]

@@ -40,6 +40,7 @@ from tinywgan.data import mixture_1d, mixture_1d_pdf
 from tinywgan.losses import gan_discriminator_loss
 from tinywgan.optim import Adam
 from tinywgan.plot import pyplot, save_demo_figure
+from tinywgan.train import fit_critic
 
 plt = pyplot()                   # matplotlib, file-only backend
 
@@ -89,29 +90,20 @@ def logit_star(x):
     return np.log(p_r(x)) - np.log(p_g(x))
 
 
-def sample_g(n, gen):
+def sample_g(n, rng):
     """n points of p_g: (n, 1) float32."""
-    return (cfg.mu_g + cfg.s_g * gen.standard_normal((n, 1), dtype=np.float32)).astype(np.float32)
+    return (cfg.mu_g + cfg.s_g * rng.standard_normal((n, 1), dtype=np.float32)).astype(np.float32)
 
 
-# 1. train D to separate p_r (label 1) from p_g (label 0)
+# 1. train D to separate p_r (label 1) from p_g (label 0), with the library's critic step
 D = MLP(cfg.widths, cfg.activation, init="glorot", seed=cfg.seed)
-opt = Adam(cfg.lr, betas=cfg.betas)
 losses = []
 print("1. training D (%s, %s) for %d steps, batch %d + %d, Adam lr %g -> 0"
       % ("-".join(map(str, cfg.widths)), cfg.activation, cfg.steps, cfg.batch, cfg.batch, cfg.lr))
-for k in range(cfg.steps):
-    opt.lr = cfg.lr * (1 - k / cfg.steps)                           # linear decay to 0
-    gen = rng(np, cfg.seed, "train", k)
-    x_real, x_fake = mixture_1d(cfg.batch, gen), sample_g(cfg.batch, gen)   # (B, 1) each
-    D.zero_grad()
-    l_real, c_real = D.forward(x_real)                              # (B, 1) logits
-    l_fake, c_fake = D.forward(x_fake)
-    loss, d_real, d_fake = gan_discriminator_loss(l_real, l_fake)   # -E log D(r) - E log(1-D(g))
-    D.backward(d_real, c_real)
-    D.backward(d_fake, c_fake)
-    opt.step(D.params, D.grads)
-    losses.append(float(loss))
+fit_critic(D, Adam(cfg.lr, betas=cfg.betas),
+           lambda rng: (mixture_1d(cfg.batch, rng), sample_g(cfg.batch, rng)),   # (B, 1) each
+           cfg.steps, method="gan", seed=cfg.seed, lr_decay=True,     # -E log D(r) - E log(1-D(g))
+           on_step=lambda t, out: losses.append(float(out["critic_loss"])))
 losses = np.array(losses)
 
 # 2. D against D* on a grid

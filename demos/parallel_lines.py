@@ -31,9 +31,9 @@ from tinywgan import MLP, metrics
 from tinywgan.backend import rng
 from tinywgan.data import parallel_lines
 from tinywgan.lipschitz import clip_weights, clipping_bound, lipschitz_estimate
-from tinywgan.losses import wasserstein_critic_loss
 from tinywgan.optim import Adam, RMSProp
 from tinywgan.plot import pyplot, save_demo_figure
+from tinywgan.train import fit_critic
 
 # ------------------------------------------------------------------------------------------------
 # Configuration
@@ -73,31 +73,21 @@ def line(n, theta, *stream):
 
 
 def train_critic(theta, method):
-    """A critic trained from scratch to separate P_0 (real) from P_theta (fake).
-    method 'gp': L = mean f(fake) - mean f(real) + lam mean (||grad f(x_hat)|| - 1)^2, Adam;
-    method 'clip': L = mean f(fake) - mean f(real), RMSProp, then every weight into [-c, c]."""
+    """A critic trained from scratch to separate P_0 (real) from P_theta (fake), with the
+    library's critic step (``train.fit_critic``), learning rate decayed linearly to 0.
+    method 'wgan-gp': L = mean f(fake) - mean f(real) + lam mean (||grad f(x_hat)|| - 1)^2, Adam;
+    method 'wgan': L = mean f(fake) - mean f(real), RMSProp, then every weight into [-c, c]."""
     D = MLP(cfg.widths, cfg.activation, seed=cfg.seed)
-    lr = cfg.lr_gp if method == "gp" else cfg.lr_clip
-    opt = Adam(lr, betas=(0.5, 0.9)) if method == "gp" else RMSProp(lr)
-    if method == "clip":
-        clip_weights(D.params, cfg.clip)
-    for k in range(cfg.steps):
-        opt.lr = lr * (1 - k / cfg.steps)                             # linear decay to 0
-        gen = rng(np, cfg.seed, "critic", method, k)
-        x_real = parallel_lines(cfg.batch, 0.0, gen)                  # (B, 2) P_0
-        x_fake = parallel_lines(cfg.batch, float(theta), gen)         # (B, 2) P_theta, own Z
-        D.zero_grad()
-        f_real, c_real = D.forward(x_real)                            # (B, 1)
-        f_fake, c_fake = D.forward(x_fake)
-        _, d_real, d_fake = wasserstein_critic_loss(f_real, f_fake)
-        D.backward(d_real, c_real)
-        D.backward(d_fake, c_fake)
-        if method == "gp":
-            eps = gen.random((cfg.batch, 1), dtype=D.dtype)           # one eps per example
-            D.gradient_penalty(eps * x_real + (1 - eps) * x_fake, cfg.lam)
-        opt.step(D.params, D.grads)
-        if method == "clip":
-            clip_weights(D.params, cfg.clip)
+    if method == "wgan-gp":
+        opt = Adam(cfg.lr_gp, betas=(0.5, 0.9))
+    else:
+        opt = RMSProp(cfg.lr_clip)
+        clip_weights(D.params, cfg.clip)                              # start inside [-c, c]
+
+    def draw(rng):                            # P_0 and P_theta, each with its own Z: (B, 2)
+        return parallel_lines(cfg.batch, 0.0, rng), parallel_lines(cfg.batch, float(theta), rng)
+    fit_critic(D, opt, draw, cfg.steps, method=method, lam=cfg.lam, clip=cfg.clip,
+               seed=cfg.seed, lr_decay=True)
     return D
 
 
@@ -151,8 +141,8 @@ print("   theta  = 0: KL = %.4f, JS = %.4f, W1 = %.4f (nonzero only by sampling:
 grid = np.linspace(-1, 1, cfg.n_thetas)
 rows = []
 for i, theta in enumerate(grid):
-    gp = evaluate(train_critic(theta, "gp"), theta, i)
-    cl = evaluate(train_critic(theta, "clip"), theta, i)
+    gp = evaluate(train_critic(theta, "wgan-gp"), theta, i)
+    cl = evaluate(train_critic(theta, "wgan"), theta, i)
     j = int(np.argmin(np.abs(thetas - theta)))                            # same theta on curves
     rows.append((theta, KL[j], JS[j], W1[j]) + gp + cl)
     print(".", end="", flush=True)

@@ -27,13 +27,12 @@ from dataclasses import dataclass
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster, and
 import numpy as np                              # a busy machine cannot slow it 100-fold
 
-from tinywgan import MLP, data
+from tinywgan import MLP, data, steps
 from tinywgan.backend import rng
 from tinywgan.lipschitz import clip_weights
-from tinywgan.losses import (gan_discriminator_loss, gan_generator_loss, wasserstein_critic_loss,
-                             wasserstein_generator_loss)
 from tinywgan.optim import Adam, RMSProp
 from tinywgan.plot import critic_grid, pyplot, save_demo_figure
+from tinywgan.train import fit_critic
 
 # ------------------------------------------------------------------------------------------------
 # Configuration
@@ -65,31 +64,31 @@ ROT = np.array([[math.cos(rad), math.sin(rad)],                              # x
                 [-math.sin(rad), math.cos(rad)]])                            # by +angle
 
 
-def real(n, gen):
-    return data.eight_gaussians(n, gen, cfg.dtype)                           # (n, 2)
+def real(n, rng):
+    return data.eight_gaussians(n, rng, cfg.dtype)                           # (n, 2)
 
 
-def fake(n, gen):
+def fake(n, rng):
     """The frozen generator: the 8gaussians ring turned by ``angle``. (n, 2)"""
-    return real(n, gen) @ ROT.astype(cfg.dtype)
+    return real(n, rng) @ ROT.astype(cfg.dtype)
 
 
 def generator_grad(D, x, kind):
-    """RMS over the points of ||d loss_i/d x_i|| for the generator loss ``kind`` at x: (M, 2);
-    also the mean of D's output there (a logit for the discriminator)."""
-    out, cache = D.forward(x)                                                # (M, 1)
-    if kind == "wasserstein":
-        _, dout = wasserstein_generator_loss(out)                            # dL/df = -1/M
-    else:
-        _, dout = gan_generator_loss(out, kind)                              # dL/dlogit
-    dx = D.backward(dout, cache, param_grads=False) * x.shape[0]             # (M, 2) d loss_i/dx_i
-    return float(np.sqrt((dx * dx).sum(axis=1).mean())), float(out.mean())
+    """RMS over the points of ||d loss_i/d x_i|| for the generator loss ``kind`` at x: (M, 2)
+    (``steps.generator_loss_at``: the gradient a generator would backpropagate); also the mean
+    of D's output there (a logit for the discriminator)."""
+    method = "wgan-gp" if kind == "wasserstein" else "gan"
+    gan_loss = kind if kind != "wasserstein" else "nonsaturating"
+    _, dx = steps.generator_loss_at(D, x, method, gan_loss)                  # (M, 2) dL/dx_i
+    dx = dx * x.shape[0]                                                     # d loss_i / dx_i
+    return float(np.sqrt((dx * dx).sum(axis=1).mean())), float(D(x).mean())
 
 
 def train(method):
     """Train a discriminator ('gan') or critic ('wgan-gp', 'wgan') from scratch against the
-    frozen generator; every ``every`` steps measure the generator's gradient(s).
-    Returns (D, its: list, {loss kind: list of norms}, mean output on the generated points)."""
+    frozen generator, with the library's critic step; every ``every`` steps measure the
+    generator's gradient(s). Returns (D, its: list, {loss kind: list of norms}, mean output on
+    the generated points)."""
     D = MLP([2] + [cfg.width] * 3 + [1], "relu", dtype=cfg.dtype, seed=cfg.seed)
     opt = RMSProp(cfg.lr_clip) if method == "wgan" else Adam(cfg.lr_gan, betas=(0.5, 0.9))
     if method == "wgan":
@@ -97,34 +96,18 @@ def train(method):
     kinds = ["minimax", "nonsaturating"] if method == "gan" else ["wasserstein"]
     x_m = fake(cfg.n_measure, rng(np, cfg.seed, "measure"))                  # (M, 2) fixed
     its, norms, outs = [], {k: [] for k in kinds}, []
-    for t in range(cfg.iters + 1):
-        # 1. measure what the generator would get from the discriminator as it is now
+
+    def measure(t, out=None):
+        """What the generator would get from the discriminator after t updates."""
         if t % cfg.every == 0 or t == cfg.iters:
             its.append(t)
             for k in kinds:
                 g, o = generator_grad(D, x_m, k)
                 norms[k].append(g)
             outs.append(o)
-        if t == cfg.iters:
-            break
-        # 2. one discriminator / critic step on fresh real and generated batches
-        gen = rng(np, cfg.seed, method, t)
-        x_real, x_fake = real(cfg.batch, gen), fake(cfg.batch, gen)          # (B, 2) each
-        D.zero_grad()
-        out_real, c_real = D.forward(x_real)                                 # (B, 1)
-        out_fake, c_fake = D.forward(x_fake)
-        if method == "gan":      # L = -mean log D(x) - mean log(1 - D(G(z)))
-            _, d_real, d_fake = gan_discriminator_loss(out_real, out_fake)
-        else:                    # L = mean f(G(z)) - mean f(x)
-            _, d_real, d_fake = wasserstein_critic_loss(out_real, out_fake)
-        D.backward(d_real, c_real)
-        D.backward(d_fake, c_fake)
-        if method == "wgan-gp":  # + lam mean (||grad f(x_hat)|| - 1)^2, one eps per example
-            eps = gen.random((cfg.batch, 1), dtype=D.dtype)
-            D.gradient_penalty(eps * x_real + (1 - eps) * x_fake, cfg.lam)
-        opt.step(D.params, D.grads)
-        if method == "wgan":
-            clip_weights(D.params, cfg.clip)
+    measure(0)
+    fit_critic(D, opt, lambda r: (real(cfg.batch, r), fake(cfg.batch, r)), cfg.iters,
+               method=method, lam=cfg.lam, clip=cfg.clip, seed=cfg.seed, on_step=measure)
     return D, its, norms, outs
 
 

@@ -164,10 +164,19 @@ def test_unknown_activation():
         get_activation("leaky_relu:x")
 
 
-@pytest.mark.parametrize("lam", [-1.0, float("nan"), float("inf"), "10"])
-def test_bad_lambda(lam):
-    with pytest.raises(ValueError, match="lam must be a finite number >= 0, got"):
+@pytest.mark.parametrize("lam, error", [(-1.0, ValueError), (float("nan"), ValueError),
+                                        (float("inf"), ValueError), ("10", TypeError),
+                                        (True, TypeError)])
+def test_bad_lambda(lam, error):
+    """A lam that is not a finite real >= 0 is refused by name (a bool or a string by type)."""
+    with pytest.raises(error, match="lam must be a finite number >= 0, got"):
         MLP((2, 4, 1)).gradient_penalty(np.zeros((3, 2), np.float32), lam)
+
+
+def test_numpy_scalars_are_numbers():
+    """np.float32(10) is as good a lam as 10 (a NumPy scalar is a real number)."""
+    R, _ = MLP((2, 4, 1)).gradient_penalty(np.ones((3, 2), np.float32), np.float32(10))
+    assert np.isfinite(R)
 
 
 @pytest.mark.parametrize("kw, match", [
@@ -191,7 +200,7 @@ def test_input_gradient_needs_a_scalar_output():
 def test_wrong_loss_shapes():
     with pytest.raises(ValueError, match=r"f_fake must be the critic's outputs of shape \(N, 1\)"):
         losses.wasserstein_critic_loss(np.zeros((3, 1)), np.zeros((3, 2)))
-    with pytest.raises(ValueError, match="kind must be 'minimax' or 'nonsaturating'"):
+    with pytest.raises(ValueError, match="kind must be one of 'nonsaturating', 'minimax'"):
         losses.gan_generator_loss(np.zeros((3, 1)), "wasserstein")
 
 

@@ -1,16 +1,79 @@
-"""The fast path (tinywgan.fast) against the plain path (Trainer.critic_step / generator_step).
+"""The fused steps (tinywgan.fast.FusedSteps) against the plain ones (tinywgan.steps).
 
-Two Trainers with the same configuration, one with ``fast=True`` and one with ``fast=False``,
-take the same steps from the same draws; their losses, gradients and parameters must agree.
-float64: 1e-12 relative (the fused products only sum in another order). Adam divides by
-sqrt(v), so a gradient element that is ~0 turns a rounding difference into a relative one; the
-multi-iteration checks therefore use SGD for the tight tolerance and Adam at a looser one.
+The two implementations share their signatures, so the same networks and the same inputs go
+into both and their losses and gradients must agree: float64, 1e-12 relative (the fused products
+only sum in another order). Then whole training iterations through the Trainer, which chooses
+between them. Adam divides by sqrt(v), so a gradient element that is ~0 turns a rounding
+difference into a relative one; the multi-iteration checks therefore use SGD for the tight
+tolerance and Adam at a looser one.
 """
 import numpy as np
 import pytest
 
-from tinywgan import backend, fast
+from tinywgan import MLP, backend, fast, steps
 from tinywgan.train import Trainer, make_config
+
+
+def _rel(a, b):
+    """Largest difference relative to the larger array's scale."""
+    a, b = backend.to_numpy(a), backend.to_numpy(b)
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), np.abs(a).max(), 1e-300))
+
+
+def _assert_same_numbers(out_fast, out_plain, tol, what):
+    assert sorted(out_fast) == sorted(out_plain), (what, sorted(out_fast), sorted(out_plain))
+    for k in out_plain:
+        a, b = float(out_fast[k]), float(out_plain[k])
+        scale = max(abs(a), abs(b), 1e-3)          # losses near 0: compare on a 1e-3 scale
+        assert abs(a - b) <= tol * scale, "%s: %s fast %r plain %r (tol %g)" % (what, k, a, b, tol)
+
+
+def _nets(device, act, d=2, latent=3, width=16, seed=3):
+    """A generator, a critic (biases drawn, not zero), and twins with the same parameters."""
+    nets = []
+    for _ in range(2):
+        G = MLP([latent, width, width, d], act, dtype="float64", device=device, seed=seed)
+        D = MLP([d, width, width, 1], act, dtype="float64", device=device, seed=seed + 1)
+        rng = backend.rng(G.xp, seed, "biases")
+        for net in (G, D):
+            for b in net.b:
+                b[...] = rng.standard_normal(b.shape, dtype=np.float64) * 0.3
+        nets += [G, D]
+    return nets
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu"])
+@pytest.mark.parametrize("method", fast.FUSED_METHODS)
+def test_the_fused_functions_give_the_plain_functions_numbers(device, act, method):
+    """Same inputs into both implementations: same loss, same D.grads, same G.grads."""
+    G, D, G2, D2 = _nets(device, act)
+    rng = backend.rng(G.xp, 0, "inputs")
+    x_real = rng.standard_normal((8, 2), dtype=np.float64)                   # (B, d)
+    z = rng.standard_normal((8, 3), dtype=np.float64)                        # (B, latent)
+    eps = rng.random((8, 1), dtype=np.float64)
+    fused = fast.FusedSteps()
+    x_fake = fused.generate(G, z)
+    assert _rel(x_fake, steps.generate(G2, z)) <= 1e-12
+    out_f = fused.critic_grads(D, x_real, x_fake, eps, method, 3.0)
+    out_p = steps.critic_grads(D2, x_real, steps.generate(G2, z), eps, method, 3.0)
+    _assert_same_numbers(out_f, out_p, 1e-12, "critic %s" % method)
+    assert _rel(D.grads, D2.grads) <= 1e-12, "critic %s: D.grads" % method
+    for gan_loss in ("nonsaturating", "minimax"):
+        out_f = fused.generator_grads(G, D, z, method, gan_loss)
+        out_p = steps.generator_grads(G2, D2, z, method, gan_loss)
+        _assert_same_numbers(out_f, out_p, 1e-12, "generator %s" % method)
+        assert _rel(G.grads, G2.grads) <= 1e-12, "generator %s: G.grads" % method
+
+
+def test_the_fused_steps_refuse_what_they_do_not_compute():
+    """A smooth activation or spectral norm needs the plain steps: refused, not computed wrong."""
+    G, D, _, _ = _nets("cpu", "tanh")
+    x = np.zeros((4, 2))
+    with pytest.raises(ValueError, match="use tinywgan.steps"):
+        fast.FusedSteps().critic_grads(D, x, x, np.zeros((4, 1)), "wgan-gp", 1.0)
+    with pytest.raises(ValueError, match="use tinywgan.steps"):
+        fast.FusedSteps().critic_grads(MLP([2, 4, 1], spectral_norm=True, dtype="float64"), x,
+                                       x, None, "wgan-sn", 1.0)
 
 
 def _pair(device, dtype="float64", **kw):
@@ -20,35 +83,19 @@ def _pair(device, dtype="float64", **kw):
             Trainer(make_config(None, fast=False, **fields)))
 
 
-def _rel(a, b):
-    """Largest difference relative to the larger array's scale."""
-    a, b = backend.to_numpy(a), backend.to_numpy(b)
-    return float(np.abs(a - b).max() / max(np.abs(b).max(), np.abs(a).max(), 1e-300))
-
-
 def _assert_close(fast_tr, plain_tr, out_fast, out_plain, tol, what):
-    assert sorted(out_fast) == sorted(out_plain), (what, sorted(out_fast), sorted(out_plain))
-    for k in out_plain:
-        a, b = float(out_fast[k]), float(out_plain[k])
-        scale = max(abs(a), abs(b), 1e-3)          # losses near 0: compare on a 1e-3 scale
-        assert abs(a - b) <= tol * scale, "%s: %s fast %r plain %r (tol %g)" % (what, k, a, b, tol)
+    _assert_same_numbers(out_fast, out_plain, tol, what)
     for net in ("D", "G"):
         for buf in ("params", "grads"):
             err = _rel(getattr(getattr(fast_tr, net), buf), getattr(getattr(plain_tr, net), buf))
             assert err <= tol, "%s: %s.%s relative error %.2e > %g" % (what, net, buf, err, tol)
 
 
-@pytest.mark.parametrize("act", ["relu", "leaky_relu"])
-def test_one_critic_and_generator_step_agree(device, act):
-    f, p = _pair(device, activation=act, optimizer="sgd")
-    _assert_close(f, p, f.critic_step(0, 0), p.critic_step(0, 0), 1e-12, "critic step")
-    _assert_close(f, p, f.generator_step(0), p.generator_step(0), 1e-12, "generator step")
-
-
 @pytest.mark.parametrize("act,method", [("relu", "wgan-gp"), ("leaky_relu", "wgan-gp"),
-                                        ("relu", "gan")])
+                                        ("relu", "wgan-lp"), ("relu", "gan")])
 def test_full_iterations_agree(device, act, method):
     f, p = _pair(device, activation=act, method=method, optimizer="sgd", lr_d=1e-2, lr_g=1e-2)
+    assert f.steps is not steps and p.steps is steps
     for t in range(3):
         _assert_close(f, p, f.step(), p.step(), 1e-10, "iteration %d" % t)
 
@@ -67,30 +114,24 @@ def test_float32_agrees(device, act):
         _assert_close(f, p, f.step(), p.step(), 1e-5, "float32 iteration %d" % t)
 
 
-def test_fast_path_is_taken_only_where_it_applies(monkeypatch):
-    calls = []
-    real_c, real_g = fast.critic_step, fast.generator_step
-    monkeypatch.setattr(fast, "critic_step", lambda *a: calls.append("c") or real_c(*a))
-    monkeypatch.setattr(fast, "generator_step", lambda *a: calls.append("g") or real_g(*a))
-    for kw, taken in ((dict(), True), (dict(activation="leaky_relu"), True),
+def test_the_trainer_chooses_the_fused_steps_only_where_they_apply():
+    for kw, fused in ((dict(), True), (dict(activation="leaky_relu"), True),
                       (dict(method="wgan"), True), (dict(method="gan"), True),
+                      (dict(method="wgan-lp"), True),
                       (dict(activation="tanh"), False), (dict(activation="softplus"), False),
                       (dict(method="wgan-sn"), False), (dict(fast=False), False)):
-        calls.clear()
-        cfg = make_config(None, **dict(dict(width=8, depth=2, batch=4, n_critic=2), **kw))
-        tr = Trainer(cfg)
-        assert fast.applies(tr) is taken, kw
+        tr = Trainer(make_config(None, **dict(dict(width=8, depth=2, batch=4, n_critic=2), **kw)))
+        assert (tr.steps is not steps) is fused, kw
+        assert ("fused" in tr.describe_steps()) is fused
         tr.step()
-        assert calls == (["c", "c", "g"] if taken else []), (kw, calls)
 
 
-def test_workspace_is_made_once_and_steps_do_not_allocate_buffers():
+def test_buffers_are_made_once_and_steps_do_not_allocate_them():
     f, _ = _pair("cpu", dtype="float32")
     f.step()
-    ws = fast.workspace(f)
-    ids = [id(a) for a in ws.H + ws.S + ws.Dl]
+    made = {k: [id(a) for a in b.H + b.mask + b.dA] for k, b in f.steps._buffers.items()}
     f.step()
-    assert fast.workspace(f) is ws and [id(a) for a in ws.H + ws.S + ws.Dl] == ids
+    assert {k: [id(a) for a in b.H + b.mask + b.dA] for k, b in f.steps._buffers.items()} == made
 
 
 @pytest.mark.parametrize("depth,width,batch,latent", [(1, 7, 5, 3), (4, 9, 3, 1)])
@@ -103,14 +144,13 @@ def test_other_shapes_agree(depth, width, batch, latent):
 
 @pytest.mark.parametrize("method", ["wgan-gp", "wgan", "gan"])
 def test_digits_64_d_agree(device, method):
-    """The 64-pixel digits: the Workspace takes its widths from the networks, so the stacked
-    inputs are (R, 64) and the fused steps give the plain path's numbers."""
+    """The 64-pixel digits: the buffers take their widths from the networks, so the stacked
+    inputs are (R, 64) and the fused steps give the plain steps' numbers."""
     pytest.importorskip("sklearn")
     f, p = _pair(device, dataset="digits", method=method, latent=5, optimizer="sgd",
                  lr_d=1e-2, lr_g=1e-2)
-    assert fast.applies(f) and not fast.applies(p)
+    assert f.steps is not steps and p.steps is steps
     for t in range(3):
         _assert_close(f, p, f.step(), p.step(), 1e-10, "digits %s iteration %d" % (method, t))
-    ws = fast.workspace(f)
-    rows = 3 * 8 if method == "wgan-gp" else 2 * 8
-    assert ws.H[0].shape == (rows, 64) and ws.x_gen.shape == (8, 64)
+    critic = f.steps.buffers("critic", f.D, (3 if method == "wgan-gp" else 2) * 8)
+    assert critic.H[0].shape[1] == 64
