@@ -208,3 +208,104 @@ def test_gan_loss_gradients_are_the_exact_sigmoid_in_both_tails(dtype):
         assert ratio <= 1, "%s in %s: %.3g times the tolerance at l = %r" \
             % (what, dtype.__name__, ratio, at)
 
+
+# ---- networks whose units saturate ------------------------------------------------------------
+# Finite differences resolve a gradient only relative to the function's own size. A loss of
+# size 1 hides a saturated unit's e^-30 contribution, so each network below is built so that the
+# saturated units carry the whole function (its value is then of their size and keeps float64's
+# full relative precision), and the function is divided by a constant of that size before
+# differencing, so that the usual check (relative error, floor 1e-8) applies. A loss carries
+# the saturation only through s(a) small: softplus, SiLU and sigmoid below 0 (tanh's saturated
+# values are +-1 exactly), so the generator checks use those; the penalty, built from s', takes
+# all four at both ends.
+
+def saturate_first_layer(net, level, both_signs):
+    """Every first-layer unit at |a| within 0.5 of level: W[0] shrunk 20-fold, b[0] = -level (or
+    alternately +-level: tanh and sigmoid saturate at both ends, softplus and SiLU only below)."""
+    net.W[0][...] *= 0.05
+    signs = np.resize([-1.0, 1.0] if both_signs else [-1.0], net.b[0].shape)
+    net.b[0][...] = signs * level
+
+
+def exact_input_gradient(net, x):
+    """grad_x f of a net with two hidden layers, by the chain rule with s' from mpmath (neither
+    mlp.py nor the layers' s'). x: (N, d_0). Returns (N, d_0)."""
+    def ds(a):                                                         # s'(a), elementwise
+        return np.vectorize(lambda v: float(reference(v)[net.act.name][1]))(a)
+    a0 = x @ net.W[0] + net.b[0]                                       # (N, d_1)
+    a1 = net.act.f(a0) @ net.W[1] + net.b[1]                           # (N, d_2)
+    return (ds(a1) * net.W[2].T) @ net.W[1].T * ds(a0) @ net.W[0].T     # (N, d_0)
+
+
+@pytest.mark.parametrize("level", [20, 30, 40])
+@pytest.mark.parametrize("name", SMOOTH)
+def test_penalty_gradient_with_a_saturated_layer(name, level):
+    """With the first layer at |a| ~ level, R and its weight gradient are right to rounding.
+
+    The zero-centred penalty (target 0) is R = lam/N sum ||g_i||^2, of the size of s'(a)^2
+    (e^-160 for tanh at 40), where the usual target 1 would bury it under lam. R is checked
+    against the chain rule with exact s' (this pins s'), and dR/dparams against differences of
+    R / R_exact (this pins s'' and the double backward).
+    """
+    net = MLP((2, 6, 5, 1), name, dtype="float64", seed=0)
+    saturate_first_layer(net, level, both_signs=name in ("tanh", "sigmoid"))
+    x, lam = np.random.default_rng(1).normal(size=(5, 2)), 10.0
+    g = exact_input_gradient(net, x)
+    R_exact = lam / len(x) * (g * g).sum()
+    net.zero_grad()
+    R = float(net.gradient_penalty(x, lam, target=0.0)[0])
+    assert abs(R - R_exact) <= 1e-12 * R_exact, \
+        "%s at |a| ~ %d: penalty %.17g, exact %.17g" % (name, level, R, R_exact)
+    check_close("penalty %s at |a| ~ %d: dparams / R" % (name, level), net.grads / R_exact,
+                numerical_gradient(lambda: net.gradient_penalty(x, lam, target=0.0)[0] / R_exact,
+                                   net.params, return_noise=True))
+
+
+def generator_gradient(gen, critic, z):
+    """dL/dparams of the generator for L = -mean f(G(z)), through the critic's backward."""
+    gen.zero_grad()
+    x, g_cache = gen.forward(z)
+    f, c_cache = critic.forward(x)
+    dx = critic.backward(np.full_like(f, -1.0 / len(f)), c_cache, param_grads=False)
+    gen.backward(dx, g_cache)
+    return gen.grads.copy()
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "softplus", "silu"])
+def test_generator_gradient_through_a_saturated_critic(name):
+    """Critic units at a ~ -30: the generator's gradient matches differences of e^30 L.
+
+    With f's last bias 0, f = sum_j W[1]_j s(a_j) is of the size of s(-30) ~ e^-30, and so is L.
+    """
+    gen = MLP((2, 6, 2), "tanh", dtype="float64", seed=0)
+    critic = MLP((2, 6, 1), name, dtype="float64", seed=1)
+    saturate_first_layer(critic, 30, both_signs=False)
+    critic.b[1][...] = 0
+    z = np.random.default_rng(2).normal(size=(5, 2))
+    scale = math.exp(30)
+    check_close("generator through a %s critic at a ~ -30: dparams e^30" % name,
+                generator_gradient(gen, critic, z) * scale,
+                numerical_gradient(lambda: -scale * critic(gen(z)).mean(), gen.params,
+                                   return_noise=True))
+
+
+def test_a_saturated_softplus_generator_passes_back_its_1e_25():
+    """Generator units at a ~ -57 pass back sigma(-57) ~ 1e-25 (0 before), as differences say.
+
+    The critic's biases are 0, so f(0) = 0 and L = -mean f(G(z)) is of the size of G(z),
+    softplus(-57) ~ e^-57: differences of e^57 L resolve every entry.
+    """
+    gen = MLP((2, 4, 2), "softplus", dtype="float64", seed=0)
+    critic = MLP((2, 8, 1), "silu", dtype="float64", seed=1)
+    saturate_first_layer(gen, 57, both_signs=False)
+    gen.b[1][...] = 0
+    for b in critic.b:
+        b[...] = 0
+    z = np.random.default_rng(2).normal(size=(5, 2))
+    grads = generator_gradient(gen, critic, z)
+    dW0 = np.abs(gen.dW[0])
+    assert 1e-27 < dW0.min() and dW0.max() < 1e-23, "generator dW[0] should be ~1e-25: %s" % dW0
+    scale = math.exp(57)
+    check_close("saturated softplus generator: dparams e^57", grads * scale,
+                numerical_gradient(lambda: -scale * critic(gen(z)).mean(), gen.params,
+                                   return_noise=True))
