@@ -26,7 +26,7 @@ for piecewise-linear activations (ReLU, leaky ReLU): ``second_order = False`` le
 The smooth activations (tanh, sigmoid, softplus, SiLU) compute s, s' and s'' to a few ulps at
 every a, tails included (``tests/test_activations.py`` measures them against mpmath over
 [-700, 700]): each is built from e = e^{-|a|} in (0, 1], which never overflows, and from tanh and
-logaddexp, with no difference of nearby numbers. The textbook forms lose everything in a tail:
+logaddexp, with no difference of nearby numbers. The textbook forms round to 0 or cancel:
 
     sigma = (1 + tanh(a/2))/2    0 from a = -38 in float64 (sigma(-38) = 3.1e-17), 4 % off at
                                  a = -36; 0 from a = -20 in float32
