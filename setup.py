@@ -12,7 +12,8 @@ setup(
     install_requires=["numpy>=1.22"],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6.50", "scipy>=1.7", "matplotlib>=3.5",
-                 "scikit-learn>=1.0"],   # the digits loader is tested for real, not skipped
+                 "scikit-learn>=1.0",    # the digits loader is tested for real, not skipped
+                 "mpmath>=1.1"],         # the oracle of the activations' tails
         "plot": ["matplotlib>=3.5"],
         "metrics": ["scipy>=1.7"],
         "digits": ["scikit-learn>=1.0"],

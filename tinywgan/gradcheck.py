@@ -90,8 +90,8 @@ def numerical_gradient(f, x, h=1e-3, order=4, return_noise=False):
     return grad.reshape(x.shape)
 
 
-def _row(what, analytic, numeric, tol=TOL):
-    """A check's row. ``numeric`` is a gradient, or (gradient, resolution) from
+def compare(what, analytic, numeric, tol=TOL):
+    """A check's row {"what", "error", "tol", "ok"}. ``numeric`` is a gradient, or (gradient, resolution) from
     ``numerical_gradient(..., return_noise=True)``: then a coordinate whose true gradient is
     below the differences' resolution (|a_i| + |b_i| < 10 noise_i / tol, e.g. a bias that
     cancels out of the loss exactly) is compared at that resolution rather than at CS231n's 1e-8.
@@ -128,8 +128,8 @@ def check_activation(act, seed=0, n=50):
     num_d1 = (8 * (act.f(a + h) - act.f(a - h)) - (act.f(a + 2 * h) - act.f(a - 2 * h))) / (12 * h)
     num_d2 = (8 * (act.df(a + h) - act.df(a - h)) - (act.df(a + 2 * h) - act.df(a - 2 * h))) \
         / (12 * h)
-    return [_row("%s: s' vs diff of s" % act, act.df(a), num_d1),
-            _row("%s: s'' vs diff of s'" % act, act.d2f(a), num_d2)]
+    return [compare("%s: s' vs diff of s" % act, act.df(a), num_d1),
+            compare("%s: s'' vs diff of s'" % act, act.d2f(a), num_d2)]
 
 
 def check_linear(seed=0, N=4, D=5, M=3):
@@ -141,9 +141,9 @@ def check_linear(seed=0, N=4, D=5, M=3):
     def f():
         return (linear_forward(x, W, b)[0] * dout).sum()
     dx, dW, db = linear_backward(dout, linear_forward(x, W, b)[1])
-    return [_row("linear: dx", dx, numerical_gradient(f, x)),
-            _row("linear: dW", dW, numerical_gradient(f, W)),
-            _row("linear: db", db, numerical_gradient(f, b))]
+    return [compare("linear: dx", dx, numerical_gradient(f, x)),
+            compare("linear: dW", dW, numerical_gradient(f, W)),
+            compare("linear: db", db, numerical_gradient(f, b))]
 
 
 def check_activation_layer(act, seed=0, N=4, M=5):
@@ -161,10 +161,10 @@ def check_activation_layer(act, seed=0, N=4, M=5):
     gH_bar, A_bar = activation_input_grad_backward(gA_bar, gH, a, act)
     if A_bar is None:
         A_bar = np.zeros_like(a)
-    return [_row("%s layer: da" % act, activation_backward(dh, (a, act)),
+    return [compare("%s layer: da" % act, activation_backward(dh, (a, act)),
                  numerical_gradient(f_h, a)),
-            _row("%s layer, double backward: gH_bar" % act, gH_bar, numerical_gradient(f_gA, gH)),
-            _row("%s layer, double backward: A_bar (s'' injection)" % act, A_bar,
+            compare("%s layer, double backward: gH_bar" % act, gH_bar, numerical_gradient(f_gA, gH)),
+            compare("%s layer, double backward: A_bar (s'' injection)" % act, A_bar,
                  numerical_gradient(f_gA, a))]
 
 
@@ -176,8 +176,8 @@ def check_linear_double_backward(seed=0, N=4, D=5, M=3):
     def f():
         return (linear_input_grad(gA, W) * gH_bar).sum()
     gA_bar, W_bar = linear_input_grad_backward(gH_bar, gA, W)
-    return [_row("linear, double backward: gA_bar", gA_bar, numerical_gradient(f, gA)),
-            _row("linear, double backward: W_bar", W_bar, numerical_gradient(f, W))]
+    return [compare("linear, double backward: gA_bar", gA_bar, numerical_gradient(f, gA)),
+            compare("linear, double backward: W_bar", W_bar, numerical_gradient(f, W))]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def _net_row(what, net, xs, analytic, f, wrt):
     """A row for a network check; ReLU-family rows also carry the distance of the nearest
     pre-activation from its kink, over the inputs ``xs`` of ``net`` (a check is only
     meaningful when that exceeds h)."""
-    row = _row(what, analytic, _numgrad(net, f, wrt))
+    row = compare(what, analytic, _numgrad(net, f, wrt))
     if not net.act.second_order:
         row["kink_margin"] = min_abs_preactivation(net, *xs)
     return row
@@ -328,7 +328,7 @@ def check_generator_step(loss="wasserstein", act="tanh", seed=0, N=5, fused=Fals
         return float(impl.generator_grads(G, D, z, method, gan_loss)["gen_loss"])
     f()
     analytic = G.grads.copy()
-    row = _row("generator step (%s loss, %s%s): dparams" % (loss, G.act,
+    row = compare("generator step (%s loss, %s%s): dparams" % (loss, G.act,
                                                            ", fused" if fused else ""),
                analytic, _numgrad(G, f, G.params))
     if not G.act.second_order:
@@ -344,12 +344,12 @@ def check_gan_losses(seed=0, N=5):
     def loss():
         return gan_discriminator_loss(logit_real, logit_fake)[0]
     _, d_real, d_fake = gan_discriminator_loss(logit_real, logit_fake)
-    rows = [_row("GAN discriminator loss: dlogit_real", d_real,
+    rows = [compare("GAN discriminator loss: dlogit_real", d_real,
                  numerical_gradient(loss, logit_real)),
-            _row("GAN discriminator loss: dlogit_fake", d_fake,
+            compare("GAN discriminator loss: dlogit_fake", d_fake,
                  numerical_gradient(loss, logit_fake))]
     for kind in GAN_LOSSES:
-        rows.append(_row("GAN generator loss (%s): dlogit" % kind,
+        rows.append(compare("GAN generator loss (%s): dlogit" % kind,
                          gan_generator_loss(logit_fake, kind)[1],
                          numerical_gradient(lambda: gan_generator_loss(logit_fake, kind)[0],
                                             logit_fake)))

@@ -13,27 +13,20 @@ Vanilla GAN (Goodfellow et al. 2014), from logits l with D = sigmoid(l):
     non-saturating generator:  L = -mean log D(G(z))     =  mean softplus(-l_fake)
 
 using log sigmoid(l) = -softplus(-l), log(1 - sigmoid(l)) = -softplus(l), and
-softplus(l) = logaddexp(0, l), which is exact and finite at l = +-1000 where 1/(1+e^-l) is not.
-d softplus(l)/dl = sigmoid(l) = exp(-softplus(-l)), accurate in both tails: sigmoid(-17) in
-float32 is 4.1e-8, where (1 + tanh(l/2))/2 gives 6e-8 and 0 below -20, so a saturated minimax
-gradient would read as exactly 0. Likewise sigmoid(l) - 1 is computed as -sigmoid(-l).
+d softplus(l)/dl = sigmoid(l). ``softplus`` and ``sigmoid`` are the activations' own
+(``tinywgan.layers``), exact to rounding at every l: softplus(l) = logaddexp(0, l) is finite at
+l = +-1000 where log(1 + e^l) is not, and sigmoid(-17) in float32 is 4.1e-8, where
+(1 + tanh(l/2))/2 gives 6e-8 and 0 below -20, so a saturated minimax gradient would read as
+exactly 0. Likewise sigmoid(l) - 1 is computed as -sigmoid(-l), never as a difference.
 
 Shapes: outputs f or logits are (N, 1); each gradient has the shape of what it is w.r.t.
 """
 from .backend import get_array_module
 from .checks import choice
+from .layers import sigmoid, softplus
 
 #: The GAN generator's two losses (Goodfellow et al. 2014): the default first.
 GAN_LOSSES = ("nonsaturating", "minimax")
-
-
-def _sigmoid(l):
-    xp = get_array_module(l)
-    return xp.exp(-xp.logaddexp(0, -l))                    # exp(-softplus(-l))
-
-
-def _softplus(l):
-    return get_array_module(l).logaddexp(0, l)
 
 
 def _check(out, name):
@@ -71,9 +64,9 @@ def gan_discriminator_loss(logit_real, logit_fake):
     """
     _check(logit_real, "logit_real")
     _check(logit_fake, "logit_fake")
-    loss = _softplus(-logit_real).mean() + _softplus(logit_fake).mean()
-    return (loss, -_sigmoid(-logit_real) / logit_real.shape[0],           # sigmoid(l) - 1
-            _sigmoid(logit_fake) / logit_fake.shape[0])
+    loss = softplus(-logit_real).mean() + softplus(logit_fake).mean()
+    return (loss, -sigmoid(-logit_real) / logit_real.shape[0],           # sigmoid(l) - 1
+            sigmoid(logit_fake) / logit_fake.shape[0])
 
 
 def gan_generator_loss(logit_fake, kind="nonsaturating"):
@@ -88,5 +81,5 @@ def gan_generator_loss(logit_fake, kind="nonsaturating"):
     choice("gan_generator_loss: kind", kind, GAN_LOSSES)
     M = logit_fake.shape[0]
     if kind == "minimax":
-        return -_softplus(logit_fake).mean(), -_sigmoid(logit_fake) / M
-    return _softplus(-logit_fake).mean(), -_sigmoid(-logit_fake) / M          # (sigmoid - 1)/M
+        return -softplus(logit_fake).mean(), -sigmoid(logit_fake) / M
+    return softplus(-logit_fake).mean(), -sigmoid(-logit_fake) / M          # (sigmoid - 1)/M
