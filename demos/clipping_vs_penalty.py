@@ -12,7 +12,7 @@ Then, for each trained critic and its loss L = mean f(fake) - mean f(real):
 - ||dL/dH[l]||, the gradient w.r.t. each layer's input activations (what the paper plots): under
   clipping it grows (c = 0.1) or decays (c = 0.01, 0.001) exponentially as it flows back to the
   input, each layer multiplying it by about the same factor; with GP or SN it stays level;
-- ||dL/dW[l]||, the gradient w.r.t. each layer's weights, what the optimiser gets. This one is
+- ||dL/dW[l]||, the gradient w.r.t. each layer's weights, what the optimizer gets. This one is
   level across layers for every critic: a ReLU net is (biases aside) linear in each W[l] alone,
   so <W[l], dL/dW[l]> ~ L for every l and ||dL/dW[l]|| ~ |L| / ||W[l]||. What clipping changes
   is its overall size: about 2 at c = 0.1, 1e-16 at c = 0.01, 1e-28 at c = 0.001;
@@ -142,7 +142,7 @@ for r in results:
 fig = plt.figure(figsize=(3.2 * len(results), 8))
 grid = fig.add_gridspec(2, len(results) * 2, height_ratios=[1.3, 1])
 panels = [("act", "||dL/dH[l]||: w.r.t. activations (the paper's Fig. 1b)", "input of layer l"),
-          ("weight", "||dL/dW[l]||: w.r.t. weights (what the optimiser gets)", "layer l")]
+          ("weight", "||dL/dW[l]||: w.r.t. weights (what the optimizer gets)", "layer l")]
 for p, (key, title, xlabel) in enumerate(panels):
     ax = fig.add_subplot(grid[0, p * len(results):(p + 1) * len(results)])
     for r in results:

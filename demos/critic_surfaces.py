@@ -52,7 +52,7 @@ plt = pyplot()                   # matplotlib, file-only backend
 class DemoConfig:
     datasets: List[str] = field(default_factory=lambda: ["8gaussians", "25gaussians",
                                                          "swissroll"])
-    # (label, method, optimiser, learning rate): 'wgan' clips to [-clip, clip] after each step
+    # (label, method, optimizer, learning rate): 'wgan' clips to [-clip, clip] after each step
     methods: List[Tuple[str, str, str, float]] = field(default_factory=lambda: [
         ("weight clipping", "wgan", "rmsprop", 5e-4),
         ("gradient penalty", "wgan-gp", "adam", 1e-3),

@@ -53,7 +53,7 @@ plt = pyplot()                   # matplotlib, file-only backend
 
 @dataclass
 class DemoConfig:
-    # the networks and the optimiser: config.DATASET_DEFAULTS["digits"] (printed when it starts)
+    # the networks and the optimizer: config.DATASET_DEFAULTS["digits"] (printed when it starts)
     iters: int = 8000            # generator iterations (the learning rates decay to 0 over them)
     width: Optional[int] = None  # hidden width of both networks (None: the default, 256)
     log_every: int = 100         # a W estimate every so many iterations (the curve)

@@ -49,9 +49,9 @@ if os.environ.get("TINYWGAN_SMOKE"):     # a budget of seconds
     cfg.iters, cfg.n_points, cfg.grid = 20, 500, 20
 
 # the points every critic is checked on (the same for all three)
-gen = backend.rng(np, cfg.seed, "lipschitz-demo")
-x_real = data.sample(cfg.dataset, cfg.n_points, gen)                            # (N, 2)
-eps = gen.random((cfg.n_points, 1), dtype=np.float32)                           # U[0,1] per point
+rng = backend.rng(np, cfg.seed, "lipschitz-demo")
+x_real = data.sample(cfg.dataset, cfg.n_points, rng)                            # (N, 2)
+eps = rng.random((cfg.n_points, 1), dtype=np.float32)                           # U[0,1] per point
 side = np.linspace(-cfg.box, cfg.box, cfg.grid, dtype=np.float32)
 lattice = np.stack(np.meshgrid(side, side), axis=-1).reshape(-1, 2)             # (grid^2, 2)
 

@@ -54,7 +54,7 @@ if os.environ.get("TINYWGAN_SMOKE"):      # a budget of seconds
 def play(alternating):
     """The two players' trajectory, (steps + 1, 2) float64, from (x0, y0)."""
     x, y = np.array([cfg.x0]), np.array([cfg.y0])          # (1,) parameter vectors
-    opt_x, opt_y = SGD(cfg.eta), SGD(cfg.eta)              # one optimiser per player
+    opt_x, opt_y = SGD(cfg.eta), SGD(cfg.eta)              # one optimizer per player
     path = [(cfg.x0, cfg.y0)]
     for _ in range(cfg.steps):
         # 1. both gradients at the current point: d(xy)/dx = y, d(-xy)/dy = -x

@@ -72,8 +72,8 @@ def w_estimate(trainer):
         row = trainer.history[-1]
         assert row["iter"] == trainer.t, "no log row at iteration %d" % trainer.t
         return row["w_estimate"]
-    B, gen = trainer.cfg.batch, backend.rng(trainer.xp, cfg.seed, "movie")
-    x_real = data.sample(trainer.cfg.dataset, B, gen, trainer.D.dtype)               # (B, 2)
+    B, rng = trainer.cfg.batch, backend.rng(trainer.xp, cfg.seed, "movie")
+    x_real = data.sample(trainer.cfg.dataset, B, rng, trainer.D.dtype)               # (B, 2)
     x_fake = trainer.sample(B, ("movie",))                                            # (B, 2)
     return float(trainer.D(x_real).mean() - trainer.D(x_fake).mean())
 

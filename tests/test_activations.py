@@ -272,10 +272,10 @@ def check_close(what, analytic, numeric):
     assert row["ok"], "%s: relative error %.3g > %.0e" % (what, row["error"], row["tol"])
 
 
-def generator_gradient(gen, critic, z):
+def generator_gradient(G, D, z):
     """dL/dparams of the generator for L = -mean f(G(z)): the training step's own function."""
-    steps.generator_grads(gen, critic, z, "wgan-gp")
-    return gen.grads.copy()
+    steps.generator_grads(G, D, z, "wgan-gp")
+    return G.grads.copy()
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "softplus", "silu"])
@@ -284,15 +284,15 @@ def test_generator_gradient_through_a_saturated_critic(name):
 
     With f's last bias 0, f = sum_j W[1]_j s(a_j) is of the size of s(-30) ~ e^-30, and so is L.
     """
-    gen = MLP((2, 6, 2), "tanh", dtype="float64", seed=0)
-    critic = MLP((2, 6, 1), name, dtype="float64", seed=1)
-    saturate_first_layer(critic, 30, both_signs=False)
-    critic.b[1][...] = 0
+    G = MLP((2, 6, 2), "tanh", dtype="float64", seed=0)
+    D = MLP((2, 6, 1), name, dtype="float64", seed=1)
+    saturate_first_layer(D, 30, both_signs=False)
+    D.b[1][...] = 0
     z = np.random.default_rng(2).normal(size=(5, 2))
     scale = math.exp(30)
     check_close("generator through a %s critic at a ~ -30: dparams e^30" % name,
-                generator_gradient(gen, critic, z) * scale,
-                numerical_gradient(lambda: -scale * critic(gen(z)).mean(), gen.params,
+                generator_gradient(G, D, z) * scale,
+                numerical_gradient(lambda: -scale * D(G(z)).mean(), G.params,
                                    return_noise=True))
 
 
@@ -302,17 +302,17 @@ def test_a_saturated_softplus_generator_passes_back_its_1e_25():
     The critic's biases are 0, so f(0) = 0 and L = -mean f(G(z)) is of the size of G(z),
     softplus(-57) ~ e^-57: differences of e^57 L resolve every entry.
     """
-    gen = MLP((2, 4, 2), "softplus", dtype="float64", seed=0)
-    critic = MLP((2, 8, 1), "silu", dtype="float64", seed=1)
-    saturate_first_layer(gen, 57, both_signs=False)
-    gen.b[1][...] = 0
-    for b in critic.b:
+    G = MLP((2, 4, 2), "softplus", dtype="float64", seed=0)
+    D = MLP((2, 8, 1), "silu", dtype="float64", seed=1)
+    saturate_first_layer(G, 57, both_signs=False)
+    G.b[1][...] = 0
+    for b in D.b:
         b[...] = 0
     z = np.random.default_rng(2).normal(size=(5, 2))
-    grads = generator_gradient(gen, critic, z)
-    dW0 = np.abs(gen.dW[0])
+    grads = generator_gradient(G, D, z)
+    dW0 = np.abs(G.dW[0])
     assert 1e-27 < dW0.min() and dW0.max() < 1e-23, "generator dW[0] should be ~1e-25: %s" % dW0
     scale = math.exp(57)
     check_close("saturated softplus generator: dparams e^57", grads * scale,
-                numerical_gradient(lambda: -scale * critic(gen(z)).mean(), gen.params,
+                numerical_gradient(lambda: -scale * D(G(z)).mean(), G.params,
                                    return_noise=True))

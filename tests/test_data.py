@@ -18,7 +18,7 @@ MIXTURES = ["8gaussians", "25gaussians"]
 
 
 def _samplers():
-    """(label, f(n, gen, dtype) -> array, number of columns) for every generator in data.py."""
+    """(label, f(n, rng, dtype) -> array, number of columns) for every generator in data.py."""
     return [(name, f, 2) for name, f in TOY_DATASETS.items()] + [
         ("parallel_lines", lambda n, g, dt: data.parallel_lines(n, 0.7, g, dt), 2),
         ("mixture_1d", data.mixture_1d, 1)]
@@ -160,30 +160,31 @@ def test_digits_real():
 @pytest.mark.parametrize("bad_n", [0, -3, 2.5, "10", True, None])
 @pytest.mark.parametrize("name", sorted(TOY_DATASETS))
 def test_bad_n(name, bad_n):
-    gen = backend.rng(np, 0)
+    rng = backend.rng(np, 0)
     with pytest.raises(ValueError, match="n must be a positive int"):
-        data.sample(name, bad_n, gen)
+        data.sample(name, bad_n, rng)
     with pytest.raises(ValueError, match="n must be a positive int"):
-        TOY_DATASETS[name](bad_n, gen)
+        TOY_DATASETS[name](bad_n, rng)
 
 
 def test_bad_arguments():
-    gen = backend.rng(np, 0)
+    rng = backend.rng(np, 0)
     with pytest.raises(ValueError, match=r"name must be one of \['25gaussians', '8gaussians', "
                                          r"'digits', 'swissroll'\], got 'moons'"):
-        data.sample("moons", 10, gen)
+        data.sample("moons", 10, rng)
     with pytest.raises(ValueError, match="name .*only the Gaussian mixtures have modes"):
         data.centres("swissroll")
     with pytest.raises(ValueError, match="name"):
         data.mode_std("swissroll")
     with pytest.raises(ValueError, match="dtype must be float32"):
-        data.eight_gaussians(10, gen, np.int64)
+        data.eight_gaussians(10, rng, np.int64)
     with pytest.raises(ValueError, match="dtype"):
         data.digits(np, np.float16)
     for theta in (float("nan"), float("inf"), "0.5", None):
-        with pytest.raises(ValueError, match="theta must be a finite real number"):
-            data.parallel_lines(10, theta, gen)
-    with pytest.raises(TypeError, match="gen must be a random generator"):
+        with pytest.raises((ValueError, TypeError), match=r"theta \(the line's x position\) "
+                                                          r"must be a finite number"):
+            data.parallel_lines(10, theta, rng)
+    with pytest.raises(TypeError, match="rng must be a random generator"):
         data.swissroll(10, 0)
 
 
@@ -195,8 +196,8 @@ def test_dimension_of_every_dataset():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_digits_sample_draws_rows_of_the_set_by_seed(device, dtype):
-    """data.sample('digits', ...) is digits()[i] with i = gen.integers(0, 1797, size=n): the
-    same index draw, so the rows are the set's own, uniform with replacement, on gen's device."""
+    """data.sample('digits', ...) is digits()[i] with i = rng.integers(0, 1797, size=n): the
+    same index draw, so the rows are the set's own, uniform with replacement, on rng's device."""
     pytest.importorskip("sklearn")
     xp = backend.array_module(device)
     x = data.sample("digits", 300, backend.rng(xp, 4, "digits"), dtype)

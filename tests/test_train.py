@@ -158,10 +158,10 @@ def test_cli_refuses_bad_flags_with_a_message(tmp_path, capsys):
     assert not os.path.exists(tmp_path / "r")
 
 
-def _shifted_pair(gen, n=128):
+def _shifted_pair(rng, n=128):
     """x_real ~ N(0, I) in 2-D; x_fake the same law shifted by (1, 0): W1 = 1 exactly."""
-    x = gen.standard_normal((n, 2), dtype=np.float32)
-    return x, gen.standard_normal((n, 2), dtype=np.float32) + np.float32([1.0, 0.0])
+    x = rng.standard_normal((n, 2), dtype=np.float32)
+    return x, rng.standard_normal((n, 2), dtype=np.float32) + np.float32([1.0, 0.0])
 
 
 def test_fit_critic_trains_each_lipschitz_method_against_fixed_samples():

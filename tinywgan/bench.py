@@ -4,7 +4,7 @@ r"""How fast is one generator iteration, against what the hardware must do anywa
 step, WGAN-GP, Adam) and, in the same process and interleaved with it, the bare matrix products
 that iteration cannot avoid (DESIGN.md, "Cost of one step"): ``matmul_count`` products of shape
 (B x W)(W x W). Their time is the *floor*; ``ratio = iteration / floor`` says how much the rest
-(activations, masks, the optimisers, Python) costs on top. Both are medians over repeats, and the
+(activations, masks, the optimizers, Python) costs on top. Both are medians over repeats, and the
 ratio is the median of the per-repeat ratios, so a machine busy with other work slows both sides
 of each pair alike.
 
@@ -44,9 +44,9 @@ def _sync(xp):
 
 def _time_floor(xp, dtype, batch, width, n):
     """Seconds for ``n`` products (batch x width)(width x width) into a preallocated output."""
-    gen = backend.rng(xp, 0, "bench-floor")
-    A = gen.standard_normal((batch, width), dtype=dtype)                      # (B, W)
-    W = gen.standard_normal((width, width), dtype=dtype) / math.sqrt(width)   # (W, W)
+    rng = backend.rng(xp, 0, "bench-floor")
+    A = rng.standard_normal((batch, width), dtype=dtype)                      # (B, W)
+    W = rng.standard_normal((width, width), dtype=dtype) / math.sqrt(width)   # (W, W)
     out = xp.empty((batch, width), dtype=dtype)
     _sync(xp)
     t0 = time.perf_counter()

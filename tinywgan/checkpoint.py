@@ -19,7 +19,7 @@ temporary file in the target's directory, flushes it to disk (``fsync``) and onl
 it onto the target with ``os.replace``, which is atomic on POSIX and Windows. A crash at any
 point leaves either the old checkpoint or the new one, never half of one, and no temporary file.
 
-Numbers that are not arrays (an optimiser's step counter ``t``) can go in ``arrays`` too: they
+Numbers that are not arrays (an optimizer's step counter ``t``) can go in ``arrays`` too: they
 are stored as 0-d arrays, and ``Optimizer.load_state_dict`` accepts 0-d int arrays back.
 """
 import json
@@ -140,7 +140,7 @@ def check_arrays(arrays, expected, where="checkpoint"):
             lines.append("  unexpected: " + ", ".join(unexpected))
         if wrong:
             lines.append("  wrong shape: " + "; ".join(wrong))
-        lines.append("Was it saved with a different configuration (widths, optimiser)? Resume "
+        lines.append("Was it saved with a different configuration (widths, optimizer)? Resume "
                      "with the configuration stored in its meta.")
         raise CheckpointError("\n".join(lines))
 

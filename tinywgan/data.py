@@ -14,15 +14,16 @@ Also the seeds' parallel lines P_theta = (theta, Z), Z ~ U[0, 1] (Arjovsky et al
 Example 1), a 1-D two-Gaussian mixture with its exact density (for the optimal discriminator
 D* = p_r / (p_r + p_g), Goodfellow et al. 2014), and scikit-learn's 8x8 digits.
 
-Device idiom: ``gen`` comes from ``tinywgan.backend.rng(xp, seed, *stream)``; only
-``gen.random``, ``gen.standard_normal`` and ``gen.integers`` are used (NumPy and CuPy share them).
-The result lands on gen's device; host constants move there explicitly with ``xp.asarray``.
+Device idiom: ``rng`` comes from ``tinywgan.backend.rng(xp, seed, *stream)``; only
+``rng.random``, ``rng.standard_normal`` and ``rng.integers`` are used (NumPy and CuPy share them).
+The result lands on rng's device; host constants move there explicitly with ``xp.asarray``.
 """
 import math
 
 import numpy as np
 
 from .backend import check_dtype, get_array_module
+from .checks import number
 
 #: 8gaussians: the unit-circle centres, the scale, the noise std and the final divisor.
 _RING = [(1, 0), (-1, 0), (0, 1), (0, -1),
@@ -47,86 +48,83 @@ def _check_n(n):
     return int(n)
 
 
-def _check_gen(gen):
-    if not all(hasattr(gen, m) for m in ("random", "standard_normal", "integers")):
-        raise TypeError("gen must be a random generator from tinywgan.backend.rng(xp, seed, ...), "
-                        "got %s" % type(gen).__name__)
+def _check_rng(rng):
+    if not all(hasattr(rng, m) for m in ("random", "standard_normal", "integers")):
+        raise TypeError("rng must be a random generator from tinywgan.backend.rng(xp, seed, ...), "
+                        "got %s" % type(rng).__name__)
 
 
-def _gaussian_mixture(name, n, gen, dtype):
+def _gaussian_mixture(name, n, rng, dtype):
     """x = (raw_centre[k] + noise * e) / divisor, k ~ U{0..K-1}, e ~ N(0, I_2). Returns (n, 2)."""
     n, dtype = _check_n(n), check_dtype(dtype)
-    _check_gen(gen)
+    _check_rng(rng)
     raw, noise, divisor = _MIXTURES[name]
-    k = gen.integers(0, raw.shape[0], size=n)                        # (n,) mode of each point
-    e = gen.standard_normal((n, 2), dtype=dtype)                     # (n, 2)
+    k = rng.integers(0, raw.shape[0], size=n)                        # (n,) mode of each point
+    e = rng.standard_normal((n, 2), dtype=dtype)                     # (n, 2)
     xp = get_array_module(e)
     c = xp.asarray(raw, dtype=dtype)                                 # (K, 2) host -> device
     return (c[k] + noise * e) / divisor                              # (n, 2)
 
 
-def eight_gaussians(n, gen, dtype=np.float32):
+def eight_gaussians(n, rng, dtype=np.float32):
     """8gaussians: x = (2 c + 0.02 e) / 1.414, c one of 8 points on the unit circle.
 
-    Inputs: n: int > 0; gen: backend.rng(...); dtype: float32 or float64.
-    Returns: x: (n, 2) on gen's device.
+    Inputs: n: int > 0; rng: backend.rng(...); dtype: float32 or float64.
+    Returns: x: (n, 2) on rng's device.
     """
-    return _gaussian_mixture("8gaussians", n, gen, dtype)
+    return _gaussian_mixture("8gaussians", n, rng, dtype)
 
 
-def twentyfive_gaussians(n, gen, dtype=np.float32):
+def twentyfive_gaussians(n, rng, dtype=np.float32):
     """25gaussians: x = ((2i, 2j) + 0.05 e) / 2.828, i, j uniform in {-2..2}.
 
-    Inputs: n: int > 0; gen: backend.rng(...); dtype: float32 or float64.
-    Returns: x: (n, 2) on gen's device.
+    Inputs: n: int > 0; rng: backend.rng(...); dtype: float32 or float64.
+    Returns: x: (n, 2) on rng's device.
     """
-    return _gaussian_mixture("25gaussians", n, gen, dtype)
+    return _gaussian_mixture("25gaussians", n, rng, dtype)
 
 
-def swissroll(n, gen, dtype=np.float32):
+def swissroll(n, rng, dtype=np.float32):
     r"""Swiss roll: t = 1.5 pi (1 + 2u), x = ((t cos t, t sin t) + 0.25 e) / 7.5.
 
-    Inputs: n: int > 0; gen: backend.rng(...); dtype: float32 or float64.
-    Returns: x: (n, 2) on gen's device (radius t/7.5 in [0.63, 1.88], plus noise).
+    Inputs: n: int > 0; rng: backend.rng(...); dtype: float32 or float64.
+    Returns: x: (n, 2) on rng's device (radius t/7.5 in [0.63, 1.88], plus noise).
     """
     n, dtype = _check_n(n), check_dtype(dtype)
-    _check_gen(gen)
-    u = gen.random(n, dtype=dtype)                                   # (n,) u ~ U[0, 1)
-    e = gen.standard_normal((n, 2), dtype=dtype)                     # (n, 2)
+    _check_rng(rng)
+    u = rng.random(n, dtype=dtype)                                   # (n,) u ~ U[0, 1)
+    e = rng.standard_normal((n, 2), dtype=dtype)                     # (n, 2)
     xp = get_array_module(u)
     t = 1.5 * math.pi * (1 + 2 * u)                                  # (n,) t in [1.5pi, 4.5pi)
     roll = xp.stack([t * xp.cos(t), t * xp.sin(t)], axis=1)          # (n, 2) (t cos t, t sin t)
     return (roll + 0.25 * e) / 7.5
 
 
-def parallel_lines(n, theta, gen, dtype=np.float32):
+def parallel_lines(n, theta, rng, dtype=np.float32):
     """The seeds' P_theta: points (theta, Z), Z ~ U[0, 1].
 
     Two calls with generators made from the same (seed, stream) share Z, so the sets differ by
     the shift theta alone: W1 = |theta| while JS = log 2 and KL = inf for theta != 0.
-    Inputs: n: int > 0; theta: finite float; gen: backend.rng(...); dtype.
-    Returns: x: (n, 2) on gen's device, x[:, 0] = theta.
+    Inputs: n: int > 0; theta: finite float; rng: backend.rng(...); dtype.
+    Returns: x: (n, 2) on rng's device, x[:, 0] = theta.
     """
     n, dtype = _check_n(n), check_dtype(dtype)
-    if isinstance(theta, bool) or not isinstance(theta, (int, float, np.number)) \
-            or not math.isfinite(theta):
-        raise ValueError("theta must be a finite real number (the line's x position), got %r"
-                         % (theta,))
-    _check_gen(gen)
-    z = gen.random((n, 1), dtype=dtype)                              # (n, 1) Z ~ U[0, 1)
+    theta = number("theta (the line's x position)", theta)
+    _check_rng(rng)
+    z = rng.random((n, 1), dtype=dtype)                              # (n, 1) Z ~ U[0, 1)
     xp = get_array_module(z)
     return xp.concatenate([xp.full((n, 1), theta, dtype=dtype), z], axis=1)   # (n, 2)
 
 
-def mixture_1d(n, gen, dtype=np.float32):
+def mixture_1d(n, rng, dtype=np.float32):
     """1-D mixture 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2): x = mu_k + 0.5 e, k uniform in {0, 1}.
 
-    Inputs: n: int > 0; gen: backend.rng(...); dtype. Returns: x: (n, 1) on gen's device.
+    Inputs: n: int > 0; rng: backend.rng(...); dtype. Returns: x: (n, 1) on rng's device.
     """
     n, dtype = _check_n(n), check_dtype(dtype)
-    _check_gen(gen)
-    k = gen.integers(0, 2, size=(n, 1))                              # (n, 1) component
-    e = gen.standard_normal((n, 1), dtype=dtype)                     # (n, 1)
+    _check_rng(rng)
+    k = rng.integers(0, 2, size=(n, 1))                              # (n, 1) component
+    e = rng.standard_normal((n, 1), dtype=dtype)                     # (n, 1)
     xp = get_array_module(e)
     mu = xp.asarray(np.array(MIXTURE_1D_MEANS), dtype=dtype)         # (2,) host -> device
     return mu[k] + MIXTURE_1D_STD * e                                # (n, 1)
@@ -164,7 +162,7 @@ def digits(xp=np, dtype=np.float32):
     return xp.asarray(pixels / 8.0 - 1.0, dtype=dtype)
 
 
-#: Name -> sampler for the 2-D toys; each is f(n, gen, dtype) -> (n, 2).
+#: Name -> sampler for the 2-D toys; each is f(n, rng, dtype) -> (n, 2).
 TOY_DATASETS = {"8gaussians": eight_gaussians, "25gaussians": twentyfive_gaussians,
                 "swissroll": swissroll}
 
@@ -177,15 +175,15 @@ DIGITS_N = 1797                  # images in scikit-learn's digits set
 _DIGITS_CACHE = {}               # (array module name, dtype) -> the (1797, 64) set on that device
 
 
-def _digit_rows(n, gen, dtype):
+def _digit_rows(n, rng, dtype):
     """n digits drawn uniformly with replacement: rows i ~ U{0..1796} of ``digits()``.
 
     The set is loaded once per (array module, dtype) and kept on that device.
-    Inputs: n: int > 0; gen: backend.rng(...); dtype: float32 or float64.
-    Returns: x: (n, 64) on gen's device, pixels in [-1, 1]."""
+    Inputs: n: int > 0; rng: backend.rng(...); dtype: float32 or float64.
+    Returns: x: (n, 64) on rng's device, pixels in [-1, 1]."""
     n, dtype = _check_n(n), check_dtype(dtype)
-    _check_gen(gen)
-    i = gen.integers(0, DIGITS_N, size=n)                            # (n,) row of each draw
+    _check_rng(rng)
+    i = rng.integers(0, DIGITS_N, size=n)                            # (n,) row of each draw
     xp = get_array_module(i)
     key = (xp.__name__, str(dtype))
     if key not in _DIGITS_CACHE:
@@ -198,13 +196,13 @@ def _check_name(name, known, why=""):
         raise ValueError("name must be one of %s%s, got %r" % (sorted(known), why, name))
 
 
-def sample(name, n, gen, dtype=np.float32):
+def sample(name, n, rng, dtype=np.float32):
     """n points of the dataset ``name`` (a key of DATASETS: a toy, or 'digits', drawn with
-    replacement from the 1797 images). Returns: (n, DATASETS[name]) on gen's device."""
+    replacement from the 1797 images). Returns: (n, DATASETS[name]) on rng's device."""
     _check_name(name, DATASETS)
     if name == "digits":
-        return _digit_rows(n, gen, dtype)
-    return TOY_DATASETS[name](_check_n(n), gen, dtype)
+        return _digit_rows(n, rng, dtype)
+    return TOY_DATASETS[name](_check_n(n), rng, dtype)
 
 
 def centres(name):

@@ -44,9 +44,8 @@ sigma'(a) = sigma(a) sigma(-a) = e/(1+e)^2; 1 - 2 sigma(a) = -tanh(a/2); sech^2 
 (s' at a = -1.2785, s'' at a = +-2.3994), where any formula subtracts terms of size ~0.2: near
 them the error is a few ulps of the terms, not of the result.
 """
-import math
-
 from .backend import get_array_module
+from .checks import number
 
 
 # ------------------------------------------------------------------------------------------------
@@ -139,9 +138,7 @@ class LeakyReLU(Activation):
     second_order = False
 
     def __init__(self, slope=0.2):
-        if not (isinstance(slope, (int, float)) and math.isfinite(slope) and 0 <= slope < 1):
-            raise ValueError("leaky_relu slope must be a number in [0, 1), got %r" % (slope,))
-        self.slope = float(slope)
+        self.slope = number("leaky_relu slope", slope, low=0, high=1, high_open=True)
         self.lipschitz = 1.0
         self.name = "leaky_relu" if slope == 0.2 else "leaky_relu:%g" % slope
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import data
 from .backend import rng, to_numpy
+from .checks import number
 
 
 def _points(x, name):
@@ -164,10 +165,8 @@ def mode_coverage(samples, centres, std, n_std=3.0):
     if x.shape[1] != c.shape[1]:
         raise ValueError("samples and centres must have the same dimension, got %s and %s"
                          % (x.shape, c.shape))
-    for name, v in (("std", std), ("n_std", n_std)):
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) \
-                or not math.isfinite(v) or v <= 0:
-            raise ValueError("%s must be a finite number > 0, got %r" % (name, v))
+    std = number("std", std, low=0, low_open=True)
+    n_std = number("n_std", n_std, low=0, low_open=True)
     d = np.sqrt(((x[:, None, :] - c[None, :, :]) ** 2).sum(axis=2))   # (N, K) distances
     nearest = d.argmin(axis=1)                                          # (N,)
     good = d[np.arange(x.shape[0]), nearest] <= n_std * std             # (N,) high quality

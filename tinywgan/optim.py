@@ -12,7 +12,7 @@ One interface for every rule (as in CS231n's ``optim.py``)::
 - ``step`` is gradient *descent*: to maximise (the critic's E f(real) - E f(fake)), pass the
   gradient of the negative.
 - State (moment buffers, step counter ``t``) is made on the first ``step``, on the params'
-  device and dtype. One optimiser per parameter vector (generator and critic get one each).
+  device and dtype. One optimizer per parameter vector (generator and critic get one each).
 - Speed: a step is a handful of in-place vector operations (``out=``) into preallocated buffers;
   scalars (bias corrections, ``1 - beta``) are Python floats computed once per step.
 - ``state_dict`` arrays stay on the device (``checkpoint.save`` copies them to the host);
@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from . import backend
+from .checks import number
 
 
 class Optimizer:
@@ -56,7 +57,7 @@ class Optimizer:
             ref = self._scratch
             if ref.shape != params.shape or ref.dtype != params.dtype:
                 raise ValueError(
-                    "%s was stepping params of shape %s %s, now got %s %s; use one optimiser "
+                    "%s was stepping params of shape %s %s, now got %s %s; use one optimizer "
                     "per parameter vector" % (type(self).__name__, ref.shape, ref.dtype,
                                               params.shape, params.dtype))
         self.t += 1
@@ -83,7 +84,7 @@ class Optimizer:
         missing, unexpected = sorted(expected - set(d)), sorted(set(d) - expected - {"t"})
         if missing or unexpected:
             raise ValueError("%s.load_state_dict: missing %s, unexpected %s (t = %d); with t > 0 "
-                             "it holds exactly %s. Was it saved by another optimiser?"
+                             "it holds exactly %s. Was it saved by another optimizer?"
                              % (type(self).__name__, missing, unexpected, t,
                                 ["t"] + list(self._names)))
         for k in expected:
@@ -227,13 +228,13 @@ OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSProp, "adam": Adam}
 
 
 def make_optimizer(name, **hyper):
-    """``make_optimizer("adam", lr=1e-4, betas=(0.5, 0.9))``: an optimiser by name.
+    """``make_optimizer("adam", lr=1e-4, betas=(0.5, 0.9))``: an optimizer by name.
 
     Names: 'sgd', 'rmsprop', 'adam' (any case). ``hyper`` goes to the constructor.
     """
     key = str(name).lower()
     if key not in OPTIMIZERS:
-        raise ValueError("unknown optimiser %r; choose one of %s" % (name, sorted(OPTIMIZERS)))
+        raise ValueError("unknown optimizer %r; choose one of %s" % (name, sorted(OPTIMIZERS)))
     cls = OPTIMIZERS[key]
     unknown = sorted(set(hyper) - set(inspect.signature(cls).parameters))
     if unknown:
@@ -243,20 +244,12 @@ def make_optimizer(name, **hyper):
 
 
 # ---- checks ------------------------------------------------------------------------------------
-def _real(name, value, ok, rule):
-    """``float(value)`` if it is a finite real number satisfying ``ok``; else a ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or not ok(float(value)):
-        raise ValueError("%s must be %s, got %r" % (name, rule, value))
-    return float(value)
-
-
 def _positive(name, value):
-    return _real(name, value, lambda x: x > 0, "a finite number > 0")
+    return number(name, value, low=0, low_open=True)
 
 
 def _fraction(name, value):
-    return _real(name, value, lambda x: 0 <= x < 1, "a number in [0, 1)")
+    return number(name, value, low=0, high=1, high_open=True)
 
 
 def _count(t):

@@ -81,7 +81,7 @@ def fit_critic(D, opt, draw, n_steps, method="wgan-gp", lam=10.0, clip=0.01, see
 
 
 class Trainer:
-    """Holds the two networks, their optimisers and the iteration count; runs the loops.
+    """Holds the two networks, their optimizers and the iteration count; runs the loops.
 
     Attributes: cfg, xp, G (latent -> d), D (d -> 1) with d = data.DATASETS[cfg.dataset] (2,
     or 64 for the digits), opt_g, opt_d, t (generator iterations done), history (list of dicts,
@@ -246,7 +246,7 @@ class Trainer:
     # ---- checkpoints ---------------------------------------------------------------------------
     def state_arrays(self):
         """Everything a resume needs, as named arrays: both networks' parameters, the critic's
-        spectral-norm vectors, both optimisers' state. (No random-generator state is needed:
+        spectral-norm vectors, both optimizers' state. (No random-generator state is needed:
         the draws are counter-based.)"""
         arrays = {"G/params": self.G.params, "D/params": self.D.params}
         if self.D.sn is not None:
@@ -280,7 +280,7 @@ class Trainer:
         expected = {k: v.shape for k, v in trainer.state_arrays().items()
                     if not k.endswith("/t")}
         opt_names = {k for k in arrays if k.startswith(("opt_d/", "opt_g/"))}
-        expected.update({k: arrays[k].shape for k in opt_names})    # checked by the optimiser
+        expected.update({k: arrays[k].shape for k in opt_names})    # checked by the optimizer
         checkpoint.check_arrays(arrays, expected, where=str(path))
         xp = trainer.xp
         trainer.G.params[...] = xp.asarray(arrays["G/params"])
