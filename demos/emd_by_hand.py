@@ -1,4 +1,5 @@
-"""Earth mover's distance by hand: the seeds' four piles of dirt.
+"""Earth mover's distance by hand: four piles of dirt (the example of Weng's "From GAN to WGAN",
+2017, and of Berkeley's EECS 182 WGAN homework, Fall 2022).
 
 P = (3, 2, 1, 4) and Q = (1, 2, 4, 3) on unit-spaced positions 0, 1, 2, 3. Walk left to right
 and carry the surplus: delta_i is what crosses the gap between pile i-1 and pile i,
@@ -38,7 +39,7 @@ plt = pyplot()                   # matplotlib, file-only backend
 
 @dataclass
 class DemoConfig:
-    P: Tuple[int, ...] = (3, 2, 1, 4)     # the seeds' piles (where the dirt is)
+    P: Tuple[int, ...] = (3, 2, 1, 4)     # Weng's piles (where the dirt is)
     Q: Tuple[int, ...] = (1, 2, 4, 3)     # (where it must go)
     n_random: int = 1000                  # step 3: random pile pairs checked
     max_piles: int = 12                   # ... with up to this many piles

@@ -2,7 +2,7 @@
 
 Runs ``tinywgan.bench`` at the gan_toy size and at a GPU-sized configuration on every device
 present (cpu always, gpu when CuPy sees a GPU) and prints one table. The floor is the time of
-the bare (B x W)(W x W) products one iteration cannot avoid (DESIGN.md, "Cost of one step");
+the bare (B x W)(W x W) products one iteration cannot avoid (``bench.matmul_count``);
 ``ratio`` = iteration / floor, 1.0 being "nothing but the products".
 
     python demos/gpu_speed.py                  # a few minutes on a CPU

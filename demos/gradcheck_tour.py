@@ -31,7 +31,7 @@ from typing import List
 
 import numpy as np
 
-from tinywgan import bugzoo, gradcheck
+from tinywgan import bugzoo, finitediff, gradcheck
 from tinywgan.layers import ACTIVATIONS, get_activation
 from tinywgan.plot import pyplot, save_demo_figure
 
@@ -54,7 +54,7 @@ cfg = DemoConfig()
 if os.environ.get("TINYWGAN_SMOKE"):      # a budget of seconds
     cfg.activations = ["relu", "tanh"]
 
-TOL = gradcheck.TOL                       # 1e-6: float64, away from kinks
+TOL = finitediff.TOL                       # 1e-6: float64, away from kinks
 
 
 sections = []     # (title, what to expect, rows); a row: {"what", "error", "tol", "ok", ...}
@@ -118,9 +118,9 @@ section("6. the steps that train (tinywgan.steps): the critic's whole loss, and 
 # 7. why ReLU checks stay away from kinks: a difference that straddles one
 a = np.array([cfg.kink_a])                                         # (1,), |a| < h: straddled
 relu = get_activation("relu")
-num = gradcheck.numerical_gradient(lambda: relu.f(a).sum(), a, h=cfg.kink_h)   # 4th-order stencil
+num = finitediff.numerical_gradient(lambda: relu.f(a).sum(), a, h=cfg.kink_h)   # 4th-order stencil
 kink = {"what": "relu s'(a) at a = %g, h = %g (straddles the kink)" % (cfg.kink_a, cfg.kink_h),
-        "error": gradcheck.rel_error(relu.df(a), num), "tol": TOL, "kink": True}
+        "error": finitediff.rel_error(relu.df(a), num), "tol": TOL, "kink": True}
 kink["ok"] = kink["error"] < TOL
 section("7. a check that straddles a kink (the check is wrong, not the backward)",
         "s'(a) = %g, but the stencil averages slopes 0 and 1 across the kink: %.4f; this is why "

@@ -3,7 +3,7 @@
 Each method trains with the library's Trainer and its own defaults (``train.make_config``:
 WGAN-GP's tuned settings, and ``METHOD_DEFAULTS`` for clipping and spectral norm) on the ring
 of 8 and the grid of 25 Gaussians, once per seed; then 2500 generated points are scored as the
-published tables score them (REFERENCE.md, "Measuring a generator on the toys"):
+published tables score them (VEEGAN: Srivastava et al. 2017; PacGAN: Lin et al. 2018):
 
 - a sample is high quality when it lies within 3 std of its nearest mode centre (perfect
   samples score 1 - exp(-4.5) = 98.9 %);
@@ -104,7 +104,7 @@ if __name__ == "__main__":
                      r["modes_total"], 100 * r["high_quality"], r["seconds"]), flush=True)
     print("%d runs in %.0f s (%d workers)" % (len(results), time.perf_counter() - t0, cfg.workers))
 
-    # 2. the table, in the published tables' form (REFERENCE.md): mean +- standard error
+    # 2. the table, in the published tables' form: mean +- standard error
     print("\n%d seeds, %s of each method's default iterations, %d points scored per run"
           % (cfg.seeds, "100 %" if cfg.budget == 1 else "%g %%" % (100 * cfg.budget), cfg.n_eval))
     print("| method | ring modes (of 8) | ring HQ % | grid modes (of 25) | grid HQ % |")

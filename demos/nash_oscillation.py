@@ -1,6 +1,7 @@
 """Why GAN training oscillates: two players, min_x xy and min_y -xy, by gradient descent.
 
-The seeds' example (Salimans et al. 2016; Weng, "From GAN to WGAN", Fig. 3). Player 1 moves x to
+The example of Weng's "From GAN to WGAN" (2017, Fig. 3; after Salimans et al. 2016, "Improved
+Techniques for Training GANs"). Player 1 moves x to
 minimise f_1 = xy (gradient y), player 2 moves y to minimise f_2 = -xy (gradient -x). The only
 Nash equilibrium is (0, 0). With learning rate eta:
 
@@ -39,7 +40,7 @@ plt = pyplot()                   # matplotlib, file-only backend
 
 @dataclass
 class DemoConfig:
-    eta: float = 0.1          # both players' learning rate (the seeds' value)
+    eta: float = 0.1          # both players' learning rate (Weng's value)
     x0: float = 1.0           # start (x, y) = (1, 1)
     y0: float = 1.0
     steps: int = 300          # about 5 turns: each step turns by atan(eta) = 0.0997 rad
@@ -130,7 +131,7 @@ c.plot(steps, sim[:, 1], c="tab:orange", label="y, simultaneous")
 c.plot(steps, alt[:, 0], c="tab:blue", label="x, alternating")
 c.plot(steps, alt[:, 1], c="tab:cyan", label="y, alternating")
 c.set_xlabel("step")
-c.set_title("the oscillation grows (seeds' Fig. 3)")
+c.set_title("the oscillation grows (Weng's Fig. 3)")
 c.legend(fontsize=8, loc="lower left")
 fig.tight_layout()
 save_demo_figure(fig, "nash_oscillation")

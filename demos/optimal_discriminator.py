@@ -3,7 +3,8 @@ r"""The optimal discriminator, D*(x) = p_r(x) / (p_r(x) + p_g(x)), found by trai
 Fix the generator: p_g = N(mu_g, s_g^2), against the real data p_r = the library's 1-D mixture
 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2) (``data.mixture_1d``). A discriminator D = sigmoid(logit)
 maximises V(D) = E_r log D(x) + E_g log(1 - D(x)); pointwise, p_r log D + p_g log(1 - D) is
-largest at D* = p_r / (p_r + p_g) (Goodfellow et al. 2014, Prop. 1; the seeds' derivation), and
+largest at D* = p_r / (p_r + p_g) (Goodfellow et al. 2014, Prop. 1; derived in Guerzhoy's WGAN
+lecture notes, 2022), and
 
     V(D*) = 2 JSD(p_r, p_g) - 2 log 2.
 

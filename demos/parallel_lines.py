@@ -1,6 +1,8 @@
 """Why Wasserstein: two parallel lines, P_0 = (0, Z) and P_theta = (theta, Z), Z ~ U[0, 1].
 
-The seeds' example (Arjovsky et al. 2017, Example 1). For theta != 0 the supports are disjoint, so
+Arjovsky, Chintala and Bottou's Example 1 ("Wasserstein GAN", 2017), as Weng's "From GAN to
+WGAN" (2017) and Guerzhoy's WGAN lecture notes (2022) teach it. For theta != 0 the supports are
+disjoint, so
 
     KL(P_0 || P_theta) = +infinite,   JS(P_0, P_theta) = log 2,   W(P_0, P_theta) = |theta|
 

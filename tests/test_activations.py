@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from tinywgan import backend, layers, losses, steps
-from tinywgan.gradcheck import compare, numerical_gradient
+from tinywgan.finitediff import compare, numerical_gradient
 from tinywgan.layers import get_activation
 from tinywgan.mlp import MLP
 

@@ -18,7 +18,7 @@ def _check(r, device, fast_taken):
 
 
 def test_matmul_count_follows_design():
-    assert bench.matmul_count(3, 5) == 120           # DESIGN.md: 5 x 22 + 10
+    assert bench.matmul_count(3, 5) == 120           # 2 layers x (5 x 11 + 5)
     assert bench.matmul_count(2, 5) == 60 and bench.matmul_count(3, 1) == 32
     assert bench.matmul_count(3, 5, method="wgan") == 80
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from tinywgan import bugzoo, fast, gradcheck as gc, steps
+from tinywgan import bugzoo, fast, finitediff, gradcheck as gc, steps
 from tinywgan.layers import ACTIVATIONS, get_activation
 from tinywgan.losses import GAN_LOSSES
 
@@ -72,7 +72,7 @@ def test_gan_loss_gradients():
         _ok(row)
 
 
-# ---- the networks ---------------------------------------------------------------------------------
+# ---- the networks -------------------------------------------------------------------------------
 
 @given(nets, st.integers(1, 3))
 def test_mlp_backward(p, d_out):
@@ -104,7 +104,7 @@ def test_dropping_the_s2_path_is_caught():
     _ok(gc.check_penalty("tanh", seed=0))
 
 
-# ---- the steps that train -------------------------------------------------------------------------
+# ---- the steps that train -----------------------------------------------------------------------
 
 @given(st.sampled_from(steps.METHODS), st.sampled_from(SMOOTH + ["relu"]),
        st.lists(st.integers(1, 6), min_size=1, max_size=3), st.integers(2, 6),
@@ -134,16 +134,16 @@ def test_generator_step(loss, act, fused, seed):
 
 def test_rel_error_is_cs231ns():
     """rel_error = max |a - b| / max(1e-8, |a| + |b|)."""
-    assert gc.rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.0
-    assert gc.rel_error(np.array([1.0]), np.array([3.0])) == pytest.approx(0.5)
-    assert gc.rel_error(np.array([0.0]), np.array([1e-9])) == pytest.approx(0.1)   # 1e-8 floor
+    assert finitediff.rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.0
+    assert finitediff.rel_error(np.array([1.0]), np.array([3.0])) == pytest.approx(0.5)
+    assert finitediff.rel_error(np.array([0.0]), np.array([1e-9])) == pytest.approx(0.1)   # 1e-8 floor
 
 
 def test_run_all_passes_in_float64():
     """`python -m tinywgan gradcheck`'s table: every row passes, every method and loss has one."""
     rows = gc.run_all(seed=0)
     bad = [r for r in rows if not r["ok"]]
-    assert not bad, gc.format_table(bad)
+    assert not bad, finitediff.format_table(bad)
     names = " ".join(r["what"] for r in rows)
     for method in steps.METHODS:
         assert "critic step %s (" % method in names

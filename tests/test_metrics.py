@@ -1,6 +1,6 @@
 """The metrics against closed forms, brute force and each other.
 
-- EMD: the seeds' example (W = 5, deltas 2, 2, -1, 0) and N * W1 of the piles as samples;
+- EMD: Weng's example (W = 5, deltas 2, 2, -1, 0) and N * W1 of the piles as samples;
 - w1_1d: a shift by c costs |c| exactly; unequal sizes agree with equal sizes;
 - w1_exact: brute force over permutations, 1-D data embedded in 2-D (= w1_1d), the parallel
   lines (= |theta|), metric axioms;
@@ -26,7 +26,7 @@ def _cloud(seed, n, d=2):
 
 
 # ---- discrete EMD -------------------------------------------------------------------------------
-def test_emd_seeds_example():
+def test_emd_worked_example():
     W, deltas = metrics.emd_discrete([3, 2, 1, 4], [1, 2, 4, 3])
     assert W == 5 and deltas == [2, 2, -1, 0]
     W, deltas = metrics.emd_discrete([1, 2, 4, 3], [3, 2, 1, 4])      # reversed roles
@@ -170,7 +170,7 @@ def test_js_partial_overlap_closed_form():
 
 @given(seeds, st.one_of(st.floats(0.01, 3), st.floats(-3, -0.01)))
 def test_parallel_lines_kl_js(seed, theta):
-    """The seeds' example on a histogram that tells the lines apart: JS = log 2, KL = inf;
+    """The parallel lines on a histogram that tells them apart: JS = log 2, KL = inf;
     at theta = 0 both are 0 (the samples share Z, so the histograms are equal)."""
     def hist(theta_):
         x = backend.to_numpy(data.parallel_lines(200, theta_, backend.rng(np, seed), np.float64))
@@ -249,7 +249,7 @@ def test_mode_coverage_bad_input():
 
 # ---- the real-vs-real floor ------------------------------------------------------------------
 def test_w1_floor_at_2500():
-    """Seeds 0..19 gave 0.034..0.073 (mean 0.050) for 8gaussians; REFERENCE.md quotes 0.074."""
+    """Seeds 0..19 gave 0.034..0.073 (mean 0.050) for 8gaussians."""
     w = metrics.w1_floor("8gaussians", 2500, seed=0)
     assert 0.03 < w < 0.08
     a = data.sample("8gaussians", 2500, backend.rng(np, 0, "w1_floor", "8gaussians", 0),

@@ -2,7 +2,7 @@ r"""How fast is one generator iteration, against what the hardware must do anywa
 
 ``python -m tinywgan bench`` times the gan_toy iteration (n_critic critic steps and one generator
 step, WGAN-GP, Adam) and, in the same process and interleaved with it, the bare matrix products
-that iteration cannot avoid (DESIGN.md, "Cost of one step"): ``matmul_count`` products of shape
+that iteration cannot avoid, counted by ``matmul_count``: products of shape
 (B x W)(W x W). Their time is the *floor*; ``ratio = iteration / floor`` says how much the rest
 (activations, masks, the optimizers, Python) costs on top. Both are medians over repeats, and the
 ratio is the median of the per-repeat ratios, so a machine busy with other work slows both sides
@@ -20,13 +20,14 @@ from . import backend, steps
 
 
 def matmul_count(depth, n_critic, method="wgan-gp"):
-    r"""The (B x W)(W x W) products of one generator iteration (DESIGN.md, "Cost of one step").
+    r"""The (B x W)(W x W) products one generator iteration cannot avoid.
 
     Each network has ``depth - 1`` hidden-to-hidden (W x W) layers; per such layer:
 
     - critic step: generator forward 1, critic forward on real and fake 2, the Wasserstein
       term's backward (dW and dx) on real and fake 4; with the penalty also the forward on the
-      interpolates 1, the input-gradient pass 1 and its reverse (Wbar and Gbar) 2: 7 or 11;
+      interpolates 1, the input-gradient pass 1 and its reverse (W_bar and gA_bar) 2: 7 or
+      11 (``tinywgan.penalty``; with ReLU its second-order path is empty);
     - generator step: generator forward 1, critic forward 1, critic backward to the input 1,
       generator backward (dW and dx) 2: 5.
 

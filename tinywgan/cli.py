@@ -13,8 +13,9 @@ import sys
 
 def cmd_gradcheck(args):
     from . import gradcheck
+    from .finitediff import format_table
     rows = gradcheck.run_all(seed=args.seed)
-    print(gradcheck.format_table(rows))
+    print(format_table(rows))
     failed = [r for r in rows if not r["ok"]]
     print("\n%d of %d checks passed (float64)." % (len(rows) - len(failed), len(rows)))
     return 1 if failed else 0
@@ -99,27 +100,37 @@ def _per_setting(name):
 
 
 def _add_train_flags(p):
-    from .config import Config, METHODS, PRESETS
+    from .backend import DEVICES, DTYPES
+    from .config import Config, METHODS, PRESETS, default_optimizer
+    from .data import DATASETS
+    from .layers import ACTIVATIONS
+    from .losses import GAN_LOSSES
+    from .optim import OPTIMIZERS
     d = Config()
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from named settings "
                    "(gan_toy: the reference toy code's)")
     p.add_argument("--method", choices=METHODS, help="default %s" % d.method)
-    p.add_argument("--dataset", help="8gaussians, 25gaussians, swissroll or digits "
-                   "(scikit-learn's 8x8 images) (default %s)" % d.dataset)
+    p.add_argument("--dataset", choices=sorted(DATASETS),
+                   help="a 2-D toy, or digits (scikit-learn's 8x8 images) (default %s)"
+                   % d.dataset)
     for name, typ in (("iters", int), ("batch", int), ("n_critic", int), ("width", int),
                       ("depth", int), ("latent", int), ("lam", float), ("clip", float),
                       ("lr_d", float), ("lr_g", float), ("seed", int), ("log_every", int),
                       ("eval_every", int), ("eval_n", int)):
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ,
                        help="default %s%s" % (getattr(d, name), _per_setting(name)))
-    p.add_argument("--activation", help="default %s" % d.activation)
-    p.add_argument("--optimizer", choices=["sgd", "rmsprop", "adam"],
-                   help="default: rmsprop for wgan, adam otherwise")
+    p.add_argument("--activation", metavar="ACT",
+                   help="one of %s, or leaky_relu:SLOPE (default %s)"
+                   % (", ".join(sorted(ACTIVATIONS)), d.activation))
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS),
+                   help="default: the method's own (%s)"
+                   % ", ".join("%s: %s" % (m, default_optimizer(m)) for m in METHODS))
     p.add_argument("--betas", type=float, nargs=2,
                    help="Adam's betas (default %s %s%s)" % (d.betas + (_per_setting("betas"),)))
-    p.add_argument("--gan-loss", dest="gan_loss", choices=["nonsaturating", "minimax"])
-    p.add_argument("--device", choices=["cpu", "gpu", "strict"], help="default cpu")
-    p.add_argument("--dtype", choices=["float32", "float64"], help="default float32")
+    p.add_argument("--gan-loss", dest="gan_loss", choices=GAN_LOSSES,
+                   help="gan: the generator's loss (default %s)" % d.gan_loss)
+    p.add_argument("--device", choices=DEVICES, help="default %s" % d.device)
+    p.add_argument("--dtype", choices=sorted(DTYPES), help="default %s" % d.dtype)
     p.add_argument("--no-lr-decay", action="store_true", help="keep the learning rates constant")
     p.add_argument("--warmup", action="store_true",
                    help="wgan: 100 critic steps for the first 25 and every 500th iteration")
@@ -130,6 +141,7 @@ def _add_train_flags(p):
 
 
 def build_parser():
+    from .backend import DEVICES, DTYPES
     parser = argparse.ArgumentParser(prog="tinywgan", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,7 +152,7 @@ def build_parser():
     p.add_argument("run_dir")
     p.add_argument("-n", type=int, default=2500, help="how many points (default 2500)")
     p.add_argument("-o", default="points.npy", help="output .npy file (default points.npy)")
-    p.add_argument("--device", choices=["cpu", "gpu", "strict"], help="default: the run's")
+    p.add_argument("--device", choices=DEVICES, help="default: the run's")
     p.set_defaults(func=cmd_sample)
     p = sub.add_parser("gradcheck", help="check every gradient against finite differences")
     p.add_argument("--seed", type=int, default=0, help="seed of the random test points")
@@ -150,10 +162,11 @@ def build_parser():
                           ("repeats", 5), ("iters_per_repeat", 3), ("warmup", 2)):
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=int, default=default,
                        help="default %d" % default)
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    p.add_argument("--device", choices=["cpu", "gpu", "strict"], default="cpu")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    p.add_argument("--device", choices=DEVICES, default="cpu")
     p.add_argument("--fast", action=argparse.BooleanOptionalAction, default=True,
-                   help="the fused steps of tinywgan.fast (--no-fast: the plain path)")
+                   help="the fused steps of tinywgan/fast.py (--no-fast: the plain steps of "
+                   "tinywgan/steps.py)")
     p.add_argument("--json", action="store_true", help="one JSON line")
     p.set_defaults(func=cmd_bench)
     return parser

@@ -8,7 +8,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Tuple
 
-from . import backend, checks, data
+from . import backend, data, validate
 from .layers import get_activation
 from .losses import GAN_LOSSES
 from .optim import OPTIMIZERS
@@ -54,25 +54,25 @@ class Config:
     def validate(self):
         """Refuse bad hyperparameters before any training, naming the field and the value."""
         try:
-            checks.choice("method", self.method, METHODS)
-            checks.choice("dataset", self.dataset, tuple(data.DATASETS))
+            validate.choice("method", self.method, METHODS)
+            validate.choice("dataset", self.dataset, tuple(data.DATASETS))
             for name in ("iters", "batch", "n_critic", "width", "depth", "latent", "log_every",
                          "curve_n", "eval_n"):
-                checks.count(name, getattr(self, name))
-            checks.count("eval_every", self.eval_every, low=0)
-            checks.count("seed", self.seed, low=0)
+                validate.count(name, getattr(self, name))
+            validate.count("eval_every", self.eval_every, low=0)
+            validate.count("seed", self.seed, low=0)
             for name in ("lr_d", "lr_g", "clip"):
-                checks.number(name, getattr(self, name), low=0, low_open=True)
-            checks.number("lam", self.lam, low=0)
+                validate.number(name, getattr(self, name), low=0, low_open=True)
+            validate.number("lam", self.lam, low=0)
             if not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2:
                 raise ValueError("betas must be two numbers in [0, 1), got %r" % (self.betas,))
             for b in self.betas:
-                checks.number("betas", b, low=0, high=1, high_open=True)
-            checks.choice("gan_loss", self.gan_loss, GAN_LOSSES)
+                validate.number("betas", b, low=0, high=1, high_open=True)
+            validate.choice("gan_loss", self.gan_loss, GAN_LOSSES)
             if self.optimizer:
-                checks.choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
-            checks.choice("device", self.device, backend.DEVICES)
-            checks.choice("dtype", self.dtype, tuple(backend.DTYPES))
+                validate.choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
+            validate.choice("device", self.device, backend.DEVICES)
+            validate.choice("dtype", self.dtype, tuple(backend.DTYPES))
             get_activation(self.activation)
         except (TypeError, ValueError) as e:
             raise ValueError("config: %s" % e) from None

@@ -10,7 +10,7 @@ independently (``gan_toy.py`` cycles 25gaussians through a shuffled fixed set):
 - ``swissroll``: scikit-learn's ``make_swiss_roll(n, noise=0.25)`` columns [0, 2], divided by 7.5:
   t = 1.5 pi (1 + 2u), u ~ U[0, 1]; x = ((t cos t, t sin t) + 0.25 e) / 7.5.
 
-Also the seeds' parallel lines P_theta = (theta, Z), Z ~ U[0, 1] (Arjovsky et al. 2017,
+Also the parallel lines P_theta = (theta, Z), Z ~ U[0, 1] (Arjovsky et al. 2017,
 Example 1), a 1-D two-Gaussian mixture with its exact density (for the optimal discriminator
 D* = p_r / (p_r + p_g), Goodfellow et al. 2014), and scikit-learn's 8x8 digits.
 
@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from .backend import check_dtype, get_array_module
-from .checks import number
+from .validate import number
 
 #: 8gaussians: the unit-circle centres, the scale, the noise std and the final divisor.
 _RING = [(1, 0), (-1, 0), (0, 1), (0, -1),
@@ -101,7 +101,7 @@ def swissroll(n, rng, dtype=np.float32):
 
 
 def parallel_lines(n, theta, rng, dtype=np.float32):
-    """The seeds' P_theta: points (theta, Z), Z ~ U[0, 1].
+    """The parallel lines P_theta (Arjovsky et al. 2017, Example 1): points (theta, Z), Z ~ U[0, 1].
 
     Two calls with generators made from the same (seed, stream) share Z, so the sets differ by
     the shift theta alone: W1 = |theta| while JS = log 2 and KL = inf for theta != 0.

@@ -228,7 +228,7 @@ class FusedSteps:
         else:
             loss, d_fake = wasserstein_generator_loss(d.out)
 
-        # 2. D's backward to its input only; its dx seeds G's backward
+        # 2. D's backward to its input only; its dx starts G's backward
         d.dA[-1][...] = d_fake
         backward(D, d.dA, d.mask)
         xp.matmul(d.dA[0], D.W[0].T, out=g.dA[-1])        # dx = dA[0] W[0]^T       (B, d)

@@ -1,107 +1,27 @@
-r"""Gradient checking: the answer key for every hand-derived backward in tinywgan.
+r"""Gradient checking: the answer key for every hand-derived backward in tinywgan, down to the
+steps that train (``tinywgan.steps`` and the fused ``tinywgan.fast``).
 
-Centred finite differences of a scalar function f of an array x, one coordinate at a time:
-
-    df/dx_i ~ [8 (f(x + h e_i) - f(x - h e_i)) - (f(x + 2h e_i) - f(x - 2h e_i))] / (12 h)
-
-the fourth-order centred stencil (error O(h^4), against O(h^2) for the two-point
-(f(x+h) - f(x-h)) / 2h, which ``order=2`` gives). The relative error is CS231n's:
-
-    rel_error(a, b) = max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)
-
-What to expect in float64: 1e-12..1e-8 for a correct backward; 1e-2..1 for a wrong one.
-The difference quotient itself carries round-off, about eps |f| / h ~ 1e-13 |f| at h = 1e-3,
-so a coordinate whose true gradient is that small (a bias that cancels out of the loss) cannot
-be resolved at CS231n's floor of 1e-8: the network checks measure the differences' resolution
-(``numerical_gradient(..., return_noise=True)``, comparing h with h/2) and compare such
-coordinates at that resolution. Float32 is too coarse for any of this: check
-in float64.
+Each ``check_*`` builds a small float64 case, runs the library's own function, and compares its
+gradient with centred finite differences (``tinywgan.finitediff``: the stencils, CS231n's
+relative error, the differences' resolution). What to expect: 1e-12..1e-8 for a correct
+backward, 1e-2..1 for a wrong one, against a tolerance of 1e-6.
 
 ReLU-family networks are piecewise linear: a difference that steps over a kink (a
-pre-activation within about h of 0) is meaningless, so checks of those keep away from kinks
-(``min_abs_preactivation``).
+pre-activation within about h of 0) is meaningless, so their rows carry the distance of the
+nearest pre-activation from its kink (``kink_margin``, from ``min_abs_preactivation``).
 
 Each ``check_*`` returns a row ``{"what", "error", "tol", "ok"}``; ``run_all`` returns them all and
-``python -m tinywgan gradcheck`` prints them as a table.
+``python -m tinywgan gradcheck`` prints them as a table (``finitediff.format_table``).
 """
 import numpy as np
 
 from . import backend, fast, steps
+from .finitediff import compare, numerical_gradient
 from .layers import (ACTIVATIONS, activation_backward, activation_forward,
                      activation_input_grad_backward, get_activation, linear_backward,
                      linear_forward, linear_input_grad, linear_input_grad_backward)
 from .losses import GAN_LOSSES, gan_discriminator_loss, gan_generator_loss
 from .mlp import MLP
-
-TOL = 1e-6          # float64, away from kinks
-NOISE_MARGIN = 10   # how far the measured resolution of the differences is trusted
-
-
-def rel_error(a, b, floor=1e-8):
-    """CS231n's relative error: max_i |a_i - b_i| / max(floor, |a_i| + |b_i|), floor 1e-8
-    (a host float). ``floor`` may be an array, one per coordinate."""
-    a = backend.to_numpy(a).astype(np.float64)
-    b = backend.to_numpy(b).astype(np.float64)
-    if a.shape != b.shape:
-        raise ValueError("rel_error: shapes differ, %s against %s" % (a.shape, b.shape))
-    return float(np.max(np.abs(a - b) / np.maximum(floor, np.abs(a) + np.abs(b)), initial=0.0))
-
-
-_STENCILS = {2: ((1, 0.5), (-1, -0.5)),                                 # (offset/h, weight)
-             4: ((1, 8 / 12), (-1, -8 / 12), (2, -1 / 12), (-2, 1 / 12))}
-
-
-def numerical_gradient(f, x, h=1e-3, order=4, return_noise=False):
-    """Centred finite-difference gradient of a scalar function f() w.r.t. the array x.
-
-    f takes no arguments and reads x (perturbed in place, then restored). x: any shape,
-    contiguous (views of a model's parameter buffer are). Returns the gradient D(h), an array
-    like x (host NumPy). With ``return_noise`` it also returns, per coordinate, an estimate of
-    what the differences cannot resolve: max(|D(h) - D(h/2)|, |D(h) - D(2h)|) (truncation and
-    round-off, measured on two independent pairs, since one pair's round-offs can agree by
-    chance; this triples the cost) plus eps max|f| / h (one evaluation's round-off).
-    """
-    if order not in _STENCILS:
-        raise ValueError("order must be 2 or 4, got %r" % (order,))
-    flat = x.reshape(-1)
-    grad, noise = np.zeros(flat.shape[0]), np.zeros(flat.shape[0])
-
-    def difference(i, old, step):
-        """(D(step), max_k |f(x + k step e_i)|)."""
-        total, fmax = 0.0, 0.0
-        for k, w in _STENCILS[order]:
-            flat[i] = old + k * step
-            fk = float(f())
-            total += w * fk
-            fmax = max(fmax, abs(fk))
-        return total / step, fmax
-
-    for i in range(flat.shape[0]):
-        old = float(flat[i])
-        grad[i], fmax = difference(i, old, h)
-        if return_noise:
-            # measured (h against h/2 and 2h) plus the round-off of one evaluation, eps |f| / h
-            noise[i] = max(abs(grad[i] - difference(i, old, h / 2)[0]),
-                           abs(grad[i] - difference(i, old, 2 * h)[0])) \
-                + np.finfo(np.float64).eps * fmax / h
-        flat[i] = old
-    if return_noise:
-        return grad.reshape(x.shape), noise.reshape(x.shape)
-    return grad.reshape(x.shape)
-
-
-def compare(what, analytic, numeric, tol=TOL):
-    """A check's row {"what", "error", "tol", "ok"}. ``numeric`` is a gradient, or (gradient, resolution) from
-    ``numerical_gradient(..., return_noise=True)``: then a coordinate whose true gradient is
-    below the differences' resolution (|a_i| + |b_i| < 10 noise_i / tol, e.g. a bias that
-    cancels out of the loss exactly) is compared at that resolution rather than at CS231n's 1e-8.
-    The factor 10 is the safety margin on an estimate of the resolution, not on the gradient."""
-    floor = 1e-8
-    if isinstance(numeric, tuple):
-        numeric, noise = numeric
-        floor = np.maximum(floor, NOISE_MARGIN * noise / tol)
-    err = rel_error(analytic, numeric, floor)
-    return {"what": what, "error": err, "tol": tol, "ok": bool(err < tol)}
 
 
 def min_abs_preactivation(mlp, *xs):
@@ -163,7 +83,8 @@ def check_activation_layer(act, seed=0, N=4, M=5):
         A_bar = np.zeros_like(a)
     return [compare("%s layer: da" % act, activation_backward(dh, (a, act)),
                  numerical_gradient(f_h, a)),
-            compare("%s layer, double backward: gH_bar" % act, gH_bar, numerical_gradient(f_gA, gH)),
+            compare("%s layer, double backward: gH_bar" % act, gH_bar,
+                    numerical_gradient(f_gA, gH)),
             compare("%s layer, double backward: A_bar (s'' injection)" % act, A_bar,
                  numerical_gradient(f_gA, a))]
 
@@ -383,13 +304,3 @@ def run_all(seed=0):
         rows.append(check_generator_step(loss, "relu", seed=seed, fused=True))
     rows += check_gan_losses(seed)
     return rows
-
-
-def format_table(rows):
-    """The rows as a fixed-width table: what, max relative error, tolerance, pass/fail."""
-    width = max(len(r["what"]) for r in rows)
-    lines = ["%-*s  %10s  %8s  %s" % (width, "what", "rel error", "tol", "result")]
-    for r in rows:
-        lines.append("%-*s  %10.2e  %8.0e  %s" % (width, r["what"], r["error"], r["tol"],
-                                                  "pass" if r["ok"] else "FAIL"))
-    return "\n".join(lines)

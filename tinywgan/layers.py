@@ -45,7 +45,7 @@ sigma'(a) = sigma(a) sigma(-a) = e/(1+e)^2; 1 - 2 sigma(a) = -tanh(a/2); sech^2 
 them the error is a few ulps of the terms, not of the result.
 """
 from .backend import get_array_module
-from .checks import number
+from .validate import number
 
 
 # ------------------------------------------------------------------------------------------------

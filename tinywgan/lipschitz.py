@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from .backend import get_array_module, to_numpy
-from .checks import number
+from .validate import number
 
 
 def clip_weights(params, c):

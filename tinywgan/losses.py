@@ -22,7 +22,7 @@ exactly 0. Likewise sigmoid(l) - 1 is computed as -sigmoid(-l), never as a diffe
 Shapes: outputs f or logits are (N, 1); each gradient has the shape of what it is w.r.t.
 """
 from .backend import get_array_module
-from .checks import choice
+from .validate import choice
 from .layers import sigmoid, softplus
 
 #: The GAN generator's two losses (Goodfellow et al. 2014): the default first.

@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from . import backend
-from .checks import number
+from .validate import number
 
 
 class Optimizer:
@@ -141,7 +141,8 @@ class SGD(Optimizer):
 
 
 class RMSProp(Optimizer):
-    r"""RMSProp (Tieleman & Hinton 2012), as in the WGAN paper and the seed lecture.
+    r"""RMSProp (Tieleman & Hinton 2012), as in the WGAN paper and Guerzhoy's WGAN lecture notes
+    (ECE324, University of Toronto, 2022).
 
         ms <- alpha * ms + (1 - alpha) * g^2        (ms starts at 0)
         p  <- p - lr * g / (sqrt(ms) + eps)

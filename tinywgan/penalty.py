@@ -77,7 +77,7 @@ Under spectral normalisation every W above is the W_used = W / sigma the forward
 and the caller maps dW_used onto the raw W (``MLP.spectral_backward``).
 """
 from .backend import get_array_module
-from .checks import number
+from .validate import number
 from .layers import activation_input_grad_backward, linear_input_grad_backward
 
 

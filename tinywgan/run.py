@@ -65,6 +65,8 @@ def train_run(cfg, run_dir, resume=False, quiet=False, figure=True):
         trainer = Trainer(cfg)
         _write_json(os.path.join(run_dir, "config.json"), dataclasses.asdict(trainer.cfg))
         open(os.path.join(run_dir, "history.jsonl"), "w").close()
+    if not quiet:
+        print("steps: %s" % trainer.describe_steps())
 
     def on_log(tr, row):
         with open(os.path.join(run_dir, "history.jsonl"), "a") as f:

@@ -33,7 +33,7 @@ Adversarial Networks"; Goodfellow et al. 2014, "Generative Adversarial Nets"):
 and the generator descends L_G = -mean f(G(z)) (every WGAN) or, for the GAN, the minimax
 mean log(1 - D(G(z))) or the non-saturating -mean log D(G(z)) (``losses.GAN_LOSSES``).
 """
-from .checks import choice
+from .validate import choice
 from .lipschitz import clip_weights
 from .losses import (GAN_LOSSES, gan_discriminator_loss, gan_generator_loss,
                      wasserstein_critic_loss, wasserstein_generator_loss)

@@ -1,8 +1,9 @@
-"""Argument checks, written once: every public function that takes a number or a count uses these,
-so every message reads the same way and says what was expected.
+"""Argument checks, written once: every public function that takes a number, a count or a
+choice uses these, so every message reads the same way and says what was expected.
 
-    lam = checks.number("gradient_penalty: lam", lam, low=0)            # a finite real >= 0
-    n = checks.count("n", n)                                            # an int >= 1
+    lam = validate.number("gradient_penalty: lam", lam, low=0)      # a finite real >= 0
+    n = validate.count("n", n)                                      # an int >= 1
+    method = validate.choice("method", method, METHODS)             # one of a list
 
 A number is a Python or NumPy real (``np.float32(10)`` and ``10`` alike), never a bool (``True``
 is an int in Python, and accepting it hides a slip). A wrong type raises TypeError; a value that
