@@ -147,7 +147,7 @@ class Trainer:
         self.opt_g.step(G.params, G.grads)
         return out
 
-    def critic_n_stepsat(self, t):
+    def critic_steps_at(self, t):
         """n_critic, or 100 during the WGAN reference warm-up (t < 25 and every 500th t)."""
         if self.cfg.warmup and (t < 25 or t % 500 == 0):
             return 100
@@ -164,7 +164,7 @@ class Trainer:
         last critic step's and the generator step's numbers, as 0-d device arrays."""
         t = self.t
         self.set_learning_rates(t)
-        for k in range(self.critic_n_stepsat(t)):
+        for k in range(self.critic_steps_at(t)):
             out = self.critic_step(t, k)
         out.update(self.generator_step(t))
         self.t = t + 1
