@@ -196,7 +196,7 @@ def test_fit_critic_refuses_a_method_its_critic_was_not_built_for():
         fit_critic(MLP([2, 4, 1]), Adam(), _shifted_pair, 1, method="wgan-sn")
     with pytest.raises(ValueError, match="spectral_norm=False"):
         fit_critic(MLP([2, 4, 1], spectral_norm=True), Adam(), _shifted_pair, 1)
-    with pytest.raises(ValueError, match="method must be one of"):
+    with pytest.raises(ValueError, match="fit_critic: method must be one of"):
         fit_critic(MLP([2, 4, 1]), Adam(), _shifted_pair, 1, method="wgan-xx")
 
 

@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from . import backend, checkpoint, data, fast, metrics, steps
+from . import backend, checkpoint, data, fast, metrics, steps, validate
 from .config import (DATASET_DEFAULTS, METHOD_DEFAULTS, METHODS, PRESETS, Config,
                      default_optimizer, make_config)
 from .mlp import MLP
@@ -56,8 +56,7 @@ def fit_critic(D, opt, draw, n_steps, method="wgan-gp", lam=10.0, clip=0.01, see
     critic_grads's dict), e.g. to measure the critic as it learns.
     Returns the last update's dict (critic_loss, w_estimate, ...).
     """
-    if method not in METHODS:
-        raise ValueError("method must be one of %s, got %r" % (METHODS, method))
+    validate.choice("fit_critic: method", method, METHODS)
     if (method == "wgan-sn") != (D.sn is not None):
         raise ValueError("method %r needs a critic %s spectral normalisation: build it with "
                          "MLP(..., spectral_norm=%s)" % (method, "with" if method == "wgan-sn"
