@@ -5,6 +5,7 @@
     sample      write points from a trained run's generator
     gradcheck   every hand-derived gradient against finite differences, as a table
     bench       time the gan_toy iteration against the matrix products it needs
+    bugzoo      each classic WGAN/WGAN-GP mistake injected, and the check that catches it
 """
 import argparse
 import os
@@ -169,6 +170,8 @@ def build_parser():
                    "tinywgan/steps.py)")
     p.add_argument("--json", action="store_true", help="one JSON line")
     p.set_defaults(func=cmd_bench)
+    from .bugzoo.cli import add_subcommand as add_bugzoo
+    add_bugzoo(sub)
     return parser
 
 
