@@ -39,7 +39,8 @@ def test_an_unknown_bug_name_is_refused(capsys):
 def test_broken_copies_differ_from_the_library_in_one_piece_only():
     """copy_with swaps one looked-up name and nothing else; it refuses a name the function does
     not use (a typo would otherwise copy the library unchanged)."""
-    flipped = broken.copy_with(steps.critic_grads, wasserstein_critic_loss=broken.flipped_critic_loss)
+    flipped = broken.copy_with(steps.critic_grads,
+                               wasserstein_critic_loss=broken.flipped_critic_loss)
     assert flipped.__code__ is steps.critic_grads.__code__
     assert flipped.__globals__["wasserstein_critic_loss"] is broken.flipped_critic_loss
     assert steps.critic_grads.__globals__["wasserstein_critic_loss"] is not \

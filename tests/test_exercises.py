@@ -258,7 +258,7 @@ def test_a_straddled_relu_kink_is_the_check_not_the_code():
                and "the check, not the code" in line for line in result.lines), result.lines
 
 
-# ---- the known mistakes ---------------------------------------------------------------------------
+# ---- the known mistakes -------------------------------------------------------------------------
 
 def test_every_known_mistake_is_planted_in_a_test():
     assert set(PLANTS) == {(ex.name, m.name) for ex in EXERCISES for m in ex.mistakes}

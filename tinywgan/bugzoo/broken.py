@@ -50,7 +50,8 @@ def head_norm_over_batch(grad_x, lam, target=1.0, one_sided=False):
     r"""``penalty.penalty_head`` with the norm taken over the wrong axis: one norm per input
     coordinate, over the batch (``norm(g, axis=0)``), instead of one per example.
 
-        n_j = sqrt(sum_i g_ij^2)  (d,),   R = lam/d sum_j gap_j^2,   dR/dg_ij = 2 lam/d gap_j g_ij/n_j
+        n_j = sqrt(sum_i g_ij^2): (d,),   R = lam/d sum_j gap_j^2,
+        dR/dg_ij = 2 lam/d gap_j g_ij / n_j
     """
     xp, d = get_array_module(grad_x), grad_x.shape[1]
     norms = xp.sqrt((grad_x * grad_x).sum(axis=0))                     # (d,), not (N,)
@@ -64,7 +65,8 @@ def head_unguarded(grad_x, lam, target=1.0, one_sided=False):
     xp, N = get_array_module(grad_x), grad_x.shape[0]
     norms = xp.sqrt((grad_x * grad_x).sum(axis=1))
     gap = xp.maximum(norms - target, 0) if one_sided else norms - target
-    return lam / N * (gap * gap).sum(), norms, (2 * lam / N * gap)[:, None] * grad_x / norms[:, None]
+    unit = grad_x / norms[:, None]                                         # 0/0 at g = 0
+    return lam / N * (gap * gap).sum(), norms, (2 * lam / N * gap)[:, None] * unit
 
 
 def penalty_value_only(net, x_hat, lam, target=1.0, one_sided=False):

@@ -146,7 +146,7 @@ ACTIVATIONS = [
          "is the same number", lambda self, a: _naive_sigmoid(a) * (1 - _naive_sigmoid(a)))]),
     _activation_exercise(layers.Sigmoid, "d2f", [
         ("sigma (1 - sigma) (1 - 2 sigma)", "sigma (1 - sigma) " + _TAIL_HINT,
-         lambda self, a: _naive_sigmoid(a) * (1 - _naive_sigmoid(a)) * (1 - 2 * _naive_sigmoid(a)))]),
+         lambda self, a: (lambda s: s * (1 - s) * (1 - 2 * s))(_naive_sigmoid(a)))]),
     _activation_exercise(layers.Softplus, "df", [
         ("1 / (1 + e^a)", "d/da log(1 + e^a) = e^a / (1 + e^a) = sigma(a); 1 / (1 + e^a) is "
          "sigma(-a).", lambda self, a: layers.sigmoid(-a))]),

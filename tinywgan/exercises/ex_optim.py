@@ -131,7 +131,8 @@ def _adam_step(self, p, g, t, corrected=True, eps_inside=False, t0=1, keep=True,
     k = t - 1 + t0                                       # the exponent of the corrections
     m_hat = m_new / (1 - b1 ** k) if corrected else m_new
     v_hat = v_new / (1 - b2 ** k) if corrected else v_new
-    step = self.lr * m_hat / (np.sqrt(v_hat + self.eps) if eps_inside else np.sqrt(v_hat) + self.eps)
+    root = np.sqrt(v_hat + self.eps) if eps_inside else np.sqrt(v_hat) + self.eps
+    step = self.lr * m_hat / root
     if in_place:
         p -= step
 
