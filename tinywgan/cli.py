@@ -5,6 +5,8 @@
     sample      write points from a trained run's generator
     gradcheck   every hand-derived gradient against finite differences, as a table
     bench       time the gan_toy iteration against the matrix products it needs
+    exercises   the workbook: write it (init), grade it (check), find the answers (show)
+    bugzoo      each classic WGAN/WGAN-GP mistake injected, and the check that catches it
 """
 import argparse
 import os
@@ -169,6 +171,10 @@ def build_parser():
                    "tinywgan/steps.py)")
     p.add_argument("--json", action="store_true", help="one JSON line")
     p.set_defaults(func=cmd_bench)
+    from .bugzoo.cli import add_subcommand as add_bugzoo
+    from .exercises.cli import add_subcommand as add_exercises
+    add_exercises(sub)
+    add_bugzoo(sub)
     return parser
 
 

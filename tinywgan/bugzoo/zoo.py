@@ -1,0 +1,199 @@
+r"""The zoo: each classic WGAN and WGAN-GP mistake, what goes wrong, and the check that catches it,
+measured with the library's piece and with the broken copy (``tinywgan.bugzoo.broken``).
+
+A bug is caught when its check passes with the library's piece and fails with the broken one.
+``run()`` measures every bug; ``python -m tinywgan bugzoo`` prints them, draws one figure and
+exits with status 1 if any bug goes uncaught.
+"""
+import math
+import textwrap
+from dataclasses import dataclass
+from typing import Callable, Tuple
+
+import numpy as np
+
+from .. import data, penalty, steps
+from ..optim import RMSProp
+from . import broken, checks
+
+
+@dataclass
+class Bug:
+    name: str
+    what: str                        # one paragraph: what goes wrong
+    detector: str                    # the check, as a person would run it
+    unit: str                        # its number, in a few words (the figure's axis)
+    band: Tuple[float, float]        # the check passes when low <= number <= high
+    measure: Callable[[bool], float]     # measure(with_bug) -> the detector's number
+    log: bool = False                    # draw the numbers on a log axis
+
+    def passes(self, value):
+        return self.band[0] <= value <= self.band[1]
+
+    @property
+    def rule(self):
+        """The band in words: '= 1', '<= 1e-06', 'in [0.75, 1.25]'."""
+        low, high = self.band
+        if low == high:
+            return "= %g" % low
+        if high == math.inf:
+            return ">= %g" % low
+        if low <= 0:
+            return "<= %g" % high
+        return "in [%g, %g]" % (low, high)
+
+
+def _distinct_modes(with_bug):
+    """The ring's distinct mode centres: two closer than 3 std (the mode-coverage radius)
+    count once."""
+    c = broken.ring_centres_linspace() if with_bug else data.centres("8gaussians")   # (8, 2)
+    close = np.linalg.norm(c[:, None] - c[None], axis=2) < 3 * data.mode_std("8gaussians")
+    return sum(not close[i, :i].any() for i in range(c.shape[0]))
+
+
+def _head(head):
+    return broken.copy_with(penalty.gradient_penalty, penalty_head=head)
+
+
+STEPS = 300           # critic steps of the critic-only runs; generator iterations of the short run
+
+BUGS = [
+    Bug("norm over the batch",
+        "The penalty needs one gradient norm per example, ||grad_x f(x_hat_i)||. Taken over the "
+        "wrong axis (norm(g, axis=0)) it is one norm per input coordinate, over the batch, and "
+        "holding those at 1 holds each example's gradient near sqrt(d/B): the critic ends up "
+        "far flatter than 1-Lipschitz, and its W estimate far too small.",
+        "Lipschitz estimate: mean ||grad f|| at fresh interpolates, critic trained alone "
+        "%d steps (lam 10)" % STEPS, "mean ||grad f||", (0.75, 1.25),
+        lambda bug: checks.interpolate_gradient_norm(checks.critic_run(
+            STEPS, penalty=_head(broken.head_norm_over_batch) if bug else None))),
+    Bug("eps per coordinate",
+        "x_hat = eps x_real + (1 - eps) x_fake needs one eps per example, eps: (B, 1). Drawn per "
+        "coordinate, (B, d), each x_hat is a corner of the box spanned by the pair, not a point "
+        "between them: the penalty constrains the critic where the transport does not pass. "
+        "(The library's interpolates refuses eps of that shape.)",
+        "the fraction of penalised points x_hat on the segment between their pair",
+        "fraction on the segment", (1, 1),
+        lambda bug: checks.on_segment(broken.eps_per_coordinate if bug else checks.library_eps,
+                                      broken.interpolates_unchecked)),
+    Bug("eps from N(0, 1)",
+        "eps must be uniform on [0, 1]. From a standard normal about two thirds of the x_hat "
+        "fall outside the segment, beyond the real or the fake point, where nothing is "
+        "transported and a 1-Lipschitz critic need not have gradient norm 1.",
+        "the fraction of penalised points x_hat on the segment between their pair",
+        "fraction on the segment", (1, 1),
+        lambda bug: checks.on_segment(broken.eps_normal if bug else checks.library_eps)),
+    Bug("norm's gradient at 0",
+        "d||g||/dg = g/||g|| is 0/0 at g = 0, and g = 0 is common: a zero-initialised last "
+        "layer makes f constant, a dead ReLU unit flattens f locally. Unguarded, one such "
+        "x_hat turns every weight gradient into NaN and the run is lost.",
+        "NaN or inf entries of D.grads after one step at a critic with zero last layer",
+        "NaN or inf entries", (0, 0),
+        lambda bug: checks.nonfinite_gradients(_head(broken.head_unguarded) if bug else None)),
+    Bug("penalty not backpropagated",
+        "The penalty's value is added to the loss (so the logged loss looks right) but its "
+        "gradient never reaches the weights: the critic trains as an unconstrained WGAN "
+        "critic. A gradient check of the step against its own loss sees the missing term.",
+        "gradient check: the critic step's D.grads against differences of its loss",
+        "relative error", (0, 1e-6),
+        lambda bug: checks.critic_step_check(broken.with_penalty(broken.penalty_value_only))
+        if bug else checks.critic_step_check(), log=True),
+    Bug("s'' path dropped",
+        "For a smooth activation the input gradient depends on the weights below each layer "
+        "through s'(A), so the penalty's weight gradient has a second-order path (the s'' "
+        "injection, tinywgan/penalty.py step 4). Dropped, every first-order check passes and "
+        "the penalty's gradient is wrong, the hidden biases getting none at all.",
+        "gradient check: a tanh critic step's D.grads against differences of its loss",
+        "relative error", (0, 1e-6),
+        lambda bug: checks.critic_step_check(
+            broken.critic_grads_without_s2 if bug else steps.critic_grads, act="tanh"),
+        log=True),
+    Bug("clipped before the step",
+        "WGAN clips the weights into [-c, c] after each optimizer step. Clipped before it, the "
+        "critic computes with weights up to one step outside the box, and the Lipschitz bound "
+        "that clipping was meant to give does not hold.",
+        "max |w| / c after %d clipped RMSProp critic steps (lr 5e-5, c 0.01)" % STEPS,
+        "max |w| / c", (0, 1),
+        lambda bug: float(abs(checks.critic_run(
+            STEPS, method="wgan", opt=RMSProp(lr=5e-5),
+            update=broken.update_critic_clip_first if bug else steps.update_critic).params)
+            .max() / 0.01)),
+    Bug("generator's sign flipped",
+        "The generator must descend -mean f(G(z)), climbing the critic towards the data. With "
+        "the sign flipped it runs down the critic's slope, away from the data, and the "
+        "critic's estimate of W grows without bound.",
+        "mean distance of G(z) to the nearest mode after %d WGAN-GP iterations" % STEPS,
+        "mean distance to a mode", (0, 1.414),
+        lambda bug: checks.generator_distance(
+            broken.generator_sign_flipped if bug else steps.generator_grads, STEPS), log=True),
+    Bug("generator fed dL/df",
+        "The generator's gradient is dL/dx_fake, the loss's gradient backpropagated through the "
+        "critic to its input. Fed the loss's gradient with respect to the critic's OUTPUT "
+        "instead (copied onto every coordinate), the generator moves along a fixed diagonal "
+        "whatever the critic says: a generator that never learns the data.",
+        "gradient check: the generator step's G.grads against differences of its loss",
+        "relative error", (0, 1e-6),
+        lambda bug: checks.generator_step_check(
+            broken.generator_fed_output_gradient if bug else steps.generator_grads), log=True),
+    Bug("critic's sign flipped",
+        "The critic maximises mean f(real) - mean f(fake), so it descends on the negative. With "
+        "the sign flipped it learns -f: its estimate of W is negative, and a generator "
+        "following it moves away from the data.",
+        "the critic's W estimate, mean f(real) - mean f(fake), after %d steps alone" % STEPS,
+        "W estimate", (0, math.inf),
+        lambda bug: checks.w_estimate(checks.critic_run(
+            STEPS, critic_grads=broken.critic_loss_flipped if bug else steps.critic_grads))),
+    Bug("lambda 0.1, not 10",
+        "lambda 10 is the WGAN-GP paper's weight; the toy code's 0.1 is far weaker. The "
+        "Wasserstein term pulls the critic's slope up with the distance between the "
+        "distributions, the penalty back with 2 lambda (||g|| - 1): at 0.1 the critic settles "
+        "several times steeper than 1-Lipschitz and overestimates W as much.",
+        "Lipschitz estimate: mean ||grad f|| at fresh interpolates, critic trained alone "
+        "%d steps" % STEPS, "mean ||grad f||", (0.75, 1.25),
+        lambda bug: checks.interpolate_gradient_norm(
+            checks.critic_run(STEPS, lam=0.1 if bug else 10.0))),
+    Bug("ring from linspace",
+        "Centres at angles linspace(0, 2 pi, 8) include both 0 and 2 pi: seven distinct modes, "
+        "the first twice, with twice the mass (published mode-collapse benchmarks used this "
+        "ring). Scored against those centres, a generator that covers seven modes scores 8 of "
+        "8: the benchmark's '8 modes' measures 7.",
+        "distinct mode centres of the ring (two within 3 std count once)",
+        "distinct centres", (8, 8), _distinct_modes),
+]
+
+
+def run(names=None):
+    """Measure each bug (all, or those named). Returns a list of dicts: name, library, bug
+    (the detector's numbers), library_passes, caught (the check passes with the library's
+    piece and fails with the broken one)."""
+    chosen = [b for b in BUGS if names is None or b.name in names]
+    rows = []
+    for b in chosen:
+        clean, buggy = float(b.measure(False)), float(b.measure(True))
+        rows.append({"name": b.name, "library": clean, "bug": buggy, "rule": b.rule,
+                     "library_passes": b.passes(clean),
+                     "caught": b.passes(clean) and not b.passes(buggy)})
+    return rows
+
+
+def describe(row, width=95):
+    """A bug's paragraph, its detector and the two numbers, for a person."""
+    b = next(b for b in BUGS if b.name == row["name"])
+    verdict = "caught" if row["caught"] else (
+        "NOT CAUGHT" if row["library_passes"] else "CHECK FAILS WITHOUT THE BUG")
+    return "\n".join([b.name.upper() + ": " + verdict,
+                      textwrap.fill(b.what, width, initial_indent="  ", subsequent_indent="  "),
+                      textwrap.fill("check: %s (passes when %s): %.4g with the library, %.4g "
+                                    "with the bug." % (b.detector, b.rule, row["library"],
+                                                       row["bug"]), width,
+                                    initial_indent="  ", subsequent_indent="  ")])
+
+
+def format_table(rows):
+    """One line per bug: the check's number without and with it, and whether it was caught."""
+    w = max(len(r["name"]) for r in rows)
+    lines = ["%-*s  %12s  %12s  %s" % (w, "bug", "library", "with the bug", "caught")]
+    for r in rows:
+        lines.append("%-*s  %12.4g  %12.4g  %s" % (w, r["name"], r["library"], r["bug"],
+                                                   "yes" if r["caught"] else "NO"))
+    return "\n".join(lines)

@@ -1,0 +1,349 @@
+r"""The grader: runs a solution on an exercise's cases, in float64, and compares each output with
+tinywgan's answer and with centred finite differences of the contract's own function.
+
+An exercise passes when, on every case, every output has the right shape and dtype and is within
+a relative error of 1e-6 (CS231n's, ``finitediff.rel_error``) of tinywgan's answer and of the
+differences. On a failure it says where:
+
+- which output (dW[1], db, dx, a shape or a dtype) and in which case;
+- which term, when the cases come in parts (ReLU nets against smooth ones: the penalty's
+  first-order path against its s'' injection; the critic's step for 'wgan' alone, the
+  Wasserstein term, against 'wgan-gp', the penalty added); for the penalty also the s''
+  injection alone;
+- whether a case straddles a ReLU kink: a pre-activation within reach of the differences' step
+  (``spec.KINK_REACH``), where they measure the average of two slopes. Then a failure would be
+  the check, not the code: the case is graded against tinywgan's answer alone, and it says so
+  (as it does for any case where the differences disagree with tinywgan's answer);
+- a hint, when the solution's output equals a known mistake's (``spec.Mistake``) where that
+  differs from tinywgan's.
+
+``NotImplementedError`` raised by the exercise's own stub means "not started".
+"""
+import importlib
+import math
+import os
+import textwrap
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..finitediff import TOL, compare
+from .spec import H_KINKED, KINK_REACH, ContractError
+
+NOT_STARTED, PASS, FAIL = "not started", "pass", "FAIL"
+_LIBRARY_DIRS = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                 os.path.dirname(np.__file__))
+
+
+@dataclass
+class Result:
+    name: str
+    status: str                                  # NOT_STARTED, PASS or FAIL
+    err_fd: float = math.nan                     # largest relative error against differences
+    err_lib: float = math.nan                    # largest relative error against tinywgan's
+    cases: int = 0
+    lines: list = field(default_factory=list)    # where it fails, which term, notes
+    hints: list = field(default_factory=list)    # the names of the known mistakes it matches
+
+
+class _NotStarted(Exception):
+    pass
+
+
+class _Failure(Exception):
+    pass
+
+
+def reference(ex):
+    """tinywgan's answer to ``ex``: the function, or the class whose method it is."""
+    module, _, qualname = ex.reference.partition(":")
+    obj = importlib.import_module(module)
+    parts = qualname.split(".")
+    for part in parts[:-1] if ex.method else parts:
+        obj = getattr(obj, part)
+    return obj
+
+
+def reference_function(ex):
+    """The library's function or method itself (for ``exercises show``)."""
+    obj = reference(ex)
+    return getattr(obj, ex.method) if ex.method else obj
+
+
+def solution(ex, namespace):
+    """(obj, stub): the workbook's function, or the class and its method, from a namespace;
+    (None, why) when it is not there."""
+    obj = namespace.get(ex.owner)
+    if obj is None:
+        return None, "no %s here" % ex.owner
+    if ex.method:
+        fn = vars(obj).get(ex.method) if isinstance(obj, type) else None
+        if fn is None:
+            return None, "%s has no %s of its own (was the stub deleted?)" % (ex.owner, ex.method)
+        return obj, fn
+    return obj, obj
+
+
+# ---- running a solution ------------------------------------------------------------------------
+
+def _run(ex, obj, stub, args):
+    """ex.run(obj, args), with a learner's error turned into a sentence."""
+    with np.errstate(all="ignore"):
+        try:
+            return ex.run(obj, args)
+        except NotImplementedError as e:
+            frames = list(traceback.walk_tb(e.__traceback__))
+            if stub is not None and frames and frames[-1][0].f_code is stub.__code__:
+                raise _NotStarted() from None
+            raise _Failure(_where(e) + " (an exercise it calls is not started yet?)") from None
+        except ContractError as e:
+            raise _Failure(str(e)) from None
+        except Exception as e:                      # the learner's code: any error at all
+            raise _Failure(_where(e)) from None
+
+
+def _where(e):
+    """'raised TypeError: ... (at 01_layers.py, line 40, in linear_backward)'."""
+    message = "raised %s: %s" % (type(e).__name__, e)
+    mine = [s for s in traceback.extract_tb(e.__traceback__)
+            if not os.path.abspath(s.filename).startswith(_LIBRARY_DIRS)]
+    if mine:
+        s = mine[-1]
+        message += " (at %s, line %d, in %s)" % (os.path.basename(s.filename), s.lineno, s.name)
+    return message
+
+
+# ---- comparing ---------------------------------------------------------------------------------
+
+def _rel_error(a, b, floor=1e-8):
+    """CS231n's relative error, where equal non-finite entries (NaN and NaN, inf and inf) agree
+    and any other non-finite entry is an infinite error."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    finite = np.isfinite(a) & np.isfinite(b)
+    same = (a == b) | (np.isnan(a) & np.isnan(b))
+    if (~finite & ~same).any():
+        return math.inf
+    floor = np.broadcast_to(floor, a.shape)[finite]
+    a, b = a[finite], b[finite]
+    return float(np.max(np.abs(a - b) / np.maximum(floor, np.abs(a) + np.abs(b)), initial=0.0))
+
+
+def _checked(value, want):
+    """The value as an array, or a sentence saying why it cannot be compared with ``want``."""
+    try:
+        a = np.asarray(value)
+    except Exception:                                          # a ragged list, say
+        return None, "is not an array (%s)" % type(value).__name__
+    if a.dtype == object:
+        return None, "is %s, not an array of numbers" % type(value).__name__
+    if a.shape != want.shape:
+        return None, "has shape %s, expected %s" % (a.shape, want.shape)
+    if a.dtype != np.float64:
+        return None, "has dtype %s, expected float64" % a.dtype
+    return a, None
+
+
+def _fd_error(value, numeric):
+    err = compare("", value, numeric)["error"]
+    return math.inf if math.isnan(err) else err
+
+
+@dataclass
+class _Record:
+    case: int                       # 1-based
+    output: str
+    err_lib: float
+    err_fd: object                  # None: not differenced (or the differences were unreliable)
+    problem: object                 # None, or a sentence (shape, dtype, not an array)
+
+    @property
+    def ok(self):
+        return self.problem is None and self.err_lib < TOL and (self.err_fd is None
+                                                                 or self.err_fd < TOL)
+
+
+def grade(ex, obj, stub, seed=0):
+    """Grade ``obj`` (the workbook's function or class; ``stub``: its function) on the cases of
+    ``ex`` drawn with ``seed``. Returns a Result."""
+    ref = reference(ex)
+    cases = ex.cases(ex.rng(seed))
+    records, answers, notes = [], {}, []
+    for k, case in enumerate(cases, 1):
+        with np.errstate(all="ignore"):
+            want = {n: np.asarray(v, dtype=np.float64)
+                    for n, v in ex.run(ref, case.build()).items()}
+        try:
+            got = _run(ex, obj, stub, case.build())
+        except _NotStarted:
+            if k == 1:
+                return Result(ex.name, NOT_STARTED)
+            return Result(ex.name, FAIL, cases=len(cases), lines=[
+                "raised NotImplementedError on case %d (%s)" % (k, case.label)])
+        except _Failure as e:
+            return Result(ex.name, FAIL, cases=len(cases),
+                          lines=["case %d (%s): %s" % (k, case.label, e)])
+        answers[k] = (got, want)
+        straddles = case.kink_margin < KINK_REACH
+        if straddles and ex.differences and case.differences:
+            notes.append(_straddled(k, case))
+        numeric = ex.differences(case.build()) \
+            if ex.differences and case.differences and not straddles else {}
+        for name, w in want.items():
+            a, problem = _checked(got.get(name), w)
+            err_lib = math.inf if problem else _rel_error(a, w, case.floor)
+            err_fd = math.inf if problem and name in numeric else None
+            if name in numeric and problem is None:
+                trust = _fd_error(w, numeric[name])
+                if trust < TOL:
+                    err_fd = _fd_error(a, numeric[name])
+                else:
+                    notes.append(_unreliable(k, case, name, trust))
+            records.append(_Record(k, name, err_lib, err_fd, problem))
+    result = Result(ex.name, PASS, cases=len(cases),
+                    err_lib=max(r.err_lib for r in records),
+                    err_fd=max((r.err_fd for r in records if r.err_fd is not None),
+                               default=math.nan))
+    failing = [r for r in records if not r.ok]
+    if failing:
+        result.status = FAIL
+        result.lines = _where_lines(failing, cases) + _part_lines(cases, records) \
+            + _split_lines(ex, cases, failing, answers)
+        for mistake, outputs in _matching_mistakes(ex, cases, failing, answers):
+            result.hints.append(mistake.name)
+            result.lines.append("hint: %s (matches your %s): %s"
+                                % (mistake.name, ", ".join(outputs), mistake.hint))
+    result.lines += list(dict.fromkeys(notes))
+    return result
+
+
+def _straddled(k, case):
+    return ("note: case %d (%s) straddles a ReLU kink: a pre-activation is %.2g from 0, within "
+            "reach of the differences' step (%g), where they measure the average of two slopes, "
+            "not a gradient. A failure there would be the check, not the code: the case is "
+            "graded against tinywgan's answer alone." % (k, case.label, case.kink_margin,
+                                                         H_KINKED))
+
+
+def _unreliable(k, case, name, trust):
+    return ("note: in case %d (%s) the finite differences of %s disagree with tinywgan's answer "
+            "too (rel error %.2g): that is the check, not the code, and the case is graded "
+            "against tinywgan's answer alone" % (k, case.label, name, trust))
+
+
+def _where_lines(failing, cases):
+    """'where: in case 2 of 5 (tanh, widths 2-5-1, N 4): dW[0] rel error 0.98, db has shape
+    (4, 5), expected (5,)', for the first failing case and then any case that fails in other
+    outputs; and in how many cases it fails."""
+    lines, covered = [], set()
+    for k in dict.fromkeys(r.case for r in failing):
+        items = ["%s %s" % (r.output, r.problem or _error_words(max(r.err_lib, r.err_fd or 0)))
+                 for r in failing if r.case == k and r.output not in covered]
+        covered.update(r.output for r in failing if r.case == k)
+        if items and len(lines) < 3:
+            lines.append("where: in case %d of %d (%s): %s"
+                         % (k, len(cases), cases[k - 1].label, ", ".join(items)))
+    n = len({r.case for r in failing})
+    if n > 1:
+        lines[-1] += "; fails in %d of %d cases" % (n, len(cases))
+    return lines
+
+
+def _error_words(err):
+    return "rel error %.2g" % err if math.isfinite(err) else \
+        "holds NaN or inf where tinywgan's answer is finite"
+
+
+def _part_lines(cases, records):
+    """'term: passes on ReLU nets. FAILS on smooth nets.' when the cases come in parts."""
+    parts = list(dict.fromkeys(c.part for c in cases))
+    if len(parts) < 2:
+        return []
+    failed = {cases[r.case - 1].part for r in records if not r.ok}
+    passes, fails = [p for p in parts if p not in failed], [p for p in parts if p in failed]
+    return ["term: %s%s%s." % ("passes on " + "; ".join(passes) if passes else "",
+                               ". " if passes and fails else "",
+                               "FAILS on " + "; ".join(fails) if fails else "")]
+
+
+def _split_lines(ex, cases, failing, answers):
+    """The penalty's s'' injection alone: (yours - without) against (tinywgan's - without)."""
+    if ex.split is None:
+        return []
+    part, what, baseline = ex.split
+    for k in dict.fromkeys(r.case for r in failing if cases[r.case - 1].part == part):
+        got, want = answers[k]
+        with np.errstate(all="ignore"):
+            base = ex.run(baseline, cases[k - 1].build())
+        errs = [_rel_error(np.asarray(got[n]) - base[n], want[n] - base[n])
+                for n in want if _checked(got[n], want[n])[1] is None]
+        return ["term: %s: rel error %.2g in case %d" % (what, max(errs, default=math.inf), k)]
+    return []
+
+
+def _matching_mistakes(ex, cases, failing, answers):
+    """[(mistake, outputs)]: the known mistakes that explain the failure on one of the first two
+    failing cases: every output the mistake changes (differs there from tinywgan's) fails, and
+    the solution's output equals the mistake's in each of them. Those that explain every
+    failing output of the case, if any; else those that explain some."""
+    at = {}
+    for r in failing:
+        at.setdefault(r.case, set()).add(r.output)
+    complete, some = [], []
+    for mistake in ex.mistakes:
+        for k in list(at)[:2]:
+            case, (got, want) = cases[k - 1], answers[k]
+            try:
+                with np.errstate(all="ignore"):
+                    theirs = ex.run(mistake.obj, case.build())
+            except Exception:                     # a mistake that cannot run on this case
+                continue
+            changed = [n for n in want if not _agrees(theirs.get(n), want[n], case.floor)]
+            if changed and set(changed) <= at[k] and all(
+                    _agrees(got[n], np.asarray(theirs[n], dtype=np.float64), case.floor)
+                    for n in changed):
+                (complete if set(changed) == at[k] else some).append((mistake, changed))
+                break
+    return complete or some
+
+
+def _agrees(value, want, floor):
+    """The value has want's shape and is within the tolerance of it."""
+    a = _checked(value, want)[0]
+    return a is not None and _rel_error(a, want, floor) < TOL
+
+
+# ---- reporting ---------------------------------------------------------------------------------
+
+def format_results(results, width=100):
+    """The table: one row per exercise, the lines of a failing one indented under it."""
+    w = max([len(r.name) for r in results] + [8])
+    lines = ["%-*s  %-11s  %14s  %11s  %5s" % (w, "exercise", "result", "vs differences",
+                                               "vs tinywgan", "cases")]
+    for r in results:
+        if r.status == NOT_STARTED:
+            lines.append("%-*s  %s" % (w, r.name, r.status))
+            continue
+        lines.append("%-*s  %-11s  %14s  %11s  %5d" % (w, r.name, r.status, _number(r.err_fd),
+                                                     _number(r.err_lib), r.cases))
+        for line in r.lines:
+            lines.append(textwrap.fill(line, width, initial_indent="    ",
+                                       subsequent_indent="          "))
+    return "\n".join(lines)
+
+
+def _number(x):
+    return "-" if math.isnan(x) else "%.1e" % x
+
+
+def summary(results, files=None):
+    """'25 exercises: 3 pass, 1 FAIL, 21 not started. Next: ...'."""
+    count = {s: sum(r.status == s for r in results) for s in (PASS, FAIL, NOT_STARTED)}
+    text = "%d exercise%s: %d pass, %d %s, %d not started." % (
+        len(results), "" if len(results) == 1 else "s", count[PASS], count[FAIL], FAIL,
+        count[NOT_STARTED])
+    todo = [r for r in results if r.status != PASS]
+    if todo:
+        where = " (in %s)" % files[todo[0].name] if files else ""
+        text += " Next: %s%s." % (todo[0].name, where)
+    return text

@@ -1,0 +1,201 @@
+r"""What an exercise is, to the grader, and the helpers the exercises' cases share.
+
+An ``Exercise`` names a function (``linear_backward``) or a method (``Tanh.df``) of the workbook,
+the library function that answers it (``reference``: ``"tinywgan.layers:linear_backward"``), and
+three functions of its own:
+
+    cases(rng) -> [Case]             the random cases, drawn from a seeded NumPy generator
+    run(obj, args) -> {name: array}  calls a solution (the learner's, the library's, a known
+                                     mistake's) on a case's inputs and names its outputs
+    differences(args) -> {name: (gradient, resolution)}
+                                     centred finite differences of the contract's own function
+                                     (the library's forward or loss), for the outputs that are
+                                     gradients; None where nothing is differentiated
+
+A ``Case`` builds fresh inputs every time it is asked (``build()``), so a solution that writes
+into its inputs cannot change what the next one sees. Its ``part`` names the term it exercises
+("ReLU nets: the first-order path", "the tails"): the grader says which parts pass.
+
+A ``Mistake`` is a known wrong answer, a broken copy of the library's solution with the
+exercise's signature: when a learner's output equals a mistake's where it differs from the
+library's, the grader prints the mistake's hint.
+"""
+import math
+import zlib
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable, Optional
+
+import numpy as np
+
+from .. import finitediff, gradcheck
+from ..mlp import MLP
+
+
+@dataclass
+class Case:
+    part: str                        # the term this case exercises
+    label: str                       # how a person finds it again: "tanh, widths 2-5-1, N 4"
+    build: Callable[[], tuple]       # the inputs, fresh and identical on every call
+    floor: float = 1e-8              # rel_error's floor against the library (tiny: the tails)
+    differences: bool = True         # also graded against finite differences
+    kink_margin: float = math.inf    # ReLU family: the smallest |pre-activation|
+
+
+@dataclass
+class Mistake:
+    name: str                        # "dW transposed"
+    hint: str                        # what went wrong and what to do instead
+    obj: object                      # the broken solution: a function, or a class (methods)
+
+
+@dataclass
+class Exercise:
+    name: str                        # "linear_backward", or "Tanh.df" for a method
+    file: str                        # the workbook file that holds its stub
+    reference: str                   # "module:qualname" of the library's answer
+    teaches: str                     # one line
+    cases: Callable
+    run: Callable
+    differences: Optional[Callable] = None
+    mistakes: list = field(default_factory=list)
+    split: Optional[tuple] = None    # (part, what it isolates, a baseline solution): see grader
+
+    @property
+    def owner(self):
+        """The workbook name that holds it: the function, or the class of a method."""
+        return self.name.partition(".")[0]
+
+    @property
+    def method(self):
+        """The method's name (``df`` of ``Tanh.df``), or None for a function."""
+        return self.name.partition(".")[2] or None
+
+    def rng(self, seed):
+        """The exercise's own generator: its cases depend on the seed and its name only."""
+        return np.random.default_rng([seed, zlib.crc32(self.name.encode())])
+
+
+class ContractError(Exception):
+    """A solution's answer does not have the contract's form (not a tuple of three, no
+    'gen_loss' in the dict): the grader says so instead of showing a traceback."""
+
+
+def unpack(answer, names):
+    """{names[i]: answer[i]} for an answer that must be a tuple of len(names) outputs."""
+    if not isinstance(answer, (tuple, list)) or len(answer) != len(names):
+        raise ContractError("returned %s; expected a tuple of %d: (%s)"
+                            % (_kind(answer), len(names), ", ".join(names)))
+    return dict(zip(names, answer))
+
+
+def entries(answer, names):
+    """{name: answer[name]} for an answer that must be a dict holding ``names``."""
+    if not isinstance(answer, dict):
+        raise ContractError("returned %s; expected a dict with %s" % (_kind(answer),
+                                                                     ", ".join(names)))
+    missing = [n for n in names if n not in answer]
+    if missing:
+        raise ContractError("the returned dict has no %s" % ", ".join(map(repr, missing)))
+    return {n: answer[n] for n in names}
+
+
+def _kind(answer):
+    if isinstance(answer, (tuple, list)):
+        return "a %s of %d" % (type(answer).__name__, len(answer))
+    return "None" if answer is None else "a %s" % type(answer).__name__
+
+
+def constant(*arrays):
+    """A case's ``build`` for fixed arrays: fresh copies on every call."""
+    return partial(_copies, arrays)
+
+
+def _copies(arrays):
+    return tuple(np.array(a, copy=True) for a in arrays)
+
+
+# ---- networks ----------------------------------------------------------------------------------
+
+def build_net(widths, act, seed, spectral_norm=False):
+    """A float64 MLP with biases drawn from N(0, 0.5^2) (not the initial zeros: a check that
+    exercises the biases, and no dead ReLU layer sitting exactly on the next kink)."""
+    net = MLP(widths, act, dtype="float64", seed=seed, spectral_norm=spectral_norm)
+    rng = np.random.default_rng(seed)
+    for b in net.b:
+        b[...] = rng.normal(scale=0.5, size=b.shape)
+    return net
+
+
+def draw_widths(rng, d_out=1, max_hidden=3):
+    """(d_0, hidden..., d_out): d_0 in 1..4, 1..max_hidden hidden layers of 1..6 units."""
+    hidden = rng.integers(1, 7, size=rng.integers(1, max_hidden + 1))
+    return (int(rng.integers(1, 5)), *map(int, hidden), d_out)
+
+
+def describe(net, N):
+    """'tanh, widths 2-5-4-1, N 6'."""
+    return "%s, widths %s, N %d" % (net.act, "-".join(map(str, net.widths)), N)
+
+
+def prefill(net, seed):
+    """Fill net.grads with random numbers (what a backward must add to, or zero) and return
+    a copy of each layer's part, to subtract afterwards (``added``)."""
+    net.grads[...] = np.random.default_rng(seed).normal(size=net.grads.shape)
+    return {name: a.copy() for name, a in gradient_views(net).items()}
+
+
+def gradient_views(net):
+    """{"dW[l]": net.dW[l], "db[l]": net.db[l]} for every layer, in order."""
+    views = {}
+    for l in range(net.L):
+        views["dW[%d]" % l], views["db[%d]" % l] = net.dW[l], net.db[l]
+    return views
+
+
+def parameter_views(net):
+    """{"dW[l]": net.W[l], "db[l]": net.b[l]}: what each gradient of ``gradient_views`` is of."""
+    views = {}
+    for l in range(net.L):
+        views["dW[%d]" % l], views["db[%d]" % l] = net.W[l], net.b[l]
+    return views
+
+
+def added(net, before):
+    """What a backward added to each gradient buffer since ``prefill``."""
+    return {name: a - before[name] for name, a in gradient_views(net).items()}
+
+
+#: The differences' steps (gradcheck's choice): the fourth-order stencil at 1e-3 for smooth
+#: activations; the two-point one at 1e-6 for the piecewise-linear ReLU family, exact between
+#: kinks. A pre-activation within KINK_REACH of 0 may be stepped across (a step moves it by h
+#: times a weight or an input): there the differences measure the average of two slopes.
+H_SMOOTH, H_KINKED = 1e-3, 1e-6
+KINK_REACH = 10 * H_KINKED
+
+
+def differences(net, f, arrays):
+    """{name: (gradient, resolution)} of the scalar f() with respect to each array, with the
+    steps above."""
+    smooth = net.act.second_order
+    return {name: finitediff.numerical_gradient(f, x, h=H_SMOOTH if smooth else H_KINKED,
+                                                order=4 if smooth else 2, return_noise=True)
+            for name, x in arrays.items()}
+
+
+def split_target(norms, ratio=1.25):
+    """A one-sided penalty's target between the rows' norms: the geometric middle of the widest
+    ratio gap between neighbouring norms, so that rows lie on both sides of it and every row is
+    at least sqrt(ratio) from it (a difference does not step over the branch point). None when
+    no gap is as wide as ``ratio``: draw another case."""
+    n = np.sort(np.asarray(norms, dtype=np.float64))
+    if n.size < 2 or n[0] <= 0:
+        return None
+    gaps = n[1:] / n[:-1]
+    i = int(np.argmax(gaps))
+    return float(np.sqrt(n[i] * n[i + 1])) if gaps[i] >= ratio else None
+
+
+def kink_margin(net, *xs):
+    """The smallest |pre-activation| of a ReLU-family net over the rows of xs (inf if smooth)."""
+    return math.inf if net.act.second_order else gradcheck.min_abs_preactivation(net, *xs)
