@@ -18,8 +18,8 @@ INTERNAL = re.compile(
     r"operands could not be broadcast|matmul|gufunc|could not convert|setting an array element|"
     r"only integer|too many indices|out of bounds|object of type|unsupported operand|"
     r"not subscriptable|has no attribute|truth value|cannot reshape|not understood|ufunc|"
-    r"'NoneType' object|not iterable|not callable|unhashable|positional argument|expected str, bytes|"
-    r"inhomogeneous|embedded null")
+    r"'NoneType' object|not iterable|not callable|unhashable|positional argument|"
+    r"expected str, bytes|inhomogeneous|embedded null")
 
 DTYPES = [np.bool_, np.int8, np.int64, np.float16, np.float32, np.float64, np.complex64]
 NETS = [MLP([2, 3, 1], seed=0), MLP([2, 3, 1], "tanh", dtype="float64", spectral_norm=True),

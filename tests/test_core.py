@@ -198,7 +198,8 @@ def test_input_gradient_needs_a_scalar_output():
 
 
 def test_wrong_loss_shapes():
-    with pytest.raises(ValueError, match=r"f_fake \(the critic's outputs\) must have shape \(N, 1\)"):
+    with pytest.raises(ValueError, match=r"f_fake \(the critic's outputs\) must have shape "
+                                         r"\(N, 1\)"):
         losses.wasserstein_critic_loss(np.zeros((3, 1)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="kind must be one of 'nonsaturating', 'minimax'"):
         losses.gan_generator_loss(np.zeros((3, 1)), "wasserstein")

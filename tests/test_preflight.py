@@ -1,6 +1,7 @@
 """Preflight: the memory estimate is an upper bound of what training allocates (and not a wild
 one), a configuration that cannot fit is refused before anything is allocated, and missing
 optional libraries are named with the pip install that adds them."""
+import re
 import sys
 import tracemalloc
 
@@ -21,8 +22,7 @@ def test_the_estimate_bounds_what_training_allocates(preset, fields):
     """tracemalloc sees NumPy's allocations: the peak of building the trainer, two iterations
     and an evaluation is below the estimate, and the estimate within 8 times the peak."""
     cfg = make_config(preset, **dict(dict(iters=2), **fields))
-    parts = preflight.estimate(cfg)
-    estimate = parts["the networks"] + max(v for k, v in parts.items() if k != "the networks")
+    estimate = preflight.total(preflight.estimate(cfg))
     tracemalloc.start()
     try:
         tr = Trainer(cfg)
@@ -35,7 +35,8 @@ def test_the_estimate_bounds_what_training_allocates(preset, fields):
 
 
 @pytest.mark.parametrize("field, value, part", [
-    ("width", 10 ** 7, "the networks"), ("batch", 10 ** 11, "one step (batch 100000000000)"),
+    ("width", 10 ** 7, "the networks (width 10000000, depth 3)"),
+    ("batch", 10 ** 11, "one step (batch 100000000000)"),
     ("eval_n", 10 ** 7, "an evaluation (10000000 points)")])
 def test_a_configuration_that_cannot_fit_is_refused_before_allocating(field, value, part,
                                                                       monkeypatch):
@@ -43,9 +44,9 @@ def test_a_configuration_that_cannot_fit_is_refused_before_allocating(field, val
     cfg = make_config(**{field: value})
     tracemalloc.start()
     try:
-        with pytest.raises(ValueError, match=r"this needs about [0-9.]+ TB of memory \(.*%s "
-                                             r"[0-9.]+ TB.*\) but the machine has 8.0 GB"
-                           % part.replace("(", r"\(").replace(")", r"\)")):
+        with pytest.raises(ValueError, match=r"this needs about [0-9.]+ TB of memory but the "
+                                             r"machine has 8.0 GB: %s [0-9.]+ TB, .*; make the "
+                                             r"largest smaller" % re.escape(part)):
             Trainer(cfg)
         assert tracemalloc.get_traced_memory()[1] < 2 ** 20        # nothing big was allocated
     finally:
@@ -62,12 +63,14 @@ def test_what_the_main_job_needs():
 def test_missing_libraries_are_named_with_the_install_that_adds_them(monkeypatch):
     monkeypatch.setitem(sys.modules, "scipy.optimize", None)        # import raises ImportError
     with pytest.raises(ImportError, match=r"needs SciPy \(the exact W1 of every evaluation\), "
-                                          r"not installed: pip install 'tinywgan\[metrics\]'$"):
+                                          r"not installed: pip install scipy \(in a clone of "
+                                          r"tinywgan: pip install '.\[metrics\]'\)$"):
         preflight.require(["scipy", "matplotlib"], {"matplotlib": " or skip the figure"})
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"needs SciPy .* and matplotlib \(the figure\), not "
-                                          r"installed: pip install 'tinywgan\[metrics,plot\]' "
-                                          r"or skip the figure$"):
+                                          r"installed: pip install scipy matplotlib \(in a clone "
+                                          r"of tinywgan: pip install '.\[metrics,plot\]'\) or "
+                                          r"skip the figure$"):
         preflight.require(["scipy", "matplotlib"], {"matplotlib": " or skip the figure"})
     monkeypatch.undo()
     preflight.require(["scipy", "matplotlib"])                      # present: no error

@@ -27,12 +27,13 @@ import os
 
 from . import data
 
-#: Optional libraries: import name -> (what needs it, the extra of setup.py that installs it).
+#: Optional libraries: import name -> (what needs it, its pip name, the extra of setup.py that
+#: installs it).
 EXTRAS = {
-    "scipy": ("SciPy (the exact W1 of every evaluation)", "metrics"),
-    "matplotlib": ("matplotlib (the figure)", "plot"),
-    "sklearn": ("scikit-learn (the digits)", "digits"),
-    "cupy": ("CuPy (the GPU)", "gpu"),
+    "scipy": ("SciPy (the exact W1 of every evaluation)", "scipy", "metrics"),
+    "matplotlib": ("matplotlib (the figure)", "matplotlib", "plot"),
+    "sklearn": ("scikit-learn (the digits)", "scikit-learn", "digits"),
+    "cupy": ("CuPy (the GPU)", "cupy-cudaXXx (your CUDA's)", "gpu"),
 }
 
 
@@ -53,9 +54,11 @@ def require(names, hints=None):
         except ImportError:
             missing.append(name)
     if missing:
-        raise ImportError("this needs %s, not installed: pip install 'tinywgan[%s]'%s"
+        raise ImportError("this needs %s, not installed: pip install %s (in a clone of "
+                          "tinywgan: pip install '.[%s]')%s"
                           % (" and ".join(EXTRAS[m][0] for m in missing),
-                             ",".join(EXTRAS[m][1] for m in missing),
+                             " ".join(EXTRAS[m][1] for m in missing),
+                             ",".join(EXTRAS[m][2] for m in missing),
                              "".join((hints or {}).get(m, "") for m in missing)))
     if "cupy" in names:
         import cupy
@@ -70,8 +73,9 @@ def require(names, hints=None):
 
 
 def estimate(cfg, sample_rows=0):
-    """The memory ``cfg`` needs, in bytes, as {part: bytes} (the module docstring's sums);
-    ``sample_rows``: the rows of a ``sample`` call instead of training."""
+    """The memory ``cfg`` needs, in bytes (the module docstring's sums), as a list of
+    (what, bytes): first the networks, which stay, then the parts that come one at a time (a
+    step, an evaluation; or, with ``sample_rows``, a ``sample`` call's rows)."""
     s = 4 if cfg.dtype == "float32" else 8
     d = data.DATASETS[cfg.dataset]
     hidden = [cfg.width] * cfg.depth
@@ -79,30 +83,35 @@ def estimate(cfg, sample_rows=0):
     def params(widths):
         return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
     P_G, P_D = params([cfg.latent] + hidden + [d]), params([d] + hidden + [1])
-    parts = {"the networks": (P_G + P_D) * 5 * s + (2 * P_D * s if cfg.method == "wgan-sn"
-                                                    else 0)}
+    parts = [("the networks (width %d, depth %d)" % (cfg.width, cfg.depth),
+              (P_G + P_D) * 5 * s + (2 * P_D * s if cfg.method == "wgan-sn" else 0))]
     if sample_rows:
-        parts["%d samples" % sample_rows] = sample_rows * (cfg.width * cfg.depth + d) * 2 * s
-        return parts
+        return parts + [("%d samples" % sample_rows,
+                         sample_rows * (cfg.width * cfg.depth + d) * 2 * s)]
     n = max(cfg.curve_n, cfg.eval_n)
     if cfg.dataset == "digits":
         n = min(n, data.DIGITS_N // 4)
-    parts["one step (batch %d)" % cfg.batch] = cfg.batch * (cfg.width * cfg.depth + d) * 48 * s
-    parts["an evaluation (%d points)" % n] = n * n * 16 + n * cfg.width * cfg.depth * 2 * s
-    return parts
+    return parts + [("one step (batch %d)" % cfg.batch,
+                     cfg.batch * (cfg.width * cfg.depth + d) * 48 * s),
+                    ("an evaluation (%d points)" % n,
+                     n * n * 16 + n * cfg.width * cfg.depth * 2 * s)]
 
 
-def check_memory(parts, device="cpu"):
-    """Raise ValueError if the networks plus the largest other part of ``parts`` (from
-    ``estimate``) exceed the machine's memory, naming the parts and the sizes to make smaller."""
-    total = parts["the networks"] + max([v for k, v in parts.items() if k != "the networks"],
-                                        default=0)
+def total(parts):
+    """What ``parts`` (from ``estimate``) hold at most at once: the networks and the largest
+    of the others."""
+    return parts[0][1] + max(b for _, b in parts[1:])
+
+
+def check_memory(parts):
+    """Raise ValueError if ``total(parts)`` exceeds the machine's memory, naming the parts,
+    largest first, and their sizes."""
     have = memory_bytes()
-    if have is not None and total > have:
-        raise ValueError("this needs about %s of memory (%s) but the machine has %s; make "
-                         "width, depth, batch, eval_n or the number of samples smaller"
-                         % (_size(total), ", ".join("%s %s" % (k, _size(v))
-                                                    for k, v in parts.items()), _size(have)))
+    if have is not None and total(parts) > have:
+        largest_first = sorted(parts, key=lambda part: -part[1])
+        raise ValueError("this needs about %s of memory but the machine has %s: %s; make the "
+                         "largest smaller" % (_size(total(parts)), _size(have), ", ".join(
+                             "%s %s" % (k, _size(b)) for k, b in largest_first)))
 
 
 def memory_bytes():

@@ -86,8 +86,9 @@ def resumed_config(saved, changes=None, t=0):
 
 def changed(saved, cfg):
     """{field: (saved value, new value)} for every field whose value in use differs."""
-    return {f.name: (_effective(saved, f.name), _effective(cfg, f.name))
-            for f in dataclasses.fields(cfg) if _effective(saved, f.name) != _effective(cfg, f.name)}
+    pairs = {f.name: (_effective(saved, f.name), _effective(cfg, f.name))
+             for f in dataclasses.fields(cfg)}
+    return {k: pair for k, pair in pairs.items() if pair[0] != pair[1]}
 
 
 def restore(trainer, arrays, t, seconds, path):

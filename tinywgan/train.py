@@ -40,11 +40,12 @@ __all__ = ["Config", "DATASET_DEFAULTS", "METHOD_DEFAULTS", "METHODS", "PRESETS"
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss or gradient became NaN or inf: ``iteration`` (generator iterations done) and
-    ``quantities`` (the names of the numbers that did) say where."""
+    """A loss or gradient became NaN or inf: ``iteration`` (generator iterations done),
+    ``quantities`` (the names of the numbers that did) and ``value`` (the first one's) say
+    where."""
 
     def __init__(self, iteration, quantities, value):
-        self.iteration, self.quantities = iteration, quantities
+        self.iteration, self.quantities, self.value = iteration, quantities, value
         super().__init__("training diverged at generator iteration %d: %s became %s. Try a "
                          "smaller learning rate (lr_d, lr_g), a larger lam, or dtype float64."
                          % (iteration, " and ".join(quantities), value))
@@ -219,7 +220,8 @@ class Trainer:
                 if stop is not None and stop():
                     break
         finally:
-            self.seconds = before + time.perf_counter() - t0
+            if self.t > start:              # (a finished run resumed as it is: no time)
+                self.seconds = before + time.perf_counter() - t0
         return self.history
 
     # ---- evaluation ----------------------------------------------------------------------------
