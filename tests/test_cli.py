@@ -14,7 +14,7 @@ import pytest
 import tinywgan
 from tinywgan import checkpoint
 from tinywgan.cli import build_parser, main
-from tinywgan.train import Trainer
+from tinywgan.train import Trainer, make_config
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TINY = ["--iters", "20", "--width", "8", "--depth", "1", "--log-every", "10", "--eval-n", "100",
@@ -207,6 +207,18 @@ def test_sample_refuses_a_non_finite_model_and_non_finite_points(tmp_path, capsy
     status, _, err = run(capsys, "sample", str(trained), "-n", "4", "-o", str(tmp_path / "p.npy"))
     assert status == 2 and "4 of the 4 points are NaN or inf" in one_line(err)
     assert not (tmp_path / "p.npy").exists()
+
+
+def test_a_run_too_big_to_train_here_can_still_be_sampled(tmp_path, capsys):
+    """Sampling needs the networks and the rows asked for, not a training step's memory."""
+    (tmp_path / "big").mkdir()
+    Trainer(make_config(batch=10 ** 11, width=8, depth=1)).save_checkpoint(
+        tmp_path / "big" / "checkpoint.npz")
+    status, _, err = run(capsys, "sample", str(tmp_path / "big"), "-n", "5", "-o",
+                         str(tmp_path / "p.npy"))
+    assert status == 0, err
+    status, _, err = run(capsys, "train", "--out", str(tmp_path / "big"), "--resume")
+    assert status == 2 and "one step (batch 100000000000)" in one_line(err)
 
 
 def test_sample_says_the_scale_of_digits_and_draws_them(tmp_path, capsys):

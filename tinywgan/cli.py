@@ -5,6 +5,10 @@
     sample      write points from a trained run's generator
     gradcheck   every hand-derived gradient against finite differences, as a table
     bench       time the gan_toy iteration against the matrix products it needs
+
+A mistake at this boundary ends in one line on stderr, ``tinywgan COMMAND: what is wrong; what
+to do``, and a non-zero status (2: the arguments; 1: what happened when running them; 130:
+Ctrl-C, with the iteration saved and the command that resumes), never a traceback.
 """
 import argparse
 import dataclasses

@@ -83,6 +83,7 @@ def train_run(cfg, run_dir, resume=False, force=False, changes=None, quiet=False
     else:
         trainer = Trainer(cfg)
     folder.cfg = cfg = trainer.cfg
+    preflight.check_memory(preflight.estimate(cfg))         # a step and the evaluations too
     preflight.require(preflight.needed(cfg, figure), {"matplotlib": "; or add --no-figure"})
     os.makedirs(folder.path, exist_ok=True)
     try:

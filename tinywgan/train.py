@@ -99,7 +99,7 @@ class Trainer:
 
     def __init__(self, cfg):
         self.cfg = cfg = cfg.validate()
-        preflight.check_memory(preflight.estimate(cfg))     # before anything is allocated
+        preflight.check_memory(preflight.estimate(cfg)[:1])  # the networks, before allocating
         self.xp = backend.array_module(cfg.device)
         hidden = [cfg.width] * cfg.depth
         common = dict(activation=cfg.activation, dtype=cfg.dtype, device=cfg.device,
