@@ -40,7 +40,7 @@ def trained(tmp_path_factory):
     return folder
 
 
-# ---- train: each mistake, one line ------------------------------------------------------------
+# ---- train: each mistake, one line ---------------------------------------------------------------
 
 @pytest.mark.parametrize("flags, status, message", [
     (["--seed", "-1"], 2, "seed must be an int >= 0, got -1"),
@@ -65,10 +65,10 @@ def test_a_gpu_without_cupy_is_named_for_train_and_sample(tmp_path, capsys, monk
                                                          trained):
     monkeypatch.setitem(sys.modules, "cupy", None)
     status, _, err = run(capsys, "train", *TINY, "--device", "gpu", "--out", str(tmp_path / "r"))
-    assert status == 1 and "needs CuPy: pip install" in one_line(err)
+    assert status == 1 and "needs CuPy, not installed: pip install cupy" in one_line(err)
     status, _, err = run(capsys, "sample", str(trained), "--device", "gpu",
                          "-o", str(tmp_path / "p.npy"))
-    assert status == 1 and "needs CuPy: pip install" in one_line(err)
+    assert status == 1 and "needs CuPy, not installed: pip install cupy" in one_line(err)
     assert not (tmp_path / "r").exists() and not (tmp_path / "p.npy").exists()
 
 
@@ -92,7 +92,8 @@ def test_a_folder_that_cannot_be_written_is_named(tmp_path, capsys, monkeypatch)
     monkeypatch.setattr(os, "makedirs", refuse)
     status, _, err = run(capsys, "train", *TINY, "--out", str(tmp_path / "ro"))
     assert status == 1 and one_line(err).endswith(
-        "could not write %s (Permission denied); choose a folder you can write (--out)\n"
+        "could not write %s (Permission denied); choose a folder you can write (--out); no "
+        "checkpoint was saved\n"
         % (tmp_path / "ro"))
 
 

@@ -44,7 +44,7 @@ def one_line(err):
     return err
 
 
-# ---- nothing is overwritten by accident ---------------------------------------------------------
+# ---- nothing is overwritten by accident ----------------------------------------------------------
 
 def test_a_folder_that_holds_a_run_is_refused_and_left_as_it_was(tmp_path, capsys):
     run = tmp_path / "run"
@@ -78,7 +78,7 @@ def test_resume_refuses_force_preset_and_a_folder_without_a_checkpoint(tmp_path,
     assert status == 2 and "holds no checkpoint.npz to resume" in one_line(err)
 
 
-# ---- one trainer at a time ------------------------------------------------------------------------
+# ---- one trainer at a time -----------------------------------------------------------------------
 
 def test_a_held_lock_keeps_a_second_trainer_out_and_a_stale_one_is_taken_over(tmp_path, capsys):
     run = tmp_path / "run"
@@ -99,7 +99,7 @@ def test_a_held_lock_keeps_a_second_trainer_out_and_a_stale_one_is_taken_over(tm
     assert not (run / "lock").exists()
 
 
-# ---- resume takes the flags it is given -----------------------------------------------------------
+# ---- resume takes the flags it is given ----------------------------------------------------------
 
 def test_resume_extends_a_finished_run_and_the_time_accumulates(tmp_path, capsys):
     run = tmp_path / "run"
@@ -147,7 +147,7 @@ def test_a_checkpoint_cadence_applies(tmp_path, capsys, monkeypatch):
     assert status == 2 and "checkpoint_every must be a multiple of log_every (10)" in err
 
 
-# ---- crashes leave a clean folder -----------------------------------------------------------------
+# ---- crashes leave a clean folder ----------------------------------------------------------------
 
 def test_resume_cleans_what_a_crash_left(tmp_path, capsys):
     """Temporary files of an interrupted write are deleted, rows after the checkpoint's

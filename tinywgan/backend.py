@@ -33,8 +33,9 @@ def _cupy():
     try:
         import cupy
     except ImportError as e:
-        raise RuntimeError("device 'gpu' needs CuPy: pip install 'tinywgan[gpu]' "
-                           "(or the cupy-cudaXXx wheel that matches your CUDA)") from e
+        raise RuntimeError("device 'gpu' needs CuPy, not installed: pip install cupy-cudaXXx "
+                           "(the wheel that matches your CUDA; in a clone of tinywgan: pip "
+                           "install '.[gpu]')") from e
     return cupy
 
 

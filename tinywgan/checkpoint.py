@@ -131,9 +131,8 @@ def load(path):
     arrays = {}
     try:
         with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
-                arrays[name] = _read_member(zf, info, path)
+            for info in zf.infolist():                  # "name.npy" -> arrays["name"]
+                arrays[info.filename[:-4]] = _read_member(zf, info, path)
     except CheckpointError:
         raise
     except (OSError, EOFError, zipfile.BadZipFile, ValueError, NotImplementedError) as e:

@@ -126,7 +126,8 @@ def _os_error(e, folder):
               errno.EACCES: "choose a folder you can write (--out)", errno.EROFS:
               "choose a folder you can write (--out)"}.get(e.errno, "check the folder")
     where = e.filename or (folder.path if folder is not None else "the run folder")
-    kept = "" if folder is None or folder.saved is None else "; then " + _kept(folder)
+    kept = "; then " + _kept(folder) if folder is not None and folder.saved is not None \
+        else ("; no checkpoint was saved" if folder is not None else "")
     return "could not write %s (%s); %s%s" % (where, e.strerror or e, advice, kept)
 
 

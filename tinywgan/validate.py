@@ -21,6 +21,9 @@ import math
 
 import numpy as np
 
+from .backend import get_array_module, to_numpy
+from .strict import StrictArray
+
 
 def _is_real(value):
     return isinstance(value, (int, float, np.integer, np.floating)) and \
@@ -98,7 +101,6 @@ def array(name, x, shape=None, dtype=None, like=None):
 
     Only attributes are read (no values): no device sync, cheap enough for every step.
     """
-    from .backend import get_array_module
     xp = get_array_module(x)
     want = "a floating-point array" + ("" if shape is None else " of shape %s" % _shape(shape))
     if not isinstance(x, xp.ndarray):
@@ -123,8 +125,6 @@ def array(name, x, shape=None, dtype=None, like=None):
 def host_array(name, x):
     """``x`` (a host or device array, a list or a number) as a host float64 NumPy array of
     finite real numbers; else TypeError (not numbers) or ValueError (ragged, NaN or inf)."""
-    from .backend import to_numpy
-    from .strict import StrictArray
     if isinstance(x, StrictArray) or type(x).__module__.startswith("cupy"):
         x = to_numpy(x)
     if not isinstance(x, (np.ndarray, list, tuple, int, float, np.number)) or \
