@@ -150,3 +150,16 @@ def test_every_public_function_refuses_bad_inputs_by_name(name, data):
             assert named, "%s: %s: %s names none of %s" % (name, type(e).__name__, message,
                                                             list(kwargs))
             assert not INTERNAL.search(message), "%s: a message from inside: %s" % (name, message)
+
+
+def test_integer_critic_outputs_are_refused_not_turned_into_zero_gradients():
+    """Before: wasserstein_critic_loss on int64 outputs returned gradients full(-1/N) cast to
+    int, i.e. all 0, and training went on silently."""
+    f = np.array([[1], [2], [3]])
+    for loss, args in ((losses.wasserstein_critic_loss, (f, f.astype(np.float32))),
+                       (losses.wasserstein_generator_loss, (f,)),
+                       (losses.gan_discriminator_loss, (f, f)),
+                       (losses.gan_generator_loss, (f,))):
+        with pytest.raises(TypeError, match=r"must be a floating-point array of shape \(N, 1\), "
+                                            r"got dtype int64"):
+            loss(*args)
