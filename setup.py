@@ -1,8 +1,17 @@
+import re
+
 from setuptools import find_packages, setup
+
+
+def _version():
+    """tinywgan.__version__, read from the file (importing the package would need NumPy)."""
+    with open("tinywgan/__init__.py", encoding="utf-8") as f:
+        return re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
+
 
 setup(
     name="tinywgan",
-    version="0.1.0",
+    version=_version(),
     description="Wasserstein GANs from scratch in NumPy/CuPy: hand-derived backprop, "
                 "the gradient penalty's double backward, and gradient checks for all of it",
     long_description=open("README.md", encoding="utf-8").read(),

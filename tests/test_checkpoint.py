@@ -202,14 +202,17 @@ def test_a_crash_keeps_the_previous_checkpoint(tmp_path, monkeypatch, crash):
 
 
 def test_check_arrays_reports_everything_at_once():
-    arrays = {"W0": np.zeros((2, 8)), "b0": np.zeros(8), "extra": np.zeros(1), "W1": np.zeros(3)}
-    expected = {"W0": (2, 16), "b0": np.zeros(8), "W1": (3,), "W2": (16, 1), "b2": (1,)}
+    arrays = {"W0": np.zeros((2, 8)), "b0": np.zeros(8), "extra": np.zeros(1), "W1": np.zeros(3),
+              "b1": np.zeros(3, np.int64)}
+    expected = {"W0": (2, 16), "b0": np.zeros(8), "W1": (3,), "W2": (16, 1), "b2": (1,),
+                "b1": np.zeros(3)}
     with pytest.raises(CheckpointError) as e:
         check_arrays(arrays, expected, where="critic checkpoint")
     msg = str(e.value)
-    assert msg.startswith("critic checkpoint does not match")
-    assert "missing: W2, b2" in msg and "unexpected: extra" in msg
-    assert "W0: expected (2, 16), found (2, 8)" in msg
+    assert msg.startswith("critic checkpoint does not match") and "\n" not in msg
+    assert "missing W2, b2" in msg and "unexpected extra" in msg
+    assert "W0: expected shape (2, 16), found (2, 8)" in msg
+    assert "b1: expected dtype float64, found int64" in msg
     assert "b0" not in msg and "W1" not in msg
     check_arrays({"W0": np.zeros((2, 8))}, {"W0": [2, 8]})     # a match raises nothing
 
@@ -234,3 +237,77 @@ def test_optimizer_state_through_a_checkpoint_resumes_bit_identically(tmp_path, 
         opt2.step(params2, g)
     assert meta["iteration"] == 3 and opt2.t == 6
     np.testing.assert_array_equal(backend.to_numpy(params2), backend.to_numpy(params))
+
+
+def _zip_with_header(path, shape, data_bytes):
+    """A checkpoint whose member x.npy declares ``shape`` (float64) but holds ``data_bytes``."""
+    import io
+    import zipfile
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": shape})
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, a in (("__format_version__", np.array(1)), ("__meta__", _meta({}))):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, a)
+            zf.writestr(name + ".npy", buf.getvalue())
+        zf.writestr("x.npy", header.getvalue() + data_bytes)
+
+
+def test_a_header_declaring_a_huge_array_is_refused_before_allocating(tmp_path, monkeypatch):
+    path = tmp_path / "c.npz"
+    _zip_with_header(path, (10 ** 12,), b"\0" * 8)
+
+    read_array = np.lib.format.read_array
+
+    def no_huge_read(f, **kwargs):
+        assert f.name != "x.npy", "x.npy was read: its size was not checked first"
+        return read_array(f, **kwargs)
+    monkeypatch.setattr(np.lib.format, "read_array", no_huge_read)
+    with pytest.raises(CheckpointError, match=r"declares shape \(1000000000000,\) float64 "
+                                              r"\(8000000000000 bytes\) but holds 8 bytes"):
+        load(path)
+    _zip_with_header(path, (2,), b"\0" * 8)                   # too short by 8 bytes
+    with pytest.raises(CheckpointError, match=r"\(16 bytes\) but holds 8"):
+        load(path)
+    monkeypatch.undo()
+    _zip_with_header(path, (1,), b"\0" * 8)                   # exact: reads
+    assert load(path)[0]["x"].tolist() == [0.0]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_files_get_the_mode_the_umask_gives(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        save(tmp_path / "c.npz", {"x": np.zeros(2)}, {})
+        checkpoint.atomic_write(tmp_path / "m.json", lambda f: f.write(b"{}"))
+    finally:
+        os.umask(old)
+    for name in ("c.npz", "m.json"):
+        assert os.stat(tmp_path / name).st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_save_replaces_a_symlink_instead_of_writing_through_it(tmp_path):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious")
+    (tmp_path / "run").mkdir()
+    link = tmp_path / "run" / "c.npz"
+    link.symlink_to(outside)
+    save(link, {"x": np.zeros(2)}, {})
+    assert outside.read_text() == "precious" and not link.is_symlink()
+    assert load(link)[0]["x"].tolist() == [0.0, 0.0]
+
+
+def test_temporary_names_are_recognised(tmp_path, monkeypatch):
+    """What atomic_write leaves after a kill -9 is what is_temporary names, and nothing else."""
+    seen = []
+
+    def replace(src, dst):
+        seen.append(os.path.basename(src))
+        raise OSError("simulated crash before the rename")
+    monkeypatch.setattr(checkpoint.os, "replace", replace)
+    with pytest.raises(OSError):
+        save(tmp_path / "checkpoint.npz", {"x": np.zeros(2)}, {})
+    assert seen and checkpoint.is_temporary(seen[0]) and seen[0].startswith(".checkpoint.npz.")
+    for name in ("checkpoint.npz", "history.jsonl", ".hidden", "notes.tmp", ".a.tmp"):
+        assert not checkpoint.is_temporary(name)

@@ -182,10 +182,10 @@ def test_numpy_scalars_are_numbers():
 @pytest.mark.parametrize("kw, match", [
     (dict(widths=[2]), "widths must list at least two"),
     (dict(widths=[2, 0, 1]), "widths must list at least two positive ints"),
-    (dict(widths=[2, 1], init="xavier"), "init must be 'he' or 'glorot'"),
+    (dict(widths=[2, 1], init="xavier"), "init must be one of 'he', 'glorot'"),
     (dict(widths=[2, 1], dtype="float16"), "dtype must be float32"),
     (dict(widths=[2, 1], device="tpu"), "device must be one of"),
-    (dict(widths=[2, 1], seed=-1), "seed must be a non-negative int"),
+    (dict(widths=[2, 1], seed=-1), "seed must be an int >= 0"),
 ])
 def test_bad_constructor_arguments(kw, match):
     with pytest.raises(ValueError, match=match):
@@ -198,7 +198,8 @@ def test_input_gradient_needs_a_scalar_output():
 
 
 def test_wrong_loss_shapes():
-    with pytest.raises(ValueError, match=r"f_fake must be the critic's outputs of shape \(N, 1\)"):
+    with pytest.raises(ValueError, match=r"f_fake \(the critic's outputs\) must have shape "
+                                         r"\(N, 1\)"):
         losses.wasserstein_critic_loss(np.zeros((3, 1)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="kind must be one of 'nonsaturating', 'minimax'"):
         losses.gan_generator_loss(np.zeros((3, 1)), "wasserstein")

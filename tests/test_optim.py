@@ -203,7 +203,7 @@ def test_make_optimizer():
     assert isinstance(opt, Adam) and opt.lr == 2e-4 and opt.betas == (0.0, 0.99)
     assert isinstance(make_optimizer("rmsprop"), RMSProp)
     assert make_optimizer("sgd", lr=1.0, momentum=0.5).momentum == 0.5
-    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'.*adam"):
+    with pytest.raises(ValueError, match="name must be one of .*adam.*got 'lbfgs'"):
         make_optimizer("lbfgs")
     with pytest.raises(TypeError, match="momentum"):
         make_optimizer("adam", momentum=0.9)
@@ -212,16 +212,18 @@ def test_make_optimizer():
 def test_step_checks_its_arguments():
     opt = Adam()
     f32 = np.zeros(4, dtype=np.float32)
-    for params, grads, match in [
-        (np.zeros((2, 2), np.float32), np.zeros((2, 2), np.float32), "1-D"),
-        (f32, np.zeros(5, np.float32), "same shape and dtype"),
-        (f32, np.zeros(4, np.float64), "same shape and dtype"),
-        (np.zeros(4, np.int64), np.zeros(4, np.int64), "floating point"),
+    for params, grads, error, match in [
+        (np.zeros((2, 2), np.float32), np.zeros((2, 2), np.float32), ValueError,
+         r"params .* must have shape \(N,\), got \(2, 2\)"),
+        (f32, np.zeros(5, np.float32), ValueError, r"grads must have shape \(4,\)"),
+        (f32, np.zeros(4, np.float64), ValueError, "grads has dtype float64 where float32"),
+        (np.zeros(4, np.int64), np.zeros(4, np.int64), TypeError, "floating-point"),
+        ([0.0] * 4, f32, TypeError, "params .* got list"),
     ]:
-        with pytest.raises(ValueError, match=match):
+        with pytest.raises(error, match=match):
             opt.step(params, grads)
     strict_xp = backend.array_module("strict")
-    with pytest.raises(TypeError, match="different devices"):
+    with pytest.raises(TypeError, match="grads is on another device"):
         opt.step(f32, strict_xp.zeros(4, dtype=np.float32))
     opt.step(f32, f32.copy())
     with pytest.raises(ValueError, match="one optimizer per parameter vector"):
@@ -241,7 +243,7 @@ def test_load_state_dict_validates():
         Adam().load_state_dict({"m": good["m"], "v": good["v"]})
     with pytest.raises(ValueError, match="int >= 0"):
         Adam().load_state_dict(dict(good, t=1.5))
-    with pytest.raises(ValueError, match="'v' must be a 1-D array"):
+    with pytest.raises(ValueError, match=r"d\['v'\] must be a 1-D array"):
         Adam().load_state_dict(dict(good, v=np.zeros((2, 2), np.float32)))
     b = Adam()
     b.load_state_dict(good)

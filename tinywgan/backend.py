@@ -33,8 +33,9 @@ def _cupy():
     try:
         import cupy
     except ImportError as e:
-        raise RuntimeError("device 'gpu' needs CuPy: pip install 'tinywgan[gpu]' "
-                           "(or the cupy-cudaXXx wheel that matches your CUDA)") from e
+        raise RuntimeError("device 'gpu' needs CuPy, not installed: pip install cupy-cudaXXx "
+                           "(the wheel that matches your CUDA; in a clone of tinywgan: pip "
+                           "install '.[gpu]')") from e
     return cupy
 
 
@@ -72,17 +73,20 @@ def to_numpy(x):
     """Explicit copy to the host (a no-op for NumPy arrays)."""
     if isinstance(x, np.ndarray):
         return x
-    if isinstance(x, strict.StrictArray) or hasattr(x, "get"):
+    if isinstance(x, strict.StrictArray) or type(x).__module__.startswith("cupy"):
         return x.get()
     return np.asarray(x)
 
 
 def check_dtype(dtype):
     """Return the NumPy dtype for 'float32'/'float64' (or those dtypes); refuse anything else."""
-    dt = np.dtype(DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype)
+    try:
+        dt = np.dtype(DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype)
+    except TypeError:
+        dt = None
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError("dtype must be float32 (training) or float64 (gradient checks), got %s"
-                         % dt)
+        raise ValueError("dtype must be float32 (training) or float64 (gradient checks), got %r"
+                         % (dtype,))
     return dt
 
 
@@ -105,6 +109,6 @@ def _stream_int(s):
     """A stream key as a non-negative int (SeedSequence takes ints of any size)."""
     if isinstance(s, str):
         return int.from_bytes(s.encode(), "little")
-    if int(s) < 0:
+    if not isinstance(s, (int, np.integer)) or isinstance(s, (bool, np.bool_)) or s < 0:
         raise ValueError("stream keys must be strings or non-negative ints, got %r" % (s,))
     return int(s)

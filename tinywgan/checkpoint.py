@@ -14,17 +14,26 @@ Why no pickle: unpickling runs code chosen by whoever wrote the file, so a check
 internet could do anything. Every read here uses ``allow_pickle=False`` and object arrays are
 refused on write and on read.
 
-Why atomic: training runs are killed (time limits, Ctrl-C, full disks). ``save`` writes a
-temporary file in the target's directory, flushes it to disk (``fsync``) and only then renames
-it onto the target with ``os.replace``, which is atomic on POSIX and Windows. A crash at any
-point leaves either the old checkpoint or the new one, never half of one, and no temporary file.
+Why atomic: training runs are killed (time limits, Ctrl-C, full disks). ``save`` (through
+``atomic_write``, which the run folder's other files use too) writes a temporary file
+``.NAME.PID.RANDOM.tmp`` in the target's directory, flushes it to disk (``fsync``) and only then
+renames it onto the target with ``os.replace``, which is atomic on POSIX and Windows. A crash at
+any point leaves either the old file or the new one, never half of one; an exception removes the
+temporary file, and after a kill -9 ``is_temporary`` names what the next start may delete. The
+rename replaces a symbolic link at the target rather than writing through it, and the file gets
+the mode the user's umask gives (as ``open`` would), not ``mkstemp``'s 0600.
+
+Why bounded: a corrupt or hostile file can declare an array of any size in its header. ``load``
+reads every member's header first and refuses one whose declared size does not match the bytes
+the member holds, before anything is allocated.
 
 Numbers that are not arrays (an optimizer's step counter ``t``) can go in ``arrays`` too: they
 are stored as 0-d arrays, and ``Optimizer.load_state_dict`` accepts 0-d int arrays back.
 """
 import json
+import math
 import os
-import tempfile
+import secrets
 import zipfile
 
 import numpy as np
@@ -34,6 +43,8 @@ from . import backend
 FORMAT_VERSION = 1
 _VERSION_KEY = "__format_version__"
 _META_KEY = "__meta__"
+_TMP = ".tmp"           # atomic_write's temporary files: .NAME.PID.HEX.tmp
+_DEFLATE_MAX = 1032     # deflate's largest ratio of uncompressed to compressed bytes
 
 
 class CheckpointError(ValueError):
@@ -50,27 +61,40 @@ def save(path, arrays, meta):
     - meta: dict, JSON-serialisable (plain int/float/str/list/dict; convert NumPy scalars with
       ``int()`` / ``float()``).
     """
-    path = os.fspath(path)
+    path = _path(path)
     host = _to_host(arrays)
     if not isinstance(meta, dict):
         raise TypeError("meta must be a dict, got %s" % type(meta).__name__)
     try:
-        text = json.dumps(meta)
+        text = json.dumps(meta, allow_nan=False)
     except (TypeError, ValueError) as e:
         raise TypeError("meta must be JSON-serialisable (%s); convert NumPy numbers with int() or "
                         "float() and arrays with .tolist(), or put arrays in `arrays`" % e) from e
     host[_VERSION_KEY] = np.asarray(FORMAT_VERSION, dtype=np.int64)
     host[_META_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    atomic_write(path, lambda f: _write_npz(f, host))
 
+
+def atomic_write(path, write):
+    """Write a file atomically: ``write(f)`` fills a temporary binary file beside ``path``,
+    which is flushed to disk and then renamed onto ``path`` (the module docstring says why).
+
+    Inputs: path: str or os.PathLike; write: a function of one open binary file.
+    Raises FileNotFoundError if the directory does not exist, and whatever ``write`` or the
+    file system raises (OSError: a full disk, no permission), with the temporary file removed.
+    """
+    path = _path(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
-        raise FileNotFoundError("cannot save %r: the directory %r does not exist; create it "
+        raise FileNotFoundError("cannot write %r: the directory %r does not exist; create it "
                                 "first (os.makedirs)" % (path, directory))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
+    tmp = os.path.join(directory, ".%s.%d.%s%s" % (os.path.basename(path), os.getpid(),
+                                                    secrets.token_hex(4), _TMP))
+    # O_EXCL: a new file, never an existing one or a link's target; 0o666 less the umask
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
-            _write_npz(f, host)
+            write(f)
             f.flush()
             os.fsync(f.fileno())            # the bytes are on disk before the rename
         os.replace(tmp, path)               # atomic: old file or new file, nothing between
@@ -81,6 +105,12 @@ def save(path, arrays, meta):
     _fsync_directory(directory)             # make the rename itself durable (POSIX)
 
 
+def is_temporary(name):
+    """Whether a file name is one of ``atomic_write``'s temporary files (``.NAME.PID.HEX.tmp``):
+    after a kill -9 one may be left over, which the next writer may delete."""
+    return name.startswith(".") and name.endswith(_TMP) and name.count(".") >= 4
+
+
 def load(path):
     """Read a checkpoint written by ``save``.
 
@@ -88,24 +118,24 @@ def load(path):
     - arrays: dict str -> NumPy array (host), in the order they were saved.
     - meta: dict, as saved.
 
-    Raises CheckpointError (a ValueError) saying what is wrong and what to do.
+    Raises CheckpointError (a ValueError) saying which file, what is wrong and what to do.
     """
-    path = os.fspath(path)
+    path = _path(path)
     if not os.path.isfile(path):
-        raise CheckpointError("no checkpoint file at %r: check the path (or the run directory), "
-                              "or start without resuming" % path)
+        raise CheckpointError("no checkpoint file at %r: check the path (a run folder holds "
+                              "checkpoint.npz once its first log step is done)" % path)
     if not zipfile.is_zipfile(path):
         raise CheckpointError("%r is not an .npz (zip) file: it is truncated or corrupt (a copy "
                               "cut short?), or not a tinywgan checkpoint. Use an earlier "
                               "checkpoint or start again" % path)
     arrays = {}
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            for name in npz.files:
-                arrays[name] = _read_member(npz, name, path)
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():                  # "name.npy" -> arrays["name"]
+                arrays[info.filename[:-4]] = _read_member(zf, info, path)
     except CheckpointError:
         raise
-    except (OSError, EOFError, zipfile.BadZipFile, ValueError) as e:
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError, NotImplementedError) as e:
         raise CheckpointError("%r could not be read (%s: %s): the file is corrupt. Use an "
                               "earlier checkpoint" % (path, type(e).__name__, e)) from e
     _check_version(arrays.pop(_VERSION_KEY, None), path)   # (only version 1 exists so far)
@@ -114,35 +144,49 @@ def load(path):
 
 
 def check_arrays(arrays, expected, where="checkpoint"):
-    """Check that ``arrays`` holds exactly the ``expected`` names with the expected shapes.
+    """Check that ``arrays`` holds exactly the ``expected`` names with the expected shapes (and
+    dtypes, where given).
 
     Inputs:
     - arrays: dict str -> array (e.g. from ``load``).
-    - expected: dict str -> shape (a tuple, or anything with ``.shape``).
+    - expected: dict str -> a shape (a tuple), or an array whose shape and dtype are wanted.
     - where: what ``arrays`` is, for the message.
 
-    Raises CheckpointError listing every missing name, unexpected name and shape mismatch.
+    Raises CheckpointError listing every missing name, unexpected name, shape and dtype mismatch
+    (on one line).
     """
+    if not isinstance(arrays, dict) or not isinstance(expected, dict):
+        raise TypeError("check_arrays: arrays and expected must be dicts str -> array (or "
+                        "shape), got %s and %s" % (type(arrays).__name__,
+                                                   type(expected).__name__))
+    for k, v in expected.items():
+        want = getattr(v, "shape", v)
+        if not isinstance(want, (tuple, list)) or not all(isinstance(n, (int, np.integer))
+                                                          for n in want):
+            raise TypeError("check_arrays: expected[%r] must be a shape (a tuple of ints) or an "
+                            "array, got %r" % (k, v))
     missing = [k for k in expected if k not in arrays]
     unexpected = [k for k in arrays if k not in expected]
     wrong = []
     for k in expected:
         if k in arrays:
             want = tuple(getattr(expected[k], "shape", expected[k]))
-            found = tuple(arrays[k].shape)
+            found = tuple(getattr(arrays[k], "shape", ()))
             if want != found:
-                wrong.append("%s: expected %s, found %s" % (k, want, found))
+                wrong.append("%s: expected shape %s, found %s" % (k, want, found))
+            want = getattr(expected[k], "dtype", None)
+            if want is not None and getattr(arrays[k], "dtype", None) != want:
+                wrong.append("%s: expected dtype %s, found %s"
+                             % (k, want, getattr(arrays[k], "dtype", type(arrays[k]).__name__)))
     if missing or unexpected or wrong:
-        lines = ["%s does not match what was expected:" % where]
+        parts = ["%s does not match what was expected" % where]
         if missing:
-            lines.append("  missing: " + ", ".join(missing))
+            parts.append("missing " + ", ".join(missing))
         if unexpected:
-            lines.append("  unexpected: " + ", ".join(unexpected))
-        if wrong:
-            lines.append("  wrong shape: " + "; ".join(wrong))
-        lines.append("Was it saved with a different configuration (widths, optimizer)? Resume "
-                     "with the configuration stored in its meta.")
-        raise CheckpointError("\n".join(lines))
+            parts.append("unexpected " + ", ".join(unexpected))
+        parts += wrong
+        raise CheckpointError("; ".join(parts) + ". Was it saved with another configuration "
+                              "(widths, optimizer, dtype) or altered since?")
 
 
 # ---- internals ---------------------------------------------------------------------------------
@@ -153,12 +197,15 @@ def _to_host(arrays):
     host = {}
     for name, a in arrays.items():
         if not isinstance(name, str) or not name or name.startswith("__"):
-            raise ValueError("array names must be non-empty strings not starting with '__' "
+            raise ValueError("arrays' names must be non-empty strings not starting with '__' "
                              "(reserved for the file format), got %r" % (name,))
-        a = np.asarray(backend.to_numpy(a))
+        try:
+            a = np.asarray(backend.to_numpy(a))
+        except ValueError:                  # ragged lists
+            a = np.empty(0, dtype=object)
         if a.dtype.hasobject:
-            raise TypeError("array %r has dtype object, which would need pickle; store numbers "
-                            "in a numeric array or in meta" % name)
+            raise TypeError("arrays[%r] is not an array of numbers (it would need pickle); store "
+                            "numbers in a numeric array or in meta" % name)
         host[name] = a
     return host
 
@@ -172,20 +219,49 @@ def _write_npz(f, host):
                 np.lib.format.write_array(member, a, allow_pickle=False)
 
 
-def _read_member(npz, name, path):
-    try:
-        a = npz[name]
-    except ValueError as e:
-        if "pickle" in str(e).lower():
+def _path(path):
+    """A non-empty path as a str; else a TypeError or ValueError naming it."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError("path must be a str or os.PathLike, got %s" % type(path).__name__)
+    path = os.fspath(path)
+    if not isinstance(path, str) or not path or "\0" in path:
+        raise ValueError("path must be a non-empty file name without NUL bytes, got %r" % (path,))
+    return path
+
+
+def _read_member(zf, info, path):
+    """One member: its .npy header read and its size checked before the data are read."""
+    if not info.filename.endswith(".npy"):  # np.savez writes only .npy members
+        raise CheckpointError("%r holds %r, which is not an .npy array: not a tinywgan "
+                              "checkpoint" % (path, info.filename))
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or \
+            info.compress_size > os.path.getsize(path) or \
+            info.file_size > _DEFLATE_MAX * max(info.compress_size, 1):
+        raise CheckpointError("%r: member %r declares %d bytes in %d stored ones (or an unknown "
+                              "compression): the file is corrupt" % (path, info.filename,
+                                                                    info.file_size,
+                                                                    info.compress_size))
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise CheckpointError("%r: member %r is an .npy of version %s, which tinywgan does "
+                                  "not write" % (path, info.filename, version))
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+            else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(f)
+        if dtype.hasobject:
             raise CheckpointError(
                 "%r holds an object array %r, i.e. pickled data, which tinywgan never writes and "
                 "refuses to load (unpickling can run arbitrary code). Do not use this file unless "
-                "you trust its source and convert it yourself" % (path, name)) from e
-        raise
-    if not isinstance(a, np.ndarray):       # np.load returns the raw bytes of non-.npy members
-        raise CheckpointError("%r holds %r, which is not an .npy array: not a tinywgan "
-                              "checkpoint" % (path, name))
-    return a
+                "you trust its source and convert it yourself" % (path, info.filename[:-4]))
+        declared = math.prod(shape) * dtype.itemsize          # Python ints: no overflow
+        held = info.file_size - f.tell()
+    if declared != held:
+        raise CheckpointError("%r: member %r declares shape %s %s (%d bytes) but holds %d bytes: "
+                              "the file is corrupt" % (path, info.filename, shape, dtype,
+                                                       declared, held))
+    with zf.open(info) as f:
+        return np.lib.format.read_array(f, allow_pickle=False)
 
 
 def _check_version(v, path):

@@ -45,7 +45,9 @@ class Config:
     seed: int = 0
     device: str = "cpu"
     dtype: str = "float32"
-    log_every: int = 100
+    log_every: int = 100              # check, print and append to history.jsonl
+    checkpoint_every: int = 0         # the main job's checkpoint (0: at every log step; else a
+                                      # multiple of log_every)
     eval_every: int = 0               # evaluate every so many iterations (0: only at the end)
     curve_n: int = 500                # points per evaluation during training (cheap)
     eval_n: int = 2500                # points of the final evaluation
@@ -60,6 +62,11 @@ class Config:
                          "curve_n", "eval_n"):
                 validate.count(name, getattr(self, name))
             validate.count("eval_every", self.eval_every, low=0)
+            if validate.count("checkpoint_every", self.checkpoint_every, low=0) % self.log_every:
+                raise ValueError("checkpoint_every must be a multiple of log_every (%d): a "
+                                 "checkpoint is written at a log step, once the numbers are "
+                                 "checked finite; got %d" % (self.log_every,
+                                                             self.checkpoint_every))
             validate.count("seed", self.seed, low=0)
             for name in ("lr_d", "lr_g", "clip"):
                 validate.number(name, getattr(self, name), low=0, low_open=True)

@@ -18,13 +18,15 @@ import math
 import numpy as np
 
 from .backend import get_array_module, to_numpy
-from .validate import number
+from . import validate
+from .validate import array, number
 
 
 def clip_weights(params, c):
     """Clip every parameter into [-c, c], in place (as the WGAN reference clips all parameters,
     biases included). Inputs: params: (P,) a model's flat parameter buffer."""
     c = number("clip_weights: c", c, low=0, low_open=True)
+    array("clip_weights: params", params, shape=(None,))
     get_array_module(params).clip(params, -c, c, out=params)
 
 
@@ -34,6 +36,9 @@ def clipping_bound(widths, c, act_lipschitz=1.0):
     A (m x n) matrix with entries in [-c, c] has spectral norm <= ||W||_F <= c sqrt(m n), so
     Lip(f) <= prod_l c sqrt(d_l d_{l+1}) * K_act^(L-1).
     """
+    widths = validate.widths("clipping_bound: widths", widths)
+    c = number("clipping_bound: c", c, low=0, low_open=True)
+    act_lipschitz = number("clipping_bound: act_lipschitz", act_lipschitz, low=0)
     L = len(widths) - 1
     return math.prod(c * math.sqrt(widths[l] * widths[l + 1]) for l in range(L)) \
         * act_lipschitz ** (L - 1)
@@ -42,6 +47,7 @@ def clipping_bound(widths, c, act_lipschitz=1.0):
 def lipschitz_bound(mlp):
     r"""Upper bound Lip(f) <= prod_l ||W_l||_2 * K_act^(L-1), from the weights the network
     computes with (W / sigma under spectral normalisation). Host-side: a diagnostic."""
+    _check_mlp("lipschitz_bound", mlp)
     norms = [np.linalg.norm(to_numpy(W).astype(np.float64), 2) for W in mlp.W_used]
     return float(math.prod(norms) * mlp.act.lipschitz ** (mlp.L - 1))
 
@@ -49,6 +55,10 @@ def lipschitz_bound(mlp):
 def lipschitz_estimate(mlp, x):
     """Empirical Lipschitz constant: max_i ||grad_x f(x_i)|| over the rows of x: (N, d_0).
     A lower bound on the true constant; never above ``lipschitz_bound``."""
+    _check_mlp("lipschitz_estimate", mlp)
+    if mlp.widths[-1] != 1:
+        raise ValueError("lipschitz_estimate: mlp must be a critic (scalar output); its last "
+                         "width is %d" % mlp.widths[-1])
     g = mlp.input_gradient(x)                                                  # (N, d_0)
     return float(get_array_module(g).sqrt((g * g).sum(axis=1)).max())
 
@@ -60,12 +70,20 @@ def power_iteration(W, u):
 
     Inputs: u: (m,) the persistent left vector. Returns (u: (m,), v: (n,), sigma: 0-d array).
     """
+    array("power_iteration: W", W, shape=(None, None))
+    array("power_iteration: u", u, shape=(W.shape[0],), dtype=W.dtype, like=W)
     xp = get_array_module(W)
     v = W.T @ u
     v /= xp.linalg.norm(v) + 1e-12
     u = W @ v
     u /= xp.linalg.norm(u) + 1e-12
     return u, v, u @ W @ v
+
+
+def _check_mlp(where, mlp):
+    from .mlp import MLP
+    if not isinstance(mlp, MLP):
+        raise TypeError("%s: mlp must be a tinywgan MLP, got %s" % (where, type(mlp).__name__))
 
 
 class SpectralNorm:

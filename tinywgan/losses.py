@@ -22,17 +22,18 @@ exactly 0. Likewise sigmoid(l) - 1 is computed as -sigmoid(-l), never as a diffe
 Shapes: outputs f or logits are (N, 1); each gradient has the shape of what it is w.r.t.
 """
 from .backend import get_array_module
-from .validate import choice
+from .validate import array, choice
 from .layers import sigmoid, softplus
 
 #: The GAN generator's two losses (Goodfellow et al. 2014): the default first.
 GAN_LOSSES = ("nonsaturating", "minimax")
 
 
-def _check(out, name):
-    if out.ndim != 2 or out.shape[1] != 1 or out.shape[0] == 0:
-        raise ValueError("%s must be the critic's outputs of shape (N, 1), got %s"
-                         % (name, tuple(out.shape)))
+def _check(out, name, like=None):
+    """A critic's outputs: a float array (N, 1), N >= 1, of ``like``'s device and dtype. (Integer
+    outputs are refused: the gradients below would round to 0.)"""
+    array(name + " (the critic's outputs)", out, shape=(None, 1), like=like,
+          dtype=None if like is None else like.dtype)
 
 
 def wasserstein_critic_loss(f_real, f_fake):
@@ -42,7 +43,7 @@ def wasserstein_critic_loss(f_real, f_fake):
     dL/df_fake = +1/M: (M, 1)).
     """
     _check(f_real, "f_real")
-    _check(f_fake, "f_fake")
+    _check(f_fake, "f_fake", like=f_real)
     xp = get_array_module(f_real)
     loss = f_fake.mean() - f_real.mean()
     return (loss, xp.full(f_real.shape, -1.0 / f_real.shape[0], dtype=f_real.dtype),
@@ -63,7 +64,7 @@ def gan_discriminator_loss(logit_real, logit_fake):
     Returns (L, dL/dl_real = (sigmoid(l_real) - 1)/N, dL/dl_fake = sigmoid(l_fake)/M).
     """
     _check(logit_real, "logit_real")
-    _check(logit_fake, "logit_fake")
+    _check(logit_fake, "logit_fake", like=logit_real)
     loss = softplus(-logit_real).mean() + softplus(logit_fake).mean()
     return (loss, -sigmoid(-logit_real) / logit_real.shape[0],           # sigmoid(l) - 1
             sigmoid(logit_fake) / logit_fake.shape[0])

@@ -14,23 +14,23 @@ r"""Distances between distributions and mode counts: how good is a generator on 
   generator's W1 should be compared with (about 0.05 / 0.065 at n = 2500, measured below).
 
 All functions are host-side diagnostics: they accept device or host arrays, bring them back
-explicitly with ``backend.to_numpy``, compute in float64 and return Python numbers.
+explicitly (``validate.host_array``), compute in float64 and return Python numbers.
 """
 import math
 
 import numpy as np
 
 from . import data
-from .backend import rng, to_numpy
-from .validate import number
+from .backend import rng
+from .validate import choice, host_array, number
 
 
 def _points(x, name):
     """Host float64 (N, d) from a device/host (N, d) array; (N,) is read as N points in 1-D."""
-    x = np.asarray(to_numpy(x), dtype=np.float64)
+    x = host_array(name, x)
     if x.ndim == 1:
         x = x[:, None]
-    if x.ndim != 2 or x.shape[0] == 0:
+    if x.ndim != 2 or x.size == 0:
         raise ValueError("%s must be a non-empty point set of shape (N, d), got shape %s"
                          % (name, x.shape))
     return x
@@ -64,7 +64,7 @@ def w1_exact(x, y):
 
 
 def _samples_1d(x, name):
-    x = np.asarray(to_numpy(x), dtype=np.float64)
+    x = host_array(name, x)
     if x.ndim == 2 and x.shape[1] == 1:
         x = x[:, 0]
     if x.ndim != 1 or x.shape[0] == 0:
@@ -104,13 +104,12 @@ def emd_discrete(p, q):
     gives deltas (2, 2, -1, 0) and W = 2 + 2 + 1 + 0 = 5.
     Inputs: p: (n,), q: (n,), non-negative, equal totals. Returns: (W: float, deltas: list).
     """
-    p = np.asarray(to_numpy(p), dtype=np.float64)
-    q = np.asarray(to_numpy(q), dtype=np.float64)
+    p, q = host_array("p", p), host_array("q", q)
     if p.ndim != 1 or q.ndim != 1 or p.shape != q.shape or p.size == 0:
         raise ValueError("p and q must be non-empty 1-D piles of the same length, got shapes "
                          "%s and %s" % (p.shape, q.shape))
-    if (p < 0).any() or (q < 0).any() or not (np.isfinite(p).all() and np.isfinite(q).all()):
-        raise ValueError("p and q must be finite and non-negative (amounts of dirt)")
+    if (p < 0).any() or (q < 0).any():
+        raise ValueError("p and q must be non-negative (amounts of dirt)")
     if not math.isclose(p.sum(), q.sum(), rel_tol=1e-9, abs_tol=1e-12):
         raise ValueError("p and q must have equal totals (dirt is moved, not created), got "
                          "sum(p) = %g, sum(q) = %g" % (p.sum(), q.sum()))
@@ -119,11 +118,19 @@ def emd_discrete(p, q):
 
 
 def _histogram(p, name):
-    p = np.asarray(to_numpy(p), dtype=np.float64).ravel()
-    if p.size == 0 or not np.isfinite(p).all() or (p < 0).any() or p.sum() <= 0:
+    p = host_array(name, p).ravel()
+    if p.size == 0 or (p < 0).any() or p.sum() <= 0:
         raise ValueError("%s must be a histogram: finite, non-negative counts with a positive "
                          "total, got %r" % (name, p))
     return p / p.sum()                                      # normalise: sum p = 1
+
+
+def _histograms(p, q):
+    p, q = _histogram(p, "p"), _histogram(q, "q")
+    if p.shape != q.shape:
+        raise ValueError("p and q must have the same number of bins, got %d and %d"
+                         % (p.size, q.size))
+    return p, q
 
 
 def kl_divergence(p, q):
@@ -132,10 +139,7 @@ def kl_divergence(p, q):
     0 log(0 / q) = 0; +inf if some p_i > 0 where q_i = 0 (p puts mass where q has none).
     Inputs: p: (B,), q: (B,) counts or probabilities (any shape, same size). Returns: float.
     """
-    p, q = _histogram(p, "p"), _histogram(q, "q")
-    if p.shape != q.shape:
-        raise ValueError("p and q must have the same number of bins, got %d and %d"
-                         % (p.size, q.size))
+    p, q = _histograms(p, q)
     support = p > 0                                         # terms with p_i = 0 are 0
     if (q[support] == 0).any():
         return math.inf
@@ -148,7 +152,7 @@ def js_divergence(p, q):
     Always finite: 0 <= JS <= log 2, with log 2 exactly when p and q have disjoint supports.
     Inputs: p: (B,), q: (B,). Returns: float.
     """
-    p, q = _histogram(p, "p"), _histogram(q, "q")
+    p, q = _histograms(p, q)
     m = (p + q) / 2                                         # m_i > 0 wherever p_i or q_i > 0
     return (kl_divergence(p, m) + kl_divergence(q, m)) / 2
 
@@ -188,6 +192,7 @@ def w1_floor(name, n=2500, seed=0):
     8gaussians 0.050 +- 0.003 (sd 0.013), 25gaussians 0.065 +- 0.003 (sd 0.014).
     Compare a generator with the floor of the same n, averaged over the same seeds.
     """
+    choice("w1_floor: name", name, tuple(data.TOY_DATASETS))
     a = data.sample(name, n, rng(np, seed, "w1_floor", name, 0), np.float64)   # (n, 2)
     b = data.sample(name, n, rng(np, seed, "w1_floor", name, 1), np.float64)   # (n, 2)
     return w1_exact(a, b)

@@ -39,9 +39,7 @@ advances by one step). Gradients are first taken w.r.t. the W_used that the forw
 import math
 from collections import namedtuple
 
-import numpy as np
-
-from . import backend
+from . import backend, validate
 from .layers import (activation_backward, activation_forward, get_activation, linear_forward,
                      linear_input_grad)
 
@@ -71,14 +69,13 @@ class MLP:
 
     def __init__(self, widths, activation="relu", init="he", last_init="glorot",
                  spectral_norm=False, dtype="float32", device="cpu", seed=0, check_finite=True):
-        widths = list(widths)
-        if len(widths) < 2 or not all(isinstance(w, (int, np.integer)) and w > 0 for w in widths):
-            raise ValueError("widths must list at least two positive ints (input and output "
-                             "width), got %r" % (widths,))
+        widths = validate.widths("widths", widths)
         for name, value in (("init", init), ("last_init", last_init)):
-            if value not in ("he", "glorot"):
-                raise ValueError("%s must be 'he' or 'glorot', got %r" % (name, value))
-        self.widths = [int(w) for w in widths]
+            validate.choice(name, value, ("he", "glorot"))
+        spectral_norm = validate.flag("spectral_norm", spectral_norm)
+        check_finite = validate.flag("check_finite", check_finite)
+        validate.count("seed", seed, low=0)
+        self.widths = widths
         self.act = get_activation(activation)
         self.dtype = backend.check_dtype(dtype)
         self.xp = xp = backend.array_module(device)
@@ -146,6 +143,19 @@ class MLP:
         if self.check_finite and not bool(self.xp.isfinite(x).all()):
             raise ValueError("%s: %s holds NaN or inf" % (where, name))
 
+    def _check_cache(self, cache, where):
+        """The rows N of a ``Cache`` from this network's ``forward``; else an error naming it."""
+        ok = isinstance(cache, Cache) and isinstance(cache.H, list) and isinstance(cache.A, list) \
+            and len(cache.H) == len(cache.A) == self.L
+        if ok:
+            shapes = [getattr(h, "shape", None) for h in cache.H + cache.A]
+            N = shapes[0][0] if shapes[0] else None
+            ok = shapes == [(N, w) for w in self.widths[:-1] + self.widths[1:]]
+        if not ok:
+            raise TypeError("%s: cache must be the Cache(H, A) that this network's forward "
+                            "returned (%s), got %s" % (where, self, type(cache).__name__))
+        return N
+
     def zero_grad(self):
         """Set every gradient (dW, db, and spectral norm's dW_used) to zero."""
         self.grads.fill(0)
@@ -201,6 +211,13 @@ class MLP:
         with depth (Gulrajani et al. 2017, Fig. 1b).
         Returns dx = dLoss/dx: (N, d_0).
         """
+        N = self._check_cache(cache, "MLP.backward")
+        validate.array("MLP.backward: dout", dout, shape=(N, self.widths[-1]), dtype=self.dtype,
+                       like=self.params)
+        param_grads = validate.flag("MLP.backward: param_grads", param_grads)
+        if dH is not None and not isinstance(dH, list):
+            raise TypeError("MLP.backward: dH must be None or a list to fill, got %s"
+                            % type(dH).__name__)
         _, dH_all = self._backprop(cache, dout, self.L - 1, param_grads)
         if dH is not None:
             dH[:] = dH_all

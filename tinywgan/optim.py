@@ -27,7 +27,7 @@ import math
 import numpy as np
 
 from . import backend
-from .validate import number
+from .validate import array, number
 
 
 class Optimizer:
@@ -73,24 +73,32 @@ class Optimizer:
         d.update({k: v.copy() for k, v in source.items()})
         return d
 
-    def load_state_dict(self, d):
+    def load_state_dict(self, d, params=None):
         """Restore a ``state_dict`` (host or device arrays; ``t`` an int or a 0-d int array).
 
-        Names are checked now; shapes and dtypes against the params on the next ``step``, which
-        also moves the arrays to the params' device.
+        Names are checked now; shapes and dtypes against ``params`` (the (P,) vector this state
+        will step) now if it is given, else on the next ``step``, which also moves the arrays to
+        the params' device.
         """
+        if not isinstance(d, dict):
+            raise TypeError("%s.load_state_dict: d must be the dict state_dict() returned, got %s"
+                            % (type(self).__name__, type(d).__name__))
         t = _count(d.get("t", None))
         expected = set(self._names) if t > 0 else set()
         missing, unexpected = sorted(expected - set(d)), sorted(set(d) - expected - {"t"})
         if missing or unexpected:
-            raise ValueError("%s.load_state_dict: missing %s, unexpected %s (t = %d); with t > 0 "
-                             "it holds exactly %s. Was it saved by another optimizer?"
+            raise ValueError("%s.load_state_dict: d is missing %s, has unexpected %s (t = %d); "
+                             "with t > 0 it holds exactly %s. Was it saved by another optimizer?"
                              % (type(self).__name__, missing, unexpected, t,
                                 ["t"] + list(self._names)))
         for k in expected:
             if getattr(d[k], "ndim", None) != 1:
-                raise ValueError("%s.load_state_dict: %r must be a 1-D array, got %r"
+                raise ValueError("%s.load_state_dict: d[%r] must be a 1-D array, got %r"
                                  % (type(self).__name__, k, getattr(d[k], "shape", d[k])))
+        if params is not None:
+            array("%s.load_state_dict: params" % type(self).__name__, params, shape=(None,))
+            for k in expected:
+                _check_state(self, k, d[k], params)
         self.t, self._state, self._scratch = t, None, None
         self._pending = {k: d[k].copy() for k in expected} or None
 
@@ -103,11 +111,7 @@ class Optimizer:
             a = (self._pending or {}).get(k)
             if a is None:
                 continue
-            if a.shape != params.shape or a.dtype != params.dtype:
-                raise ValueError("%s: loaded state %r is %s %s but params are %s %s; load the "
-                                 "state saved with this model (same widths and dtype)"
-                                 % (type(self).__name__, k, a.shape, a.dtype, params.shape,
-                                    params.dtype))
+            _check_state(self, k, a, params)
             if backend.get_array_module(a) is not xp:
                 a = xp.asarray(backend.to_numpy(a))         # explicit move between devices
             state[k][...] = a
@@ -233,9 +237,13 @@ def make_optimizer(name, **hyper):
 
     Names: 'sgd', 'rmsprop', 'adam' (any case). ``hyper`` goes to the constructor.
     """
-    key = str(name).lower()
+    if not isinstance(name, str):
+        raise TypeError("make_optimizer: name must be a string, one of %s, got %r"
+                        % (sorted(OPTIMIZERS), name))
+    key = name.lower()
     if key not in OPTIMIZERS:
-        raise ValueError("unknown optimizer %r; choose one of %s" % (name, sorted(OPTIMIZERS)))
+        raise ValueError("make_optimizer: name must be one of %s (any case), got %r"
+                         % (sorted(OPTIMIZERS), name))
     cls = OPTIMIZERS[key]
     unknown = sorted(set(hyper) - set(inspect.signature(cls).parameters))
     if unknown:
@@ -253,32 +261,28 @@ def _fraction(name, value):
     return number(name, value, low=0, high=1, high_open=True)
 
 
+def _check_state(opt, name, a, params):
+    if a.shape != params.shape or a.dtype != params.dtype:
+        raise ValueError("%s: loaded state %r is %s %s but params are %s %s; load the state saved "
+                         "with this model (same widths and dtype)"
+                         % (type(opt).__name__, name, a.shape, a.dtype, params.shape, params.dtype))
+
+
 def _count(t):
     """The step counter from a state dict: an int, a NumPy integer or a 0-d integer array."""
     if t is None:
-        raise ValueError("state dict has no step counter 't'; pass what state_dict() returned")
+        raise ValueError("d has no step counter d['t']; pass what state_dict() returned")
     ok = not isinstance(t, (bool, np.bool_))
     if ok and hasattr(t, "dtype"):
         ok = t.ndim == 0 and t.dtype.kind in "iu"
     elif ok:
         ok = isinstance(t, int)
     if not ok or int(t) < 0:
-        raise ValueError("state dict's step counter 't' must be an int >= 0, got %r" % (t,))
+        raise ValueError("the step counter d['t'] must be an int >= 0, got %r" % (t,))
     return int(t)
 
 
 def _check_pair(params, grads):
-    """Cheap checks only: 1-D, equal shapes and dtypes, a float dtype, one device."""
-    for name, a in (("params", params), ("grads", grads)):
-        if getattr(a, "ndim", None) != 1:
-            raise ValueError("%s must be the model's flat 1-D buffer (P,), got shape %s"
-                             % (name, getattr(a, "shape", type(a).__name__)))
-    if params.shape != grads.shape or params.dtype != grads.dtype:
-        raise ValueError("params %s %s and grads %s %s must have the same shape and dtype"
-                         % (params.shape, params.dtype, grads.shape, grads.dtype))
-    if params.dtype.kind != "f":
-        raise ValueError("params must be floating point (float32 for training), got %s"
-                         % params.dtype)
-    if backend.get_array_module(params) is not backend.get_array_module(grads):
-        raise TypeError("params and grads are on different devices; move one explicitly "
-                        "(xp.asarray / backend.to_numpy)")
+    """Cheap checks only (no values read): 1-D float buffers of one shape, dtype and device."""
+    array("params (the model's flat buffer)", params, shape=(None,))
+    array("grads", grads, shape=params.shape, dtype=params.dtype, like=params)

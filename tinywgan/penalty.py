@@ -77,7 +77,7 @@ Under spectral normalisation every W above is the W_used = W / sigma the forward
 and the caller maps dW_used onto the raw W (``MLP.spectral_backward``).
 """
 from .backend import get_array_module
-from .validate import number
+from .validate import array, flag, number
 from .layers import activation_input_grad_backward, linear_input_grad_backward
 
 
@@ -93,6 +93,8 @@ def penalty_head(grad_x, lam, target=1.0, one_sided=False):
     """
     lam = number("gradient penalty: lam", lam, low=0)
     target = number("gradient penalty: target", target, low=0)
+    one_sided = flag("gradient penalty: one_sided", one_sided)
+    array("gradient penalty: grad_x", grad_x, shape=(None, None))
     xp, N = get_array_module(grad_x), grad_x.shape[0]
     norms = xp.sqrt((grad_x * grad_x).sum(axis=1))                         # (N,) ||g_i||
     gap = norms - target
@@ -112,6 +114,8 @@ def gradient_penalty(net, x_hat, lam, target=1.0, one_sided=False):
     """
     number("gradient penalty: lam", lam, low=0)                    # before any work
     number("gradient penalty: target", target, low=0)
+    flag("gradient penalty: one_sided", one_sided)
+    net._check_input(x_hat, "gradient penalty", "x_hat")
     L, act, W = net.L, net.act, net.W_used
     cache, gA, gH = net.input_gradient_pass(x_hat)                     # (1) g = gH[0]
     R, norms, gH_bar = penalty_head(gH[0], lam, target, one_sided)     # (2) gH_bar[0]

@@ -84,7 +84,7 @@ def draw_curves(ax, history):
 
 def run_figure(trainer, path):
     """The main job's figure: contour and points (the digits: generated and real digits)
-    beside the training curves."""
+    beside the training curves, as a PNG to ``path`` (a file name or an open binary file)."""
     plt = pyplot()
     if trainer.cfg.dataset == "digits":
         fig, (a, r, b) = plt.subplots(1, 3, figsize=(15, 5))
@@ -96,5 +96,5 @@ def run_figure(trainer, path):
         draw_toy(a, trainer)
     draw_curves(b, trainer.history)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")
     plt.close(fig)

@@ -1,34 +1,42 @@
-"""The main job: train, evaluate, and write a run folder.
+"""The main job: train (or resume), evaluate, and write a run folder (``tinywgan.runfolder``
+lists its files and the rules that keep them trustworthy); and sample from a saved run.
 
-    RUN_DIR/config.json      the Config
-    RUN_DIR/history.jsonl    one JSON object per logged iteration
-    RUN_DIR/checkpoint.npz   the latest good state (written atomically at every log step)
-    RUN_DIR/metrics.json     w1, w1_floor, modes, modes_total, high_quality (the mixtures), iters,
-                             seconds
-    RUN_DIR/figure.png       critic contour with real and generated points (the digits:
-                             generated and real digits), training curves
+    train_run(cfg, "runs/a")                              # a new run; refuses a folder that
+                                                          # holds one unless force=True
+    train_run(None, "runs/a", resume=True, changes={"iters": 16000})    # continue, extended
+
+Ctrl-C during training ends the run after the iteration in progress, writes the checkpoint at
+that iteration, and raises KeyboardInterrupt (a second Ctrl-C stops at once; the checkpoint
+on disk is then the last one written). ``folder.saved`` always names the iteration on disk.
 """
+import contextlib
 import dataclasses
-import json
 import math
 import os
+import shlex
+import signal
 import sys
-import time
 
 import numpy as np
 
-from . import backend
-from .train import Trainer
+from . import backend, checkpoint, preflight, validate
+from .data import DIGITS_N
+from .runfolder import RunFolder, RunFolderError
+from .train import Trainer, TrainingDiverged
 
-CHECKPOINT = "checkpoint.npz"
 FLOOR_PAIRS = 3      # the final W1 floor: the mean over three independent real-vs-real pairs
+CURVE_POINTS = 10    # a new run evaluates ten times for its W1 curve unless told otherwise
 
 
-def _write_json(path, obj):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
+def curve_every(cfg):
+    """Evaluate CURVE_POINTS times over the run, at log steps: iters / 10 rounded down to a
+    multiple of log_every (at least one log step)."""
+    return max(1, cfg.iters // CURVE_POINTS // cfg.log_every) * cfg.log_every
+
+
+def resume_command(folder):
+    """The command that continues the run in ``folder``."""
+    return "python -m tinywgan train --out %s --resume" % shlex.quote(folder.path)
 
 
 def progress_printer(stream=None):
@@ -38,67 +46,211 @@ def progress_printer(stream=None):
         eta = (iters - row["iter"]) / max(row["it_per_s"], 1e-9)
         extra = ""
         if "w1" in row:
-            extra = "  W1 %.4f" % row["w1"]
+            extra = "  W1 %.4f (%d pts)" % (row["w1"], row["eval_n"])
         if "modes" in row:                                  # the mixtures only
-            extra += "  modes %s" % row["modes"]
+            extra += "  modes %d/%d" % (row["modes"], row["modes_total"])
         out.write("iter %6d/%d  %6.1f it/s  ETA %5.0fs  W est %8.4f%s\n"
                   % (row["iter"], iters, row["it_per_s"], eta, row["w_estimate"], extra))
         out.flush()
     return progress
 
 
-def train_run(cfg, run_dir, resume=False, quiet=False, figure=True):
-    """Train cfg (or resume the run in run_dir), then write the run folder. Returns metrics.
+def train_run(cfg, run_dir, resume=False, force=False, changes=None, quiet=False, figure=True):
+    """Train ``cfg`` into ``run_dir`` (a path or a RunFolder), or resume the run there with
+    ``changes`` over its saved config; then evaluate and write the run folder. Returns metrics.
 
-    A checkpoint is written at every log step after the numbers were checked finite, so a
-    divergence (``TrainingDiverged``) leaves the last good one in place.
+    Everything that can be checked is checked before the folder is touched: the config, the
+    checkpoint (resume), the memory, the optional libraries. A new run refuses a folder that
+    holds one unless ``force`` (which deletes its files). A checkpoint is written at every
+    ``checkpoint_every``-th log step (0: every one) and at the end, after the numbers were
+    checked finite, so a divergence (``TrainingDiverged``) leaves the last good one.
+    The header, the progress and the notes (a stale lock, temporary files deleted, history cut
+    back) go to stdout; ``quiet``: the header and the notes only.
     """
-    os.makedirs(run_dir, exist_ok=True)
-    ckpt = os.path.join(run_dir, CHECKPOINT)
+    folder = run_dir if isinstance(run_dir, RunFolder) else RunFolder(run_dir)
+    if resume == (cfg is not None) or (resume and force):
+        raise ValueError("train_run: give cfg for a new run (force to replace one), or "
+                         "resume=True with changes, not both")
+    if os.path.isdir(folder.path):
+        folder.check_files()
     if resume:
-        trainer = Trainer.from_checkpoint(ckpt)
-        trainer.history = _read_history(run_dir, trainer.t)
+        if not os.path.isfile(folder.file("checkpoint.npz")):
+            raise RunFolderError("%s holds no checkpoint.npz to resume (a run writes its first "
+                                 "at its first log step): train it anew without --resume"
+                                 % folder.path)
+        trainer = Trainer.from_checkpoint(folder.file("checkpoint.npz"), changes=changes)
+        folder.saved = trainer.t
     else:
-        if not cfg.eval_every:              # a W1 curve for the figure, ten points
-            every = max(1, cfg.iters // 10 // cfg.log_every) * cfg.log_every
-            cfg = dataclasses.replace(cfg, eval_every=every)
         trainer = Trainer(cfg)
-        _write_json(os.path.join(run_dir, "config.json"), dataclasses.asdict(trainer.cfg))
-        open(os.path.join(run_dir, "history.jsonl"), "w").close()
+    folder.cfg = cfg = trainer.cfg
+    preflight.check_memory(preflight.estimate(cfg))         # a step and the evaluations too
+    preflight.require(preflight.needed(cfg, figure), {"matplotlib": "; or add --no-figure"})
+    os.makedirs(folder.path, exist_ok=True)
+    try:
+        notes = folder.lock()
+        if resume:
+            trainer.history, more = folder.history(trainer.t)
+            notes += more
+        else:
+            held = folder.holds_run()
+            if held and not force:
+                raise RunFolderError("%s holds a run (%s): continue it with --resume, train into "
+                                     "another folder with --out, or replace it with --force"
+                                     % (folder.path, held))
+            folder.clear()
+            folder.write("history.jsonl", lambda f: None)
+        folder.write_json("config.json", dataclasses.asdict(cfg))
+        _header(trainer, folder, resume, quiet, notes)
+        return _train_and_write(trainer, folder, quiet, figure)
+    finally:
+        folder.unlock()
+
+
+def _header(trainer, folder, resume, quiet, notes):
+    cfg = trainer.cfg
+    for note in notes:
+        print("note: " + note)
+    print("tinywgan train: %s%s on %s, %d iterations, %s -> %s"
+          % ("resuming at iteration %d: " % trainer.t if resume else "", cfg.method,
+             cfg.dataset, cfg.iters, cfg.device, folder.path))
+    if trainer.changed:
+        print("changed: " + ", ".join("%s %s -> %s" % (k, old, new)
+                                      for k, (old, new) in trainer.changed.items()))
+        if "iters" in trainer.changed and cfg.lr_decay:
+            print("note: the learning rates now decay to 0 at iteration %d (at %d they are %.0f %% "
+                  "of lr_d, lr_g)" % (cfg.iters, trainer.t, 100 * (1 - trainer.t / cfg.iters)))
     if not quiet:
         print("steps: %s" % trainer.describe_steps())
+        print("evaluation: exact W1 on %d points %s; the final one on %d points, against a "
+              "floor of %d real-vs-real pairs"
+              % (cfg.curve_n, "every %d iterations" % cfg.eval_every if cfg.eval_every
+                 else "never during training", min(cfg.eval_n, DIGITS_N // (FLOOR_PAIRS + 1))
+                 if cfg.dataset == "digits" else cfg.eval_n, FLOOR_PAIRS))
+
+
+def _train_and_write(trainer, folder, quiet, figure):
+    cfg = trainer.cfg
 
     def on_log(tr, row):
-        with open(os.path.join(run_dir, "history.jsonl"), "a") as f:
-            f.write(json.dumps(row) + "\n")
-        tr.save_checkpoint(ckpt)
+        folder.append_history(row)
+        if not cfg.checkpoint_every or tr.t % cfg.checkpoint_every == 0 or tr.t == cfg.iters:
+            _save(tr, folder)
 
-    t0 = time.perf_counter()
-    trainer.train(progress=None if quiet else progress_printer(), on_log=on_log)
-    seconds = time.perf_counter() - t0
+    with _stop_on_ctrl_c() as stopped:
+        trainer.train(progress=None if quiet else progress_printer(), on_log=on_log,
+                      stop=stopped)
+    if stopped():
+        _save(trainer, folder)
+        raise KeyboardInterrupt
+    if folder.saved != trainer.t or trainer.changed:
+        _save(trainer, folder)            # a resumed run with nothing left to do, or changed
     out = trainer.evaluate(floor_pairs=FLOOR_PAIRS)
-    out.update(iters=trainer.t, seconds=seconds, method=trainer.cfg.method,
-               dataset=trainer.cfg.dataset, device=trainer.cfg.device)
+    out.update(iters=trainer.t, seconds=trainer.seconds, method=cfg.method, dataset=cfg.dataset,
+               device=cfg.device)
     out["w1_ratio"] = out["w1"] / out["w1_floor"] if out["w1_floor"] > 0 else math.inf
-    _write_json(os.path.join(run_dir, "metrics.json"), out)
+    folder.write_json("metrics.json", out)
     if figure:
         from .plot import run_figure
-        run_figure(trainer, os.path.join(run_dir, "figure.png"))
+        folder.write("figure.png", lambda f: run_figure(trainer, f))
     return out
 
 
-def _read_history(run_dir, t):
-    rows = []
-    path = os.path.join(run_dir, "history.jsonl")
-    if os.path.exists(path):
-        with open(path) as f:
-            rows = [json.loads(line) for line in f if line.strip()]
-    return [r for r in rows if r["iter"] <= t]
+def _save(trainer, folder):
+    """The checkpoint, if every number in it is finite (on a device the step's numbers are
+    checked only at log steps: a Ctrl-C between them is checked here)."""
+    xp = trainer.xp
+    bad = [k for k, a in trainer.state_arrays().items()
+           if getattr(a, "dtype", np.dtype(int)).kind == "f" and not bool(xp.isfinite(a).all())]
+    if bad:
+        raise TrainingDiverged(trainer.t, bad, "NaN or inf")
+    folder.save_checkpoint(trainer)
 
 
-def sample_run(run_dir, n, out_path, device=None):
-    """Write n points from the run's saved generator to out_path (.npy, host float32)."""
-    trainer = Trainer.from_checkpoint(os.path.join(run_dir, CHECKPOINT), device=device)
-    points = backend.to_numpy(trainer.sample(n, ("cli-sample",))).astype(np.float32)
-    np.save(out_path, points, allow_pickle=False)
-    return points
+@contextlib.contextmanager
+def _stop_on_ctrl_c():
+    """While inside: the first Ctrl-C asks the loop to stop after the iteration in progress
+    (yields the function that says whether it was asked); the second stops at once."""
+    asked = []
+
+    def handler(signum, frame):
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(signum)
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:                  # not the main thread: Ctrl-C stays as it was
+        previous = None
+    try:
+        yield lambda: bool(asked)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+# ---- sample -------------------------------------------------------------------------------------
+#: The formats ``sample_run`` writes, by the output's extension.
+SAMPLE_FORMATS = (".npy", ".txt", ".csv")
+
+
+def sample_run(run_dir, n, out_path, device=None, seed=0, grid=None):
+    """Write n points from the run's saved generator to exactly ``out_path``: .npy (host
+    float32), .txt or .csv (one point per line); with ``grid`` (digits only), also the first
+    100 as an image grid (.png). Draws come from the stream (cfg.seed, "cli-sample", seed):
+    the same seed gives the same points. Everything is checked before anything is written.
+    Returns (points: (n, d) float32, the run's Config)."""
+    validate.count("n", n)
+    validate.count("seed", seed, low=0)
+    paths = [("-o", out_path, SAMPLE_FORMATS)] + ([("--grid", grid, (".png",))] if grid is not
+                                                   None else [])
+    for flag, path, formats in paths:
+        _check_output(flag, path, formats)
+    ckpt = os.path.join(os.fspath(run_dir), "checkpoint.npz")
+    if not os.path.isfile(ckpt):
+        raise RunFolderError("%s holds no checkpoint.npz: is it a run folder (tinywgan train "
+                             "--out %s)?" % (run_dir, run_dir))
+    trainer = Trainer.from_checkpoint(ckpt, device=device)
+    cfg = trainer.cfg
+    if grid is not None and cfg.dataset != "digits":
+        raise ValueError("--grid draws digits; this run's dataset is %s (points in the plane): "
+                         "leave --grid out" % cfg.dataset)
+    preflight.require((["matplotlib"] if grid is not None else []) +
+                      (["cupy"] if cfg.device == "gpu" else []))
+    preflight.check_memory(preflight.estimate(cfg, sample_rows=n))
+    points = backend.to_numpy(trainer.sample(n, ("cli-sample", seed))).astype(np.float32)
+    bad = int((~np.isfinite(points)).any(axis=1).sum())
+    if bad:
+        raise ValueError("%d of the %d points are NaN or inf: the generator overflows float32 "
+                         "here; nothing was written" % (bad, n))
+    ext = os.path.splitext(out_path)[1].lower()
+    checkpoint.atomic_write(out_path, lambda f: np.lib.format.write_array(
+        f, points, allow_pickle=False) if ext == ".npy" else np.savetxt(
+        f, points, fmt="%.8g", delimiter="," if ext == ".csv" else " "))
+    if grid is not None:
+        checkpoint.atomic_write(grid, lambda f: _digit_grid(points[:100], f))
+    return points, cfg
+
+
+def _check_output(flag, path, formats):
+    """An output path the command can honour, or a ValueError saying why not."""
+    if not isinstance(path, str) or not path:
+        raise ValueError("%s must name a file, got %r" % (flag, path))
+    if os.path.isdir(path):
+        raise ValueError("%s %s is a folder; name a file in it (%s)"
+                         % (flag, path, os.path.join(path, "points" + formats[0])))
+    if os.path.splitext(path)[1].lower() not in formats:
+        raise ValueError("%s %s: the name must end in %s, which says the format"
+                         % (flag, path, " or ".join(formats)))
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError("%s %s: the folder %s does not exist; create it or name another"
+                         % (flag, path, folder))
+
+
+def _digit_grid(images, f):
+    from .plot import draw_digits, pyplot
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 0.6 * (-(-len(images) // 10)) + 0.6))
+    draw_digits(ax, images, title="%d generated digits (pixels in [-1, 1], white = 1)"
+                % len(images))
+    fig.savefig(f, dpi=110, format="png", bbox_inches="tight")
+    plt.close(fig)

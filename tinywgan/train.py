@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from . import backend, checkpoint, data, fast, metrics, steps, validate
+from . import backend, checkpoint, data, fast, metrics, preflight, resume, steps, validate
 from .config import (DATASET_DEFAULTS, METHOD_DEFAULTS, METHODS, PRESETS, Config,
                      default_optimizer, make_config)
 from .mlp import MLP
@@ -40,7 +40,15 @@ __all__ = ["Config", "DATASET_DEFAULTS", "METHOD_DEFAULTS", "METHODS", "PRESETS"
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss or gradient became NaN or inf."""
+    """A loss or gradient became NaN or inf: ``iteration`` (generator iterations done),
+    ``quantities`` (the names of the numbers that did) and ``value`` (the first one's) say
+    where."""
+
+    def __init__(self, iteration, quantities, value):
+        self.iteration, self.quantities, self.value = iteration, quantities, value
+        super().__init__("training diverged at generator iteration %d: %s became %s. Try a "
+                         "smaller learning rate (lr_d, lr_g), a larger lam, or dtype float64."
+                         % (iteration, " and ".join(quantities), value))
 
 
 def fit_critic(D, opt, draw, n_steps, method="wgan-gp", lam=10.0, clip=0.01, seed=0,
@@ -83,12 +91,14 @@ class Trainer:
     """Holds the two networks, their optimizers and the iteration count; runs the loops.
 
     Attributes: cfg, xp, G (latent -> d), D (d -> 1) with d = data.DATASETS[cfg.dataset] (2,
-    or 64 for the digits), opt_g, opt_d, t (generator iterations done), history (list of dicts,
-    one per logged iteration).
+    or 64 for the digits), opt_g, opt_d, t (generator iterations done), seconds (time spent in
+    ``train``, over every session of a resumed run), history (list of dicts, one per logged
+    iteration).
     """
 
     def __init__(self, cfg):
         self.cfg = cfg = cfg.validate()
+        preflight.check_memory(preflight.estimate(cfg)[:1])  # the networks, before allocating
         self.xp = backend.array_module(cfg.device)
         hidden = [cfg.width] * cfg.depth
         common = dict(activation=cfg.activation, dtype=cfg.dtype, device=cfg.device,
@@ -109,8 +119,9 @@ class Trainer:
             self.steps = fast.FusedSteps()
         else:
             self.steps = steps
-        self.t = 0
+        self.t, self.seconds = 0, 0.0
         self.history = []
+        self.changed = {}               # from_checkpoint: {field: (saved, now)} changed on resume
 
     def describe_steps(self):
         """Which implementation computes this trainer's gradients, for a person."""
@@ -170,41 +181,46 @@ class Trainer:
         return out
 
     # ---- the loop ----------------------------------------------------------------------------
-    def train(self, iters=None, progress=None, on_log=None):
-        """Run until ``iters`` generator iterations are done in total (default cfg.iters).
+    def train(self, iters=None, progress=None, on_log=None, stop=None):
+        """Run until ``iters`` generator iterations are done in total (default cfg.iters), or
+        until ``stop()`` (checked after every whole iteration) returns True.
 
         Every ``log_every`` iterations (and at the end): the numbers are brought to the host,
         checked (NaN/inf raises TrainingDiverged naming the iteration and the quantity), appended
         to ``history``, and passed to ``on_log(trainer, row)``; ``progress(row)`` prints.
         On the CPU the check runs every iteration (it costs nothing there); on a device it
         runs at the log steps, so the host and the device sync only then.
+        A row's ``seconds`` is ``self.seconds``, the training time of every session so far.
         """
         cfg = self.cfg
         iters = cfg.iters if iters is None else iters
-        start, t0 = self.t, time.perf_counter()
+        start, before, t0 = self.t, self.seconds, time.perf_counter()
         check_every = 1 if cfg.device == "cpu" else cfg.log_every
-        while self.t < iters:
-            out = self.step()
-            logging = self.t % cfg.log_every == 0 or self.t == iters
-            if logging or self.t % check_every == 0:
-                row = {k: float(v) for k, v in out.items()}
-                bad = [k for k, v in row.items() if not math.isfinite(v)]
-                if bad:
-                    raise TrainingDiverged(
-                        "training diverged at generator iteration %d: %s became %s. Try a "
-                        "smaller learning rate (lr_d, lr_g), a larger lam, or dtype float64."
-                        % (self.t, " and ".join(bad), row[bad[0]]))
-            if logging:
-                elapsed = time.perf_counter() - t0
-                row.update(iter=self.t, seconds=elapsed,
-                           it_per_s=(self.t - start) / max(elapsed, 1e-9))
-                if cfg.eval_every and (self.t % cfg.eval_every == 0 or self.t == iters):
-                    row.update(self.evaluate(cfg.curve_n))
-                self.history.append(row)
-                if progress is not None:
-                    progress(row, iters)
-                if on_log is not None:
-                    on_log(self, row)
+        try:
+            while self.t < iters:
+                out = self.step()
+                self.seconds = before + time.perf_counter() - t0
+                logging = self.t % cfg.log_every == 0 or self.t == iters
+                if logging or self.t % check_every == 0:
+                    row = {k: float(v) for k, v in out.items()}
+                    bad = [k for k, v in row.items() if not math.isfinite(v)]
+                    if bad:
+                        raise TrainingDiverged(self.t, bad, row[bad[0]])
+                if logging:
+                    row.update(iter=self.t, seconds=self.seconds, it_per_s=(self.t - start)
+                               / max(self.seconds - before, 1e-9))
+                    if cfg.eval_every and (self.t % cfg.eval_every == 0 or self.t == iters):
+                        row.update(self.evaluate(cfg.curve_n))
+                    self.history.append(row)
+                    if progress is not None:
+                        progress(row, iters)
+                    if on_log is not None:
+                        on_log(self, row)
+                if stop is not None and stop():
+                    break
+        finally:
+            if self.t > start:              # (a finished run resumed as it is: no time)
+                self.seconds = before + time.perf_counter() - t0
         return self.history
 
     # ---- evaluation ----------------------------------------------------------------------------
@@ -255,43 +271,22 @@ class Trainer:
         return arrays
 
     def save_checkpoint(self, path):
-        """Write the state atomically to ``path`` (.npz, no pickle)."""
-        checkpoint.save(path, self.state_arrays(),
-                        {"config": dataclasses.asdict(self.cfg), "t": self.t})
+        """Write the state atomically to ``path`` (.npz, no pickle; ``tinywgan.resume`` lists
+        what it holds)."""
+        checkpoint.save(path, self.state_arrays(), {"config": dataclasses.asdict(self.cfg),
+                                                    "t": self.t, "seconds": self.seconds})
 
     @classmethod
-    def from_checkpoint(cls, path, device=None):
-        """A Trainer restored from ``save_checkpoint``'s file, optionally on another device."""
-        arrays, meta = checkpoint.load(path)
-        try:
-            fields = dict(meta["config"])
-            t = int(meta["t"])
-        except (KeyError, TypeError, ValueError):
-            raise checkpoint.CheckpointError(
-                "%s: not a tinywgan training checkpoint (its meta has no config and t); it was "
-                "written by something else" % path) from None
-        if device is not None:
-            fields["device"] = device
-        try:
-            trainer = cls(make_config(**fields))
-        except (TypeError, ValueError) as e:
-            raise checkpoint.CheckpointError("%s: its config is not valid here: %s" % (path, e))
-        expected = {k: v.shape for k, v in trainer.state_arrays().items()
-                    if not k.endswith("/t")}
-        opt_names = {k for k in arrays if k.startswith(("opt_d/", "opt_g/"))}
-        expected.update({k: arrays[k].shape for k in opt_names})    # checked by the optimizer
-        checkpoint.check_arrays(arrays, expected, where=str(path))
-        xp = trainer.xp
-        trainer.G.params[...] = xp.asarray(arrays["G/params"])
-        trainer.D.params[...] = xp.asarray(arrays["D/params"])
-        if trainer.D.sn is not None:
-            trainer.D.sn.u = [xp.asarray(arrays["D/sn_u%d" % l]) for l in range(trainer.D.L)]
-        for name, opt in (("opt_d", trainer.opt_d), ("opt_g", trainer.opt_g)):
-            state = {k.split("/", 1)[1]: arrays[k] for k in opt_names if k.startswith(name)}
-            try:
-                opt.load_state_dict({k: v if k == "t" else xp.asarray(v)
-                                     for k, v in state.items()})
-            except ValueError as e:
-                raise checkpoint.CheckpointError("%s: %s" % (path, e)) from None
-        trainer.t = t
+    def from_checkpoint(cls, path, device=None, changes=None):
+        """A Trainer restored from ``save_checkpoint``'s file, checked whole first
+        (``tinywgan.resume``). ``device``: run it on another device; ``changes``: a dict field
+        -> value over its saved config (``resume.FIXED`` fields cannot change). The trainer's
+        ``changed`` says what did: {field: (saved, now)}.
+        Raises CheckpointError for a file that cannot be used, ValueError for a change that
+        cannot be made."""
+        changes = dict(changes or {}, **({"device": device} if device is not None else {}))
+        cfg, saved, arrays, t, seconds = resume.read(path, changes)
+        trainer = cls(cfg)
+        resume.restore(trainer, arrays, t, seconds, path)
+        trainer.changed = resume.changed(saved, cfg)
         return trainer

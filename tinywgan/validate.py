@@ -4,14 +4,25 @@ choice uses these, so every message reads the same way and says what was expecte
     lam = validate.number("gradient_penalty: lam", lam, low=0)      # a finite real >= 0
     n = validate.count("n", n)                                      # an int >= 1
     method = validate.choice("method", method, METHODS)             # one of a list
+    validate.array("dout", dout, shape=(N, 1), dtype=net.dtype)     # a float array (N, 1)
+    x = validate.host_array("x", x)                                 # finite numbers, host float64
 
 A number is a Python or NumPy real (``np.float32(10)`` and ``10`` alike), never a bool (``True``
 is an int in Python, and accepting it hides a slip). A wrong type raises TypeError; a value that
 is not finite or is out of range raises ValueError. Both name the argument.
+
+Arrays: ``array`` reads only an array's type, dtype and shape, never its values, so the functions
+of a training step (the MLP's passes, the losses, the optimizers) check every call without a
+device sync; whether the numbers are finite is checked where it is free (``host_array``, for the
+host-side metrics; ``MLP(check_finite=True)`` on its inputs) and by the trainer on its losses.
+Integer arrays are refused, not cast: an integer critic output would give all-zero gradients.
 """
 import math
 
 import numpy as np
+
+from .backend import get_array_module, to_numpy
+from .strict import StrictArray
 
 
 def _is_real(value):
@@ -42,6 +53,17 @@ def count(name, value, low=1):
     return int(value)
 
 
+def widths(name, value):
+    """``value`` as a list of ints, if it is a list or tuple of at least two ints >= 1 (layer
+    widths: input, hidden..., output)."""
+    if not isinstance(value, (list, tuple)) or len(value) < 2 or not all(
+            isinstance(w, (int, np.integer)) and not isinstance(w, (bool, np.bool_)) and w >= 1
+            for w in value):
+        raise ValueError("%s must list at least two positive ints (input and output width), "
+                         "got %r" % (name, value))
+    return [int(w) for w in value]
+
+
 def choice(name, value, choices):
     """``value`` if it is one of ``choices``; else a ValueError listing them."""
     if not isinstance(value, str) or value not in choices:
@@ -60,3 +82,69 @@ def _rule(low, high, low_open, high_open):
     if high < math.inf:
         return "a finite number %s %g" % ("<" if high_open else "<=", high)
     return "a finite number"
+
+
+def flag(name, value):
+    """``value`` if it is a bool (Python or NumPy); else a TypeError naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError("%s must be True or False, got %r (%s)"
+                        % (name, value, type(value).__name__))
+    return bool(value)
+
+
+def array(name, x, shape=None, dtype=None, like=None):
+    """``x`` itself, if it is a floating-point array (NumPy, CuPy or the strict device's) that
+    fits: ``shape`` a tuple of sizes and names (``(None, 2)`` is "(N, 2)": None matches any
+    size >= 1), ``dtype`` the exact dtype wanted, ``like`` an array ``x`` must share a device
+    with. Else TypeError (not an array, not floating point, another device) or ValueError (the
+    shape, an empty array, another float dtype), naming ``name``.
+
+    Only attributes are read (no values): no device sync, cheap enough for every step.
+    """
+    xp = get_array_module(x)
+    want = "a floating-point array" + ("" if shape is None else " of shape %s" % _shape(shape))
+    if not isinstance(x, xp.ndarray):
+        raise TypeError("%s must be %s, got %s" % (name, want, type(x).__name__))
+    if x.dtype.kind != "f":
+        raise TypeError("%s must be %s, got dtype %s; convert it with .astype(np.float32) (or "
+                        "float64)" % (name, want, x.dtype))
+    if like is not None and get_array_module(like) is not xp:
+        raise TypeError("%s is on another device than the arrays it is used with; move it "
+                        "explicitly (xp.asarray, backend.to_numpy)" % name)
+    if dtype is not None and x.dtype != dtype:
+        raise ValueError("%s has dtype %s where %s is expected; convert it with .astype(...)"
+                         % (name, x.dtype, np.dtype(dtype)))
+    if shape is not None and (x.ndim != len(shape) or any(
+            n == 0 or (want_n is not None and n != want_n) for n, want_n in zip(x.shape, shape))):
+        raise ValueError("%s must have shape %s, got %s" % (name, _shape(shape), tuple(x.shape)))
+    if x.size == 0:
+        raise ValueError("%s must not be empty, got shape %s" % (name, tuple(x.shape)))
+    return x
+
+
+def host_array(name, x):
+    """``x`` (a host or device array, a list or a number) as a host float64 NumPy array of
+    finite real numbers; else TypeError (not numbers) or ValueError (ragged, NaN or inf)."""
+    if isinstance(x, StrictArray) or type(x).__module__.startswith("cupy"):
+        x = to_numpy(x)
+    if not isinstance(x, (np.ndarray, list, tuple, int, float, np.number)) or \
+            isinstance(x, (bool, np.bool_)):
+        raise TypeError("%s must be an array of real numbers, got %s" % (name, type(x).__name__))
+    try:
+        a = np.asarray(x)
+    except ValueError:
+        raise ValueError("%s must be a rectangular array of numbers (lists of equal lengths)"
+                         % name) from None
+    if a.dtype.kind not in "iuf":
+        raise TypeError("%s must hold real numbers, got dtype %s" % (name, a.dtype))
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        raise ValueError("%s holds NaN or inf" % name)
+    return a
+
+
+def _shape(shape):
+    """(None, 2) -> '(N, 2)'; (None,) -> '(N,)'."""
+    names = iter("NMK")
+    sizes = [str(n) if n is not None else next(names) for n in shape]
+    return "(%s)" % (sizes[0] + "," if len(sizes) == 1 else ", ".join(sizes))

@@ -1,0 +1,131 @@
+"""Resuming a run: what a training checkpoint must hold before any of it is used, and which
+settings a resumed run may change.
+
+A training checkpoint (``Trainer.save_checkpoint``) is a ``tinywgan.checkpoint`` file with
+
+    arrays  G/params, D/params: (P,) in the run's dtype; D/sn_u<l>: (d_l,) (wgan-sn only);
+            opt_d/<name>, opt_g/<name>: each optimizer's state_dict (t, a 0-d int, and once
+            t > 0 its moment vectors, (P,) like the params)
+    meta    {"config": the Config as a dict, "t": generator iterations done (an int >= 0,
+            at most config["iters"]), "seconds": training time so far (>= 0)}
+
+``read`` checks all of it (names, shapes, exact dtypes, finite numbers, the meta's ranges)
+before a Trainer is built, so a bad file is refused with its name and what is wrong, never
+cast, and never found out at the first step.
+
+**What a resume may change.** The saved config is the default; ``changes`` (field -> value)
+go over it. Everything that only steers the steps from here on may change: the length
+(``iters``, to extend a finished run), the learning rates and their decay, lam, clip, betas,
+batch, n_critic, the warm-up, the GAN loss, the device, and the cadences of logging,
+evaluation and checkpoints. What defines the state in the checkpoint may not (``FIXED``):
+the networks' shapes (width, depth, latent, the dataset's dimension), the activation, the
+method (spectral norm's vectors, the loss), the optimizer (its state), the dtype, and the
+seed (the draws of every iteration). With no change the resumed run is bit-identical to an
+uninterrupted one (``tests/test_train.py``): the draws are counter-based, the optimizers'
+state is saved, and the learning rate is a function of t.
+"""
+import dataclasses
+import math
+
+import numpy as np
+
+from . import checkpoint
+from .checkpoint import CheckpointError
+from .config import default_optimizer, make_config
+
+#: The fields a resumed run keeps from its checkpoint (the module docstring says why).
+FIXED = ("method", "dataset", "width", "depth", "latent", "activation", "optimizer", "dtype",
+         "seed")
+
+
+def read(path, changes=None):
+    """The checkpoint at ``path``, its meta checked, and the config a resumed run trains with.
+
+    Inputs: path: the checkpoint file; changes: None or a dict field -> value (None values are
+    ignored) to apply over the saved config (see ``resumed_config``).
+    Returns (cfg, saved_cfg, arrays, t, seconds). Raises CheckpointError for a file that
+    cannot be used, ValueError for a change that cannot be made.
+    """
+    arrays, meta = checkpoint.load(path)
+    if not isinstance(meta.get("config"), dict) or "t" not in meta:
+        raise CheckpointError("%s: not a tinywgan training checkpoint (its meta has no config "
+                              "and t); it was written by something else" % path)
+    try:
+        saved = make_config(**meta["config"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError("%s: its config is not valid here (%s); was it written by another "
+                              "version of tinywgan?" % (path, e)) from None
+    t, seconds = meta["t"], meta.get("seconds", 0.0)
+    if not isinstance(t, int) or isinstance(t, bool) or not 0 <= t <= saved.iters:
+        raise CheckpointError("%s: its iteration count t = %r is not an int in [0, %d] (its "
+                              "config's iters): the file is damaged" % (path, t, saved.iters))
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or \
+            not math.isfinite(seconds) or seconds < 0:
+        raise CheckpointError("%s: its training time %r is not a number >= 0: the file is "
+                              "damaged" % (path, seconds))
+    return resumed_config(saved, changes, t), saved, arrays, t, float(seconds)
+
+
+def resumed_config(saved, changes=None, t=0):
+    """``saved`` (a Config) with ``changes`` (dict field -> value; None values ignored) applied,
+    validated. Raises ValueError naming each FIXED field asked to change, or an ``iters`` below
+    the ``t`` iterations already done."""
+    given = {k: v for k, v in (changes or {}).items() if v is not None}
+    cfg = make_config(**dict(dataclasses.asdict(saved), **given))
+    refused = ["%s %s -> %s" % (k, _effective(saved, k), _effective(cfg, k)) for k in FIXED
+               if _effective(saved, k) != _effective(cfg, k)]
+    if refused:
+        raise ValueError("a resumed run cannot change %s: the checkpoint's arrays and draws are "
+                         "the run's; drop the flag, or train a new run in another folder"
+                         % ", ".join(refused))
+    if cfg.iters < t:
+        raise ValueError("iters = %d is below the %d iterations this run has done (a run cannot "
+                         "go back); give iters >= %d" % (cfg.iters, t, t))
+    return cfg
+
+
+def changed(saved, cfg):
+    """{field: (saved value, new value)} for every field whose value in use differs."""
+    pairs = {f.name: (_effective(saved, f.name), _effective(cfg, f.name))
+             for f in dataclasses.fields(cfg)}
+    return {k: pair for k, pair in pairs.items() if pair[0] != pair[1]}
+
+
+def restore(trainer, arrays, t, seconds, path):
+    """Check ``arrays`` against what a fresh ``trainer`` holds (names, shapes, exact dtypes,
+    finite values, the optimizers' state against their params) and load them into it. Raises
+    CheckpointError naming ``path`` and what is wrong."""
+    state = trainer.state_arrays()
+    expected = {k: v for k, v in state.items() if not k.startswith(("opt_d/", "opt_g/"))}
+    opt_names = [k for k in arrays if k.startswith(("opt_d/", "opt_g/"))]
+    expected.update({k: arrays[k] for k in opt_names})         # checked by the optimizers below
+    checkpoint.check_arrays(arrays, expected, where=str(path))
+    bad = ["%s (%d of %d)" % (k, (~np.isfinite(a)).sum(), a.size) for k, a in arrays.items()
+           if a.dtype.kind == "f" and not np.isfinite(a).all()]
+    if bad:
+        raise CheckpointError("%s: NaN or inf in %s; tinywgan writes a checkpoint only after "
+                              "checking its numbers, so the file was altered or damaged: use an "
+                              "earlier checkpoint or start again" % (path, ", ".join(bad)))
+    for name, opt, net in (("opt_d", trainer.opt_d, trainer.D), ("opt_g", trainer.opt_g,
+                                                                  trainer.G)):
+        try:                                # checked against the params before it is taken
+            opt.load_state_dict(_state(arrays, name), net.params)
+        except ValueError as e:
+            raise CheckpointError("%s: %s: %s" % (path, name, e)) from None
+    xp = trainer.xp
+    trainer.G.params[...] = xp.asarray(arrays["G/params"])
+    trainer.D.params[...] = xp.asarray(arrays["D/params"])
+    if trainer.D.sn is not None:
+        trainer.D.sn.u = [xp.asarray(arrays["D/sn_u%d" % l]) for l in range(trainer.D.L)]
+    trainer.t, trainer.seconds = t, seconds
+
+
+def _state(arrays, name):
+    return {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(name + "/")}
+
+
+def _effective(cfg, field):
+    """A field's value as the run uses it ('' optimizer: the method's own)."""
+    if field == "optimizer":
+        return cfg.optimizer or default_optimizer(cfg.method)
+    return getattr(cfg, field)
