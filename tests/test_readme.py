@@ -28,6 +28,7 @@ def test_every_demo_has_its_command_and_every_picture_its_file():
     """The tour names each demo's command, and each image it shows is committed."""
     demos = sorted(p.name for p in (ROOT / "demos").glob("*.py"))
     missing = [d for d in demos if "python demos/%s" % d not in README]
+    missing += [d for d in demos if not re.search(r"^### %d\. " % int(d[:2]), README, re.M)]
     assert not missing, "demos without their command in the README: %s" % missing
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
     assert images, "the README shows no pictures"

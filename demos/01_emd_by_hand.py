@@ -17,8 +17,8 @@ Wasserstein-1 formula W1 = int |F_P - F_Q| dt, times the total mass (10 here).
 4. the figure: the piles and the moves (arrows with amounts), and the two CDFs with the area
    between them.
 
-    python demos/emd_by_hand.py                  # a second
-    TINYWGAN_SMOKE=1 python demos/emd_by_hand.py # fewer random piles
+    python demos/01_emd_by_hand.py                  # a second
+    TINYWGAN_SMOKE=1 python demos/01_emd_by_hand.py # fewer random piles
 Writes figures/emd_by_hand.png under the working folder and prints the numbers it plots.
 """
 import os

@@ -12,8 +12,8 @@ drawn again at full resolution, side by side into a PNG (the still).
 Pausing does not change the run: the learning-rate schedule follows cfg.iters and every random
 draw is counter-based, so the snapshots show the same run ``python -m tinywgan train`` would train.
 
-    python demos/training_movie.py                   # under a minute on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/training_movie.py  # seconds
+    python demos/12_training_movie.py                   # under a minute on a 2-core CPU
+    TINYWGAN_SMOKE=1 python demos/12_training_movie.py  # seconds
 
 Writes figures/training_movie.gif and figures/training_movie.png under the working folder.
 """

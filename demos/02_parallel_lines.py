@@ -17,8 +17,8 @@ gradient; W shrinks with |theta| and its slope, sign(theta), points the generato
 3. The gradient the generator (here: theta itself) would get from that critic,
    d/dtheta [E f(P_0) - E f(P_theta)] = -E df/dx(theta, Z): sign(theta) for W, 0 for JS.
 
-    python demos/parallel_lines.py                   # about a minute on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/parallel_lines.py  # seconds
+    python demos/02_parallel_lines.py                   # about a minute on a 2-core CPU
+    TINYWGAN_SMOKE=1 python demos/02_parallel_lines.py  # seconds
 Writes figures/parallel_lines.png under the working folder and prints the numbers it plots.
 """
 import math

@@ -24,8 +24,8 @@ around the modes. Printed per critic:
   the grid (the estimate f would give rescaled to be 1-Lipschitz, approximately), against the
   exact W1 between the two sample sets: the share of W1 each critic captures.
 
-    python demos/critic_surfaces.py                  # about a minute on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/critic_surfaces.py # seconds
+    python demos/08_critic_surfaces.py                  # about a minute on a 2-core CPU
+    TINYWGAN_SMOKE=1 python demos/08_critic_surfaces.py # seconds
 Writes figures/critic_surfaces.png under the working folder and prints the numbers above.
 """
 import os

@@ -5,8 +5,8 @@ present (cpu always, gpu when CuPy sees a GPU) and prints one table. The floor i
 the bare (B x W)(W x W) products one iteration cannot avoid (``bench.matmul_count``);
 ``ratio`` = iteration / floor, 1.0 being "nothing but the products".
 
-    python demos/gpu_speed.py                  # a few minutes on a CPU
-    TINYWGAN_SMOKE=1 python demos/gpu_speed.py # seconds: tiny sizes, one repeat
+    python benchmarks/gpu_speed.py                  # a few minutes on a CPU
+    TINYWGAN_SMOKE=1 python benchmarks/gpu_speed.py # seconds: tiny sizes, one repeat
 """
 import os
 from dataclasses import dataclass, field

@@ -16,8 +16,8 @@ measure the gradient the generator would get at a fixed set of M generated point
 mean square over points of ||d loss_i / d x_i|| (the per-point loss's gradient, = M dL/dx_i;
 through a generator network it would be multiplied by dG/dtheta, the same for every loss).
 
-    python demos/vanishing_gradients.py                   # about a minute on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/vanishing_gradients.py  # seconds
+    python demos/04_vanishing_gradients.py                   # about a minute on a 2-core CPU
+    TINYWGAN_SMOKE=1 python demos/04_vanishing_gradients.py  # seconds
 Writes figures/vanishing_gradients.png under the working folder and prints the numbers it plots.
 """
 import math

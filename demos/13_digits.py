@@ -26,8 +26,8 @@ What it shows:
   the same law would score about that; a generator that copied its training images would score
   near 0, a blurry one more).
 
-    python demos/digits.py                   # about 85 s on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/digits.py  # seconds
+    python demos/13_digits.py                   # about 85 s on a 2-core CPU
+    TINYWGAN_SMOKE=1 python demos/13_digits.py  # seconds
 
 Needs scikit-learn (it ships the digits): pip install scikit-learn. Writes figures/digits.png
 under the working folder.
@@ -74,7 +74,7 @@ if os.environ.get("TINYWGAN_SMOKE"):     # a budget of seconds
 try:
     real = data.digits()                                                      # (1797, 64)
 except ImportError as e:
-    print("demos/digits.py: %s" % e, file=sys.stderr)
+    print("demos/13_digits.py: %s" % e, file=sys.stderr)
     sys.exit(1)
 
 # 2. train with the library's loop; print the numbers of every evaluation

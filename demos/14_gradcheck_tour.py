@@ -21,8 +21,8 @@ backward drops the s'' path (A_bar = gA_bar * gH * s''(a); ``tinywgan/penalty.py
 bug of from-scratch WGAN-GP implementations such as the numpy-ml library's. Its first-order
 checks still pass; only the second-order checks catch it.
 
-    python demos/gradcheck_tour.py                  # a few seconds
-    TINYWGAN_SMOKE=1 python demos/gradcheck_tour.py # tanh and relu only
+    python demos/14_gradcheck_tour.py                  # a few seconds
+    TINYWGAN_SMOKE=1 python demos/14_gradcheck_tour.py # tanh and relu only
 Writes figures/gradcheck_tour.png under the working folder and prints the numbers it plots.
 """
 import os

@@ -17,8 +17,8 @@ Nash equilibrium is (0, 0). With learning rate eta:
 Both players step with the library's plain SGD (``tinywgan.optim.SGD``, p <- p - lr g), the rule
 the trainers use, on one-element parameter vectors.
 
-    python demos/nash_oscillation.py                  # a second
-    TINYWGAN_SMOKE=1 python demos/nash_oscillation.py # fewer steps
+    python demos/05_nash_oscillation.py                  # a second
+    TINYWGAN_SMOKE=1 python demos/05_nash_oscillation.py # fewer steps
 Writes figures/nash_oscillation.png under the working folder and prints the numbers it plots.
 """
 import math

@@ -23,8 +23,8 @@ p_g = p_r, 0 when the supports are disjoint), and no D does better: L_disc(D) >=
    (the histogram of a density on a grid is a Riemann sum of its integral), L_disc(D*) by
    quadrature, and L_disc of D and of D* on the same fresh samples (Monte Carlo).
 
-    python demos/optimal_discriminator.py                  # about 10 s on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/optimal_discriminator.py # seconds (not converged)
+    python demos/03_optimal_discriminator.py                  # about 10 s on a 2-core CPU
+    TINYWGAN_SMOKE=1 python demos/03_optimal_discriminator.py # seconds (not converged)
 Writes figures/optimal_discriminator.png under the working folder and prints the numbers it plots.
 """
 import math

@@ -18,8 +18,8 @@ Then, for each trained critic and its loss L = mean f(fake) - mean f(real):
   is its overall size: about 2 at c = 0.1, 1e-16 at c = 0.01, 1e-28 at c = 0.001;
 - the weights: clipped ones pile up at +-c, GP and SN weights spread out.
 
-    python demos/clipping_vs_penalty.py                  # about a minute on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/clipping_vs_penalty.py # seconds
+    python demos/07_clipping_vs_penalty.py                  # about a minute on a 2-core CPU
+    TINYWGAN_SMOKE=1 python demos/07_clipping_vs_penalty.py # seconds
 """
 import os
 import time

@@ -12,8 +12,8 @@ spectral normalisation with Adam 1e-3 and five critic steps), then for each crit
   (``lipschitz_bound``) and, for clipping, the bound every [-c, c] network obeys
   (``clipping_bound``): estimate <= bound must hold every time.
 
-    python demos/lipschitz_checked.py                  # about a minute on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/lipschitz_checked.py # seconds
+    python demos/09_lipschitz_checked.py                  # about a minute on a 2-core CPU
+    TINYWGAN_SMOKE=1 python demos/09_lipschitz_checked.py # seconds
 """
 import os
 import time

@@ -18,9 +18,9 @@ all 50 runs fit in about two minutes on two cores (two worker processes, one BLA
 these small networks run faster that way). ``TINYWGAN_FULL=1`` runs the full schedules
 (about 20 minutes), the table quoted in the README.
 
-    python demos/mode_collapse.py                   # about two minutes on a 2-core CPU
-    TINYWGAN_FULL=1 python demos/mode_collapse.py   # the full schedules
-    TINYWGAN_SMOKE=1 python demos/mode_collapse.py  # seconds
+    python demos/11_mode_collapse.py                   # about two minutes on a 2-core CPU
+    TINYWGAN_FULL=1 python demos/11_mode_collapse.py   # the full schedules
+    TINYWGAN_SMOKE=1 python demos/11_mode_collapse.py  # seconds
 Writes figures/mode_collapse.png (one seed's final samples per method and dataset) under the
 working folder and prints the table.
 """
