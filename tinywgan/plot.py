@@ -17,16 +17,6 @@ def pyplot():
     return plt
 
 
-def save_demo_figure(fig, name, folder="figures", dpi=110):
-    """Write ``fig`` to ``folder/name.png`` (folder made if missing), say so, return the path."""
-    import os
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, name + ".png")
-    fig.savefig(path, dpi=dpi)
-    print("wrote %s" % path)
-    return path
-
-
 def critic_grid(critic, lim=3.0, n=128):
     """The critic's values on an n x n grid over [-lim, lim]^2 (host arrays xs: (n,), f: (n, n))."""
     xs = np.linspace(-lim, lim, n)
@@ -78,6 +68,7 @@ def draw_curves(ax, history):
         ax.plot([r["iter"] for r in ev], [r["w1_floor"] for r in ev], "--", c="gray",
                 label="W1 floor (real vs real)")
     ax.set_xlabel("generator iteration")
+    ax.set_ylabel("W (the critic's estimate; exact W1)")
     ax.set_title("training curves")
     ax.legend(fontsize=8)
 
