@@ -199,6 +199,6 @@ b.axhline(2 * math.log(2), c="gray", ls=":", label="2 log 2 (D = 1/2 everywhere)
 b.set_xlabel("step")
 b.set_ylabel("L_disc = -E log D(r) - E log(1 - D(g))")
 b.set_title("discriminator loss -> 2 log 2 - 2 JSD")
-b.legend(fontsize=8)
+b.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1, 0.88))  # under the 2 log 2 line
 fig.tight_layout()
 lesson.save(fig, "optimal_discriminator")

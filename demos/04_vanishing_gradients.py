@@ -164,7 +164,7 @@ for (name, (_, it, norms, _), kind), c in zip(curves, ["tab:red", "tab:brown", "
 ax.set_xlabel("discriminator / critic iterations (generator frozen)")
 ax.set_ylabel("generator gradient, RMS ||d loss_i / d x_i||")
 ax.set_title("the generator's gradient as the discriminator learns")
-ax.legend(fontsize=9)
+ax.legend(fontsize=9, loc="lower right", bbox_to_anchor=(1, 0.15))   # clear of the curves
 ax.grid(True, which="major", alpha=0.3)
 
 D = runs["gan"][0]
