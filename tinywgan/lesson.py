@@ -80,7 +80,8 @@ def setup(config_class, smoke=None, full=None, threads=1, argv=None):
     this process (None: NumPy's default). argv: the flags (None: ``sys.argv[1:]`` when run as a
     script, none in a notebook). Prints one line saying which budget and which changes ran.
     """
-    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    default = config_class()
+    fields = [f.name for f in dataclasses.fields(config_class)]
     for budget, overrides in (("smoke", smoke), ("full", full)):
         unknown = sorted(set(overrides or {}) - set(fields))
         if unknown:
@@ -97,8 +98,7 @@ def setup(config_class, smoke=None, full=None, threads=1, argv=None):
     smoke_flag, full_flag = args.pop("smoke"), args.pop("full", False)
     budget = "smoke" if smoke_flag or _env_on(SMOKE) else \
         "full" if full is not None and (full_flag or _env_on(FULL)) else "default"
-    cfg = dataclasses.replace(config_class(), **{"smoke": smoke or {}, "full": full or {},
-                                                 "default": {}}[budget])
+    cfg = dataclasses.replace(default, **({"smoke": smoke, "full": full}.get(budget) or {}))
     flags = {}
     for name, raw in args.items():
         try:
@@ -107,7 +107,7 @@ def setup(config_class, smoke=None, full=None, threads=1, argv=None):
             parser.error("--%s: %s" % (name.replace("_", "-"), e))
     cfg = dataclasses.replace(cfg, **flags)
     changed = ["%s=%r" % (n, getattr(cfg, n)) for n in fields
-               if getattr(cfg, n) != getattr(config_class(), n)]
+               if getattr(cfg, n) != getattr(default, n)]
     print("configuration: %s budget%s" % (budget, "; " + ", ".join(changed) if changed else
                                           ", every field at its default"), flush=True)
     return cfg
