@@ -157,7 +157,7 @@ print("(the clipped critic's scale is its Lipschitz constant, set by c = %g, not
 # %%
 plt = pyplot()
 fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [1.5, 1]})
-for (name, (_, it, norms, _), kind), c in zip(curves, ["tab:red", "tab:brown", "tab:blue",
+for (name, (_, it, norms, _), kind), c in zip(curves, ["tab:red", "black", "tab:blue",
                                                       "tab:purple"]):
     y = np.array(norms[kind])
     ax.semilogy(np.array(it)[y > 0], y[y > 0], c=c, label=name)

@@ -121,6 +121,9 @@ a.plot(alt[:, 0], alt[:, 1], "-", c="tab:blue", lw=1.5, label="alternating (x fi
 a.plot([cfg.x0], [cfg.y0], "ko", label="start (%g, %g)" % (cfg.x0, cfg.y0))
 a.plot([0], [0], "k+", ms=12, label="Nash equilibrium (0, 0)")
 a.set_aspect("equal")
+span = np.ptp(sim, axis=0)                                  # room above the spiral: the legend
+a.set_xlim(sim[:, 0].min() - 0.05 * span[0], sim[:, 0].max() + 0.05 * span[0])
+a.set_ylim(sim[:, 1].min() - 0.05 * span[1], sim[:, 1].max() + 0.45 * span[1])
 a.set_xlabel("x  (player 1: min xy)")
 a.set_ylabel("y  (player 2: min -xy)")
 a.set_title("trajectories, eta = %g" % cfg.eta)

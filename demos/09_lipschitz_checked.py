@@ -135,7 +135,8 @@ for i, r in enumerate(rows):
         ax.plot([i - 0.4, i + 0.4], [r["clip_bound"]] * 2, "k-", lw=2, label="clipping bound")
 ax.set(yscale="log", xticks=x, xticklabels=[r["method"] for r in rows],
        ylabel="Lipschitz constant (log scale)", title="Lipschitz constant: estimate vs bounds")
-ax.legend(fontsize=7)
+ax.set_ylim(top=1e3 * max(r["bound"] for r in rows))                  # room for the legend
+ax.legend(fontsize=7, loc="upper center")
 fig.tight_layout()
 print()
 lesson.save(fig, "lipschitz_checked", dpi=100)
