@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from test_readme import check_reduction
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMOS = sorted(f for f in os.listdir(os.path.join(ROOT, "demos")) if f.endswith(".py"))
 
@@ -48,9 +50,11 @@ def test_demo_names_carry_the_lesson_number():
 
 @pytest.mark.parametrize("demo", DEMOS)
 def test_demo_smoke(demo, tmp_path):
+    """... and its figure, figures/name.png, keeps the layout of the README's copy."""
     stdout = run_smoke(os.path.join(ROOT, "demos", demo), tmp_path)
-    pngs = [f for _, _, files in os.walk(tmp_path) for f in files if f.endswith(".png")]
-    assert pngs, "%s wrote no figure under its working folder" % demo
+    figure = tmp_path / "figures" / (demo[3:-3] + ".png")
+    assert figure.is_file(), "%s wrote no figures/%s.png" % (demo, demo[3:-3])
+    check_reduction(figure, "docs/%s.png" % demo[3:-3], tmp_path)
     for pattern in EXPECT.get(demo, []):
         assert re.search(pattern, stdout), "%s did not print %r" % (demo, pattern)
 
