@@ -21,7 +21,7 @@ How a lesson is written (``demos/NN_name.py``, NN its number in the README's tou
         lam: float = 10.0        # WGAN-GP penalty weight
 
 
-    cfg = lesson.setup(Config, smoke=dict(iters=20), threads=1)
+    cfg = lesson.setup(Config, smoke=dict(iters=20))     # and one BLAS thread
 
     # %%
     import numpy as np           # after lesson.setup: NumPy reads the thread count as it loads
