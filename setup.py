@@ -24,7 +24,8 @@ setup(
         "test": ["pytest>=7", "hypothesis>=6.50", "scipy>=1.7", "matplotlib>=3.5",
                  "scikit-learn>=1.0",    # the digits loader is tested for real, not skipped
                  "mpmath>=1.1",          # the oracle of the activations' tails
-                 "jupytext>=1.14"],      # the workbook opens as notebooks (tested)
+                 "jupytext>=1.14", "nbclient>=0.7",   # the workbook and a demo as notebooks
+                 "ipykernel>=6"],
         "plot": ["matplotlib>=3.5"],
         "metrics": ["scipy>=1.7"],
         "digits": ["scikit-learn>=1.0"],

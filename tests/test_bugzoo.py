@@ -9,6 +9,8 @@ from tinywgan import steps
 from tinywgan.bugzoo import broken, zoo
 from tinywgan.cli import main
 
+from test_readme import check_reduction
+
 
 def test_bugzoo_catches_every_bug(tmp_path, capsys):
     """`python -m tinywgan bugzoo`: each check passes without its bug and fails with it."""
@@ -20,6 +22,7 @@ def test_bugzoo_catches_every_bug(tmp_path, capsys):
     for bug in zoo.BUGS:
         assert bug.name.upper() + ": caught" in out
     assert os.path.getsize(figure) > 10000
+    check_reduction(figure, "docs/bugzoo.png", tmp_path)     # the README's copy: same layout
 
 
 def test_an_uncaught_bug_fails_the_command(monkeypatch, capsys):

@@ -1,11 +1,40 @@
-"""The README's promises: its test command is CI's, and its code runs as printed."""
+"""The README's promises: its test command is CI's, its code runs as printed, and each picture
+it shows is what docs/make_pictures.py wrote from the command under it."""
+import importlib.util
+import json
 import pathlib
 import re
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
+MANIFEST = json.loads((ROOT / "docs" / "pictures.json").read_text())
+
+
+def make_pictures():
+    """docs/make_pictures.py as a module (it is a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("make_pictures",
+                                                  ROOT / "docs" / "make_pictures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def check_reduction(fresh, picture, tmp_path):
+    """The figure ``fresh`` (just made by the smoke budget) has the size recorded for
+    ``picture`` (else the layout changed since the picture was made: run make_pictures.py),
+    and the script's reduction gives it the committed file's size and mode."""
+    from PIL import Image
+    record, mp = MANIFEST[picture], make_pictures()
+    size = mp.reduce(fresh, tmp_path / "reduced.png")
+    assert list(size) == record["figure_size"], \
+        "%s: the figure is %s now, %s when %s was made: python docs/make_pictures.py %s" % (
+            fresh, size, record["figure_size"], picture, pathlib.Path(picture).stem)
+    with Image.open(tmp_path / "reduced.png") as new, Image.open(ROOT / picture) as old:
+        assert (new.format, new.mode, new.size) == (old.format, old.mode, old.size)
 
 
 def test_ci_runs_the_readme_test_command():
@@ -24,12 +53,42 @@ def test_readme_python_example_runs():
     assert "'ok': True" in out.stdout
 
 
-def test_every_demo_has_its_command_and_every_picture_its_file():
-    """The tour names each demo's command, and each image it shows is committed."""
+def test_every_demo_has_its_section_and_command():
+    """The tour has a section numbered as each demo's file, with its command."""
     demos = sorted(p.name for p in (ROOT / "demos").glob("*.py"))
     missing = [d for d in demos if "python demos/%s" % d not in README]
-    assert not missing, "demos without their command in the README: %s" % missing
+    missing += [d for d in demos if not re.search(r"^### %d\. " % int(d[:2]), README, re.M)]
+    assert not missing, "demos without their section or command in the README: %s" % missing
+
+
+def test_every_picture_is_what_make_pictures_wrote():
+    """Each README picture is in docs/pictures.json with its demo and the README's command,
+    unchanged since the script wrote it (sha256), in the reduction's format; and every lesson
+    has one."""
+    from PIL import Image
+    mp = make_pictures()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README)
-    assert images, "the README shows no pictures"
-    absent = [p for p in images if not (ROOT / p).is_file()]
-    assert not absent, "README images not committed: %s" % absent
+    assert sorted(images) == sorted(MANIFEST), "README pictures vs docs/pictures.json"
+    assert sorted(MANIFEST) == sorted("docs/%s.png" % n for n in mp.pictures())
+    for picture, record in MANIFEST.items():
+        demo, command, figure = mp.pictures()[pathlib.Path(picture).stem]
+        assert (record["demo"], record["command"], record["figure"]) == (demo, command, figure)
+        assert record["reduction"] == mp.REDUCTION
+        assert mp.sha256(ROOT / picture) == record["sha256"], \
+            "%s changed since docs/make_pictures.py wrote it" % picture
+        with Image.open(ROOT / picture) as im:
+            assert (im.format, im.mode) == ("PNG", "P") and len(im.getcolors(256)) <= 256
+            assert im.size == mp.reduced_size(*record["figure_size"])
+        section = README.split("](%s)" % picture)[1].split("\n### ")[0]
+        assert "    " + command in section, "%s: the README's command under it is not %r" \
+            % (picture, command)
+
+
+def test_main_job_figure_keeps_the_pictures_layout(tmp_path):
+    """The main job's figure, from a few iterations, against docs/main_job.png."""
+    pytest.importorskip("matplotlib")
+    from tinywgan import plot, train
+    trainer = train.Trainer(train.make_config(iters=3, log_every=1))
+    trainer.train()
+    plot.run_figure(trainer, str(tmp_path / "figure.png"))
+    check_reduction(tmp_path / "figure.png", "docs/main_job.png", tmp_path)

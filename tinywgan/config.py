@@ -93,7 +93,7 @@ class Config:
 #: schedule and no Adam momentum (beta1 = 0: with 0.5 the generator's long runs collapsed).
 #: The 64-pixel digits take the WGAN-GP paper's image settings (five critic steps, lam 10,
 #: Adam betas (0.5, 0.9)) with MLPs of width 256 and a learning rate of 1e-3: W1 within 5 % of
-#: its real-vs-real floor in 8000 iterations, about 80 s (demos/digits.py).
+#: its real-vs-real floor in 8000 iterations, about 80 s (demos/13_digits.py).
 #: ``make_config`` applies these unless the field is given or a preset is chosen.
 DATASET_DEFAULTS = {
     "25gaussians": dict(iters=16000, betas=(0.0, 0.9)),

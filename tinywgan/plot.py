@@ -17,16 +17,6 @@ def pyplot():
     return plt
 
 
-def save_demo_figure(fig, name, folder="figures", dpi=110):
-    """Write ``fig`` to ``folder/name.png`` (folder made if missing), say so, return the path."""
-    import os
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, name + ".png")
-    fig.savefig(path, dpi=dpi)
-    print("wrote %s" % path)
-    return path
-
-
 def critic_grid(critic, lim=3.0, n=128):
     """The critic's values on an n x n grid over [-lim, lim]^2 (host arrays xs: (n,), f: (n, n))."""
     xs = np.linspace(-lim, lim, n)
@@ -35,10 +25,13 @@ def critic_grid(critic, lim=3.0, n=128):
     return xs, backend.to_numpy(f).reshape(n, n)
 
 
-def draw_toy(ax, trainer, n=512, lim=3.0, title=None):
-    """WGAN-GP paper, Figure 1 style: critic contour, real points (orange), generated (green)."""
+def draw_toy(ax, trainer, n=512, lim=3.0, title=None, colorbar=False):
+    """WGAN-GP paper, Figure 1 style: critic contour, real points (orange), generated (green);
+    with ``colorbar`` a colour bar saying which value each contour line is."""
     xs, f = critic_grid(trainer.D, lim)
-    ax.contour(xs, xs, f, levels=20, cmap="viridis", linewidths=0.8)
+    cs = ax.contour(xs, xs, f, levels=20, cmap="viridis", linewidths=0.8)
+    if colorbar:
+        ax.figure.colorbar(cs, ax=ax, shrink=0.8, label="critic value f(x)")
     real = backend.to_numpy(data.sample(trainer.cfg.dataset, n, backend.rng(np, 0, "plot")))
     fake = backend.to_numpy(trainer.sample(n, ("plot",)))
     ax.scatter(real[:, 0], real[:, 1], marker="+", s=12, c="tab:orange", label="real")
@@ -78,6 +71,7 @@ def draw_curves(ax, history):
         ax.plot([r["iter"] for r in ev], [r["w1_floor"] for r in ev], "--", c="gray",
                 label="W1 floor (real vs real)")
     ax.set_xlabel("generator iteration")
+    ax.set_ylabel("W (the critic's estimate; exact W1)")
     ax.set_title("training curves")
     ax.legend(fontsize=8)
 
@@ -93,7 +87,8 @@ def run_figure(trainer, path):
         draw_digits(r, data.digits()[:100], title="real")
     else:
         fig, (a, b) = plt.subplots(1, 2, figsize=(11, 5))
-        draw_toy(a, trainer)
+        draw_toy(a, trainer, colorbar=True)
+        a.set(xlabel="x_1", ylabel="x_2")
     draw_curves(b, trainer.history)
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")

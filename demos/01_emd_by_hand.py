@@ -1,60 +1,65 @@
-"""Earth mover's distance by hand: four piles of dirt (the example of Weng's "From GAN to WGAN",
-2017, and of Berkeley's EECS 182 WGAN homework, Fall 2022).
+# %% [markdown]
+# # 1. The earth mover's distance, by hand
+#
+# Earth mover's distance by hand: four piles of dirt (the example of Weng's "From GAN to WGAN",
+# 2017, and of Berkeley's EECS 182 WGAN homework, Fall 2022).
+#
+# P = (3, 2, 1, 4) and Q = (1, 2, 4, 3) on unit-spaced positions 0, 1, 2, 3. Walk left to right
+# and carry the surplus: delta_i is what crosses the gap between pile i-1 and pile i,
+#
+#     delta_0 = 0,   delta_{i+1} = delta_i + P_i - Q_i,   W = sum_i |delta_i| = 2 + 2 + 1 + 0 = 5
+#
+# (delta > 0: carried right, delta < 0: carried left; every unit moves distance 1 per gap). delta
+# is the difference of the two cumulative sums, so W is the area between the two CDFs: the 1-D
+# Wasserstein-1 formula W1 = int |F_P - F_Q| dt, times the total mass (10 here).
+#
+# 1. the recursion, step by step;
+# 2. the same W from ``metrics.emd_discrete`` and from ``metrics.w1_1d`` with the piles read as
+#    samples (pile i of height P_i = P_i samples at position i): W = total mass * W1;
+# 3. the same identity on random piles;
+# 4. the figure: the piles and the moves (arrows with amounts), and the two CDFs with the area
+#    between them.
+#
+#     python demos/01_emd_by_hand.py                  # a second
+#     TINYWGAN_SMOKE=1 python demos/01_emd_by_hand.py # fewer random piles
+#
+# Writes figures/emd_by_hand.png under the working folder and prints the numbers it plots.
 
-P = (3, 2, 1, 4) and Q = (1, 2, 4, 3) on unit-spaced positions 0, 1, 2, 3. Walk left to right
-and carry the surplus: delta_i is what crosses the gap between pile i-1 and pile i,
-
-    delta_0 = 0,   delta_{i+1} = delta_i + P_i - Q_i,   W = sum_i |delta_i| = 2 + 2 + 1 + 0 = 5
-
-(delta > 0: carried right, delta < 0: carried left; every unit moves distance 1 per gap). delta
-is the difference of the two cumulative sums, so W is the area between the two CDFs: the 1-D
-Wasserstein-1 formula W1 = int |F_P - F_Q| dt, times the total mass (10 here).
-
-1. the recursion, step by step;
-2. the same W from ``metrics.emd_discrete`` and from ``metrics.w1_1d`` with the piles read as
-   samples (pile i of height P_i = P_i samples at position i): W = total mass * W1;
-3. the same identity on random piles;
-4. the figure: the piles and the moves (arrows with amounts), and the two CDFs with the area
-   between them.
-
-    python demos/emd_by_hand.py                  # a second
-    TINYWGAN_SMOKE=1 python demos/emd_by_hand.py # fewer random piles
-Writes figures/emd_by_hand.png under the working folder and prints the numbers it plots.
-"""
-import os
+# %%
 from dataclasses import dataclass
 from typing import Tuple
 
-import numpy as np
-
-from tinywgan import metrics
-from tinywgan.plot import pyplot, save_demo_figure
-
-plt = pyplot()                   # matplotlib, file-only backend
-
-# ------------------------------------------------------------------------------------------------
-# Configuration
-# ------------------------------------------------------------------------------------------------
+from tinywgan import lesson
 
 
 @dataclass
-class DemoConfig:
+class Config:
     P: Tuple[int, ...] = (3, 2, 1, 4)     # Weng's piles (where the dirt is)
-    Q: Tuple[int, ...] = (1, 2, 4, 3)     # (where it must go)
+    Q: Tuple[int, ...] = (1, 2, 4, 3)     # where it must go (the same total)
     n_random: int = 1000                  # step 3: random pile pairs checked
     max_piles: int = 12                   # ... with up to this many piles
     max_height: int = 9                   # ... each at most this high
-    seed: int = 0
+    seed: int = 0                         # of the random piles
 
 
-cfg = DemoConfig()
-if os.environ.get("TINYWGAN_SMOKE"):      # a budget of seconds
-    cfg.n_random = 20
+cfg = lesson.setup(Config, smoke=dict(n_random=20))
+
+# %%
+import numpy as np
+
+from tinywgan import metrics
+from tinywgan.plot import pyplot
+
+plt = pyplot()                   # matplotlib, file-only backend
 
 P, Q = np.array(cfg.P, dtype=float), np.array(cfg.Q, dtype=float)     # (n,) each
 n, mass = P.size, P.sum()
 
-# 1. the recursion delta_{i+1} = delta_i + P_i - Q_i, by hand
+
+# %% [markdown]
+# ## 1. The recursion delta_{i+1} = delta_i + P_i - Q_i, by hand
+
+# %%
 print("1. the recursion (piles at positions 0..%d, total mass %g)" % (n - 1, mass))
 print("   delta_0 = 0")
 delta, deltas = 0.0, []
@@ -67,7 +72,11 @@ for i in range(n):
 W_hand = float(np.sum(np.abs(deltas)))                # W = sum |delta_i|
 print("   W = sum |delta_i| = %s = %g" % (" + ".join("%g" % abs(d) for d in deltas), W_hand))
 
-# 2. the library's discrete EMD and its 1-D W1 of the piles read as samples
+
+# %% [markdown]
+# ## 2. The library's discrete EMD and its 1-D W1 of the piles read as samples
+
+# %%
 W_lib, deltas_lib = metrics.emd_discrete(P, Q)
 pos = np.arange(n)
 xs_P, xs_Q = np.repeat(pos, cfg.P), np.repeat(pos, cfg.Q)            # (10,) each: one per unit
@@ -76,9 +85,13 @@ print("2. metrics.emd_discrete: W = %g, deltas = %s" % (W_lib, deltas_lib))
 print("   piles as samples: P -> %s, Q -> %s" % (xs_P.tolist(), xs_Q.tolist()))
 print("   metrics.w1_1d = %g per unit of dirt; times the mass %g = %g"
       % (W1, mass, W1 * mass))
-assert W_hand == W_lib == 5 and deltas == deltas_lib and abs(W1 * mass - W_lib) < 1e-12
+assert W_hand == W_lib and deltas == deltas_lib and abs(W1 * mass - W_lib) < 1e-12
 
-# 3. the same identity, W = mass * W1, on random piles of equal mass
+
+# %% [markdown]
+# ## 3. The same identity, W = mass * W1, on random piles of equal mass
+
+# %%
 g = np.random.default_rng(cfg.seed)
 worst = 0.0
 for _ in range(cfg.n_random):
@@ -92,7 +105,11 @@ for _ in range(cfg.n_random):
 print("3. %d random pile pairs (up to %d piles): max |emd_discrete - mass * w1_1d| = %.3g"
       % (cfg.n_random, cfg.max_piles, worst))
 
-# 4. the figure: piles and moves; CDFs and the area between them
+
+# %% [markdown]
+# ## 4. The figure: piles and moves; CDFs and the area between them
+
+# %%
 moves = [(i, d) for i, d in enumerate(deltas[:-1]) if d != 0]         # gap i -> i+1 carries d
 print("4. moves: " + "; ".join("%g unit%s from pile %d to pile %d" % (
     abs(d), "" if abs(d) == 1 else "s", i if d > 0 else i + 1, i + 1 if d > 0 else i)
@@ -132,7 +149,8 @@ b.set_xticks(pos)
 b.set_xlim(-0.6, n)
 b.set_ylim(-0.5, mass + 1)
 b.set_xlabel("position")
+b.set_ylabel("cumulative dirt")
 b.set_title("W = int |F_P - F_Q| = mass x W1 = %g x %g" % (mass, W1))
 b.legend(loc="upper left", fontsize=9)
 fig.tight_layout()
-save_demo_figure(fig, "emd_by_hand")
+lesson.save(fig, "emd_by_hand")

@@ -1,58 +1,60 @@
-"""A tour of the answer key: every hand-derived gradient in tinywgan against finite differences.
+# %% [markdown]
+# # 14. A gradient-check tour
+#
+# A tour of the answer key: every hand-derived gradient in tinywgan against finite differences.
+#
+# The exercise walk-through (CS231n style): each piece is checked alone, then in networks, with
+# ``tinywgan.gradcheck`` (float64, centred differences, CS231n's relative error
+# max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)). What to expect:
+#
+# - a correct backward, smooth activation: the fourth-order stencil at h = 1e-3 has truncation
+#   error ~h^4 |f^(5)| ~ 1e-12 and round-off ~eps |f| / h ~ 1e-13, so errors of 1e-13..1e-9;
+# - pieces that are linear in what is perturbed (a linear layer's dW, db): the difference is exact
+#   up to round-off (1e-14..1e-11); an elementwise derivative that is identically 0 (ReLU's s''):
+#   exactly 0;
+# - the ReLU family: piecewise linear, so the two-point difference at h = 1e-6 is exact *between*
+#   kinks and only round-off remains, eps |f| / h ~ 1e-10 relative (1e-10..1e-8 seen). A
+#   difference that straddles a kink (|a| < h) measures the average slope of the two sides, not
+#   s'(a): nonsense at any h. The checks keep every pre-activation further than h from 0 and
+#   report that margin (``kink_margin``);
+# - a wrong backward: 1e-3..1, far above the tolerance 1e-6.
+#
+# Last, ONE deliberately broken backward (``tinywgan.bugzoo``): tanh whose penalty double
+# backward drops the s'' path (A_bar = gA_bar * gH * s''(a); ``tinywgan/penalty.py``, step 4), the
+# bug of from-scratch WGAN-GP implementations such as the numpy-ml library's. Its first-order
+# checks still pass; only the second-order checks catch it.
+#
+#     python demos/14_gradcheck_tour.py                  # a few seconds
+#     python demos/14_gradcheck_tour.py --activations tanh relu   # two of them
+#
+# Writes figures/gradcheck_tour.png under the working folder and prints the numbers it plots.
 
-The exercise walk-through (CS231n style): each piece is checked alone, then in networks, with
-``tinywgan.gradcheck`` (float64, centred differences, CS231n's relative error
-max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)). What to expect:
-
-- a correct backward, smooth activation: the fourth-order stencil at h = 1e-3 has truncation
-  error ~h^4 |f^(5)| ~ 1e-12 and round-off ~eps |f| / h ~ 1e-13, so errors of 1e-13..1e-9;
-- pieces that are linear in what is perturbed (a linear layer's dW, db): the difference is exact
-  up to round-off (1e-14..1e-11); an elementwise derivative that is identically 0 (ReLU's s''):
-  exactly 0;
-- the ReLU family: piecewise linear, so the two-point difference at h = 1e-6 is exact *between*
-  kinks and only round-off remains, eps |f| / h ~ 1e-10 relative (1e-10..1e-8 seen). A
-  difference that straddles a kink (|a| < h) measures the average slope of the two sides, not
-  s'(a): nonsense at any h. The checks keep every pre-activation further than h from 0 and
-  report that margin (``kink_margin``);
-- a wrong backward: 1e-3..1, far above the tolerance 1e-6.
-
-Last, ONE deliberately broken backward (``tinywgan.bugzoo``): tanh whose penalty double
-backward drops the s'' path (A_bar = gA_bar * gH * s''(a); ``tinywgan/penalty.py``, step 4), the
-bug of from-scratch WGAN-GP implementations such as the numpy-ml library's. Its first-order
-checks still pass; only the second-order checks catch it.
-
-    python demos/gradcheck_tour.py                  # a few seconds
-    TINYWGAN_SMOKE=1 python demos/gradcheck_tour.py # tanh and relu only
-Writes figures/gradcheck_tour.png under the working folder and prints the numbers it plots.
-"""
-import os
+# %%
 from dataclasses import dataclass, field
 from typing import List
 
+from tinywgan import lesson
+
+
+@dataclass
+class Config:
+    activations: List[str] = field(default_factory=list)   # those checked (none given: all)
+    seed: int = 0                 # of the random inputs and weights
+    kink_a: float = 2e-4          # the kink demonstration: ReLU at a, differences with step h
+    kink_h: float = 1e-3          # (see kink_a)
+
+
+cfg = lesson.setup(Config, smoke={})         # a few seconds already: the smoke run is the run
+
+# %%
 import numpy as np
 
 from tinywgan import bugzoo, finitediff, gradcheck
 from tinywgan.layers import ACTIVATIONS, get_activation
-from tinywgan.plot import pyplot, save_demo_figure
+from tinywgan.plot import pyplot
 
 plt = pyplot()                   # matplotlib, file-only backend
-
-# ------------------------------------------------------------------------------------------------
-# Configuration
-# ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class DemoConfig:
-    activations: List[str] = field(default_factory=lambda: sorted(ACTIVATIONS))
-    seed: int = 0
-    kink_a: float = 2e-4          # the kink demonstration: ReLU at a, differences with step h
-    kink_h: float = 1e-3
-
-
-cfg = DemoConfig()
-if os.environ.get("TINYWGAN_SMOKE"):      # a budget of seconds
-    cfg.activations = ["relu", "tanh"]
+activations = cfg.activations or sorted(ACTIVATIONS)
 
 TOL = finitediff.TOL                       # 1e-6: float64, away from kinks
 
@@ -70,40 +72,59 @@ def section(title, expect, rows):
         print("   %-*s %s  %s%s" % (width, r["what"], err, "pass" if r["ok"] else "FAIL", extra))
 
 
-# 1. layers: the linear map and its double-backward piece
+# %% [markdown]
+# ## 1. Layers: the linear map and its double-backward piece
+
+# %%
 section("1. linear layer a = x W + b, and the reverse of gH = gA W^T",
         "f is linear in each of x, W, b (and G, W): differences exact up to round-off, "
         "1e-14..1e-10",
         gradcheck.check_linear(cfg.seed) + gradcheck.check_linear_double_backward(cfg.seed))
 
-# 2. each activation: s' against differences of s, s'' against differences of s'
+
+# %% [markdown]
+# ## 2. Each activation: s' against differences of s, s'' against differences of s'
+
+# %%
 rows = []
-for act in cfg.activations:
+for act in activations:
     rows += gradcheck.check_activation(act, cfg.seed)
 section("2. activations: s' vs differences of s, s'' vs differences of s'",
         "smooth: 1e-12..1e-10 (h^4 truncation, round-off); ReLU family: s'' = 0 exactly, and the "
         "points are drawn with |a| > 0.1, away from the kink",
         rows)
 
-# 3. each activation layer: da, and both double-backward pieces of gA = gH * s'(a)
+
+# %% [markdown]
+# ## 3. Each activation layer: da, and both double-backward pieces of gA = gH * s'(a)
+
+# %%
 rows = []
-for act in cfg.activations:
+for act in activations:
     rows += gradcheck.check_activation_layer(act, cfg.seed)
 section("3. activation layers: da = dh * s'(a); gH_bar = gA_bar * s'(a); "
         "A_bar = gA_bar * gH * s''(a)",
         "1e-13..1e-9; A_bar is exactly 0 for the ReLU family (s'' = 0)", rows)
 
-# 4. whole networks: MLP backward (params and dx) and the input gradient
+
+# %% [markdown]
+# ## 4. Whole networks: MLP backward (params and dx) and the input gradient
+
+# %%
 rows = []
-for act in cfg.activations:
+for act in activations:
     rows += gradcheck.check_mlp_backward(act, seed=cfg.seed)
     rows.append(gradcheck.check_input_gradient(act, seed=cfg.seed))
 section("4. MLP (2-6-5-1): backward (dparams, dx) and input gradient grad_x f",
         "smooth: 1e-12..1e-9; ReLU family (two-point, h = 1e-6, margin from the kinks > h): "
         "round-off eps |f| / h, 1e-10..1e-8", rows)
 
-# 5. the gradient penalty's double backward, and the generator through a critic
-rows = [gradcheck.check_penalty(act, seed=cfg.seed) for act in cfg.activations]
+
+# %% [markdown]
+# ## 5. The gradient penalty's double backward, and the generator through a critic
+
+# %%
+rows = [gradcheck.check_penalty(act, seed=cfg.seed) for act in activations]
 rows.append(gradcheck.check_penalty("tanh", one_sided=True, seed=cfg.seed))
 section("5. gradient penalty R = lam mean (||grad_x f|| - 1)^2: dR/dparams (double backward)",
         "smooth: 1e-11..1e-9 (a function of a gradient: one more derivative, a bit more "
@@ -115,7 +136,11 @@ rows += [gradcheck.check_generator_step(loss, "tanh", seed=cfg.seed)
 section("6. the steps that train (tinywgan.steps): the critic's whole loss, and the generator "
         "through a fixed critic", "1e-11..1e-8", rows)
 
-# 7. why ReLU checks stay away from kinks: a difference that straddles one
+
+# %% [markdown]
+# ## 7. Why ReLU checks stay away from kinks: a difference that straddles one
+
+# %%
 a = np.array([cfg.kink_a])                                         # (1,), |a| < h: straddled
 relu = get_activation("relu")
 num = finitediff.numerical_gradient(lambda: relu.f(a).sum(), a, h=cfg.kink_h)   # 4th-order stencil
@@ -126,7 +151,11 @@ section("7. a check that straddles a kink (the check is wrong, not the backward)
         "s'(a) = %g, but the stencil averages slopes 0 and 1 across the kink: %.4f; this is why "
         "the network checks keep |pre-activation| > h" % (relu.df(a)[0], num[0]), [kink])
 
-# 8. ONE deliberately broken backward: tanh's penalty without the s'' path (tinywgan.bugzoo)
+
+# %% [markdown]
+# ## 8. ONE deliberately broken backward: tanh's penalty without the s'' path (tinywgan.bugzoo)
+
+# %%
 broken = bugzoo.dropped_second_order("tanh")
 rows = gradcheck.check_mlp_backward(broken, seed=cfg.seed)[:1] + \
     gradcheck.check_activation_layer(broken, cfg.seed)[2:] + \
@@ -140,7 +169,11 @@ section("8. BROKEN: tanh with the penalty's s'' path dropped (numpy-ml's bug)",
         "backward returns 0 for it (the hidden biases: they reach grad_x f only through "
         "s'(a))" % TOL, rows)
 
-# 9. summary and figure: every error on a log scale, the tolerance line, the broken ones in red
+
+# %% [markdown]
+# ## 9. Summary and figure: every error on a log scale, the tolerance line, the broken ones in red
+
+# %%
 all_rows = [r for _, _, rows in sections for r in rows]
 good = [r for r in all_rows if not r.get("broken") and not r.get("kink")]
 print("\n%d of %d checks of correct backwards pass (largest error %.2e, tolerance %g); "
@@ -171,4 +204,4 @@ ax.set_xlabel("relative error, max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)  (ex
 ax.set_title("gradient checks, float64: correct backwards (blue), the broken one (red), "
              "a check across a kink (orange)", fontsize=10)
 fig.tight_layout()
-save_demo_figure(fig, "gradcheck_tour")
+lesson.save(fig, "gradcheck_tour")

@@ -1,38 +1,66 @@
-r"""The optimal discriminator, D*(x) = p_r(x) / (p_r(x) + p_g(x)), found by training.
+# %% [markdown]
+# # 3. The optimal discriminator
+#
+# D*(x) = p_r(x) / (p_r(x) + p_g(x)), found by training.
+#
+# Fix the generator: p_g = N(mu_g, s_g^2), against the real data p_r = the library's 1-D mixture
+# 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2) (``data.mixture_1d``). A discriminator D = sigmoid(logit)
+# maximises V(D) = E_r log D(x) + E_g log(1 - D(x)); pointwise, p_r log D + p_g log(1 - D) is
+# largest at D* = p_r / (p_r + p_g) (Goodfellow et al. 2014, Prop. 1; derived in Guerzhoy's WGAN
+# lecture notes, 2022), and
+#
+#     V(D*) = 2 JSD(p_r, p_g) - 2 log 2.
+#
+# Sign convention: the library's ``losses.gan_discriminator_loss`` is the loss D *descends*,
+#
+#     L_disc = -E_r log D(x) - E_g log(1 - D(x)) = -V(D),
+#
+# so a converged discriminator's loss is L_disc(D*) = 2 log 2 - 2 JSD (>= 0; 2 log 2 = 1.386 when
+# p_g = p_r, 0 when the supports are disjoint), and no D does better: L_disc(D) >= L_disc(D*).
+#
+# 1. train a small MLP (``tinywgan.MLP``, tanh) on fresh samples each step with that loss and
+#    Adam (``tinywgan.optim``), the learning rate decayed linearly to 0;
+# 2. compare D(x) with D*(x) on a grid: max |D - D*| over the bulk (where (p_r + p_g)/2 is at
+#    least ``bulk`` of its peak; far out, both densities vanish and D is unconstrained);
+# 3. compare the loss: JSD by ``metrics.js_divergence`` of the two densities on a fine grid
+#    (the histogram of a density on a grid is a Riemann sum of its integral), L_disc(D*) by
+#    quadrature, and L_disc of D and of D* on the same fresh samples (Monte Carlo).
+#
+#     python demos/03_optimal_discriminator.py                  # about 10 s on a 2-core CPU
+#     TINYWGAN_SMOKE=1 python demos/03_optimal_discriminator.py # seconds (not converged)
+#
+# Writes figures/optimal_discriminator.png under the working folder and prints the numbers it plots.
 
-Fix the generator: p_g = N(mu_g, s_g^2), against the real data p_r = the library's 1-D mixture
-0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2) (``data.mixture_1d``). A discriminator D = sigmoid(logit)
-maximises V(D) = E_r log D(x) + E_g log(1 - D(x)); pointwise, p_r log D + p_g log(1 - D) is
-largest at D* = p_r / (p_r + p_g) (Goodfellow et al. 2014, Prop. 1; derived in Guerzhoy's WGAN
-lecture notes, 2022), and
-
-    V(D*) = 2 JSD(p_r, p_g) - 2 log 2.
-
-Sign convention: the library's ``losses.gan_discriminator_loss`` is the loss D *descends*,
-
-    L_disc = -E_r log D(x) - E_g log(1 - D(x)) = -V(D),
-
-so a converged discriminator's loss is L_disc(D*) = 2 log 2 - 2 JSD (>= 0; 2 log 2 = 1.386 when
-p_g = p_r, 0 when the supports are disjoint), and no D does better: L_disc(D) >= L_disc(D*).
-
-1. train a small MLP (``tinywgan.MLP``, tanh) on fresh samples each step with that loss and
-   Adam (``tinywgan.optim``), the learning rate decayed linearly to 0;
-2. compare D(x) with D*(x) on a grid: max |D - D*| over the bulk (where (p_r + p_g)/2 is at
-   least ``bulk`` of its peak; far out, both densities vanish and D is unconstrained);
-3. compare the loss: JSD by ``metrics.js_divergence`` of the two densities on a fine grid
-   (the histogram of a density on a grid is a Riemann sum of its integral), L_disc(D*) by
-   quadrature, and L_disc of D and of D* on the same fresh samples (Monte Carlo).
-
-    python demos/optimal_discriminator.py                  # about 10 s on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/optimal_discriminator.py # seconds (not converged)
-Writes figures/optimal_discriminator.png under the working folder and prints the numbers it plots.
-"""
-import math
-import os
+# %%
 from dataclasses import dataclass
 from typing import Tuple
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster
+from tinywgan import lesson
+
+
+@dataclass
+class Config:
+    mu_g: float = 0.0             # the fixed generator: N(mu_g, s_g^2)
+    s_g: float = 1.5              # (see mu_g)
+    widths: Tuple[int, ...] = (1, 64, 64, 1)    # the discriminator's layer widths
+    activation: str = "tanh"      # the discriminator's activation
+    steps: int = 8000             # discriminator steps
+    batch: int = 512              # real and fake points per step
+    lr: float = 3e-3              # Adam, decayed linearly to 0
+    betas: Tuple[float, float] = (0.9, 0.999)   # Adam's betas
+    log_every: int = 500          # rows of the printed loss table
+    lim: float = 6.0              # plot / bulk grid [-lim, lim]
+    bulk: float = 0.01            # bulk: (p_r + p_g)/2 >= bulk * its peak
+    n_eval: int = 200_000         # fresh points per distribution for the Monte Carlo loss
+    seed: int = 0                 # of the weights and every draw
+
+
+cfg = lesson.setup(Config, smoke=dict(widths=(1, 16, 1), steps=60, batch=128, log_every=20,
+                                      n_eval=5000))
+
+# %%
+import math
+
 import numpy as np
 
 from tinywgan import MLP, get_activation, metrics
@@ -40,36 +68,10 @@ from tinywgan.backend import rng
 from tinywgan.data import mixture_1d, mixture_1d_pdf
 from tinywgan.losses import gan_discriminator_loss
 from tinywgan.optim import Adam
-from tinywgan.plot import pyplot, save_demo_figure
+from tinywgan.plot import pyplot
 from tinywgan.train import fit_critic
 
 plt = pyplot()                   # matplotlib, file-only backend
-
-# ------------------------------------------------------------------------------------------------
-# Configuration
-# ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class DemoConfig:
-    mu_g: float = 0.0             # the fixed generator: N(mu_g, s_g^2)
-    s_g: float = 1.5
-    widths: Tuple[int, ...] = (1, 64, 64, 1)
-    activation: str = "tanh"
-    steps: int = 8000             # discriminator steps
-    batch: int = 512              # real and fake points per step
-    lr: float = 3e-3              # Adam, decayed linearly to 0
-    betas: Tuple[float, float] = (0.9, 0.999)
-    log_every: int = 500          # rows of the printed loss table
-    lim: float = 6.0              # plot / bulk grid [-lim, lim]
-    bulk: float = 0.01            # bulk: (p_r + p_g)/2 >= bulk * its peak
-    n_eval: int = 200_000         # fresh points per distribution for the Monte Carlo loss
-    seed: int = 0
-
-
-cfg = DemoConfig()
-if os.environ.get("TINYWGAN_SMOKE"):      # a budget of seconds
-    cfg.widths, cfg.steps, cfg.batch, cfg.log_every, cfg.n_eval = (1, 16, 1), 60, 128, 20, 5000
 
 sigmoid = get_activation("sigmoid").f    # D = sigmoid(logit), the library's s(a)
 trapezoid = getattr(np, "trapezoid", None) or np.trapz      # NumPy 2 renamed trapz
@@ -96,7 +98,10 @@ def sample_g(n, rng):
     return (cfg.mu_g + cfg.s_g * rng.standard_normal((n, 1), dtype=np.float32)).astype(np.float32)
 
 
-# 1. train D to separate p_r (label 1) from p_g (label 0), with the library's critic step
+# %% [markdown]
+# ## 1. Train D to separate p_r (label 1) from p_g (label 0), with the library's critic step
+
+# %%
 D = MLP(cfg.widths, cfg.activation, init="glorot", seed=cfg.seed)
 losses = []
 print("1. training D (%s, %s) for %d steps, batch %d + %d, Adam lr %g -> 0"
@@ -107,7 +112,11 @@ fit_critic(D, Adam(cfg.lr, betas=cfg.betas),
            on_step=lambda t, out: losses.append(float(out["critic_loss"])))
 losses = np.array(losses)
 
-# 2. D against D* on a grid
+
+# %% [markdown]
+# ## 2. D against D* on a grid
+
+# %%
 x = np.linspace(-cfg.lim, cfg.lim, 1201)                            # (G,)
 pr, pg = p_r(x), p_g(x)                                             # (G,) float64
 D_star = pr / (pr + pg)                                             # the optimum, pointwise
@@ -126,7 +135,11 @@ print("   bulk = [%.2f, %.2f] ((p_r + p_g)/2 >= %g of its peak): max |D - D*| = 
                                             gap[bulk].max(), x[bulk][gap[bulk].argmax()],
                                             trapezoid(gap * m, x)))
 
-# 3. the loss: JSD from the library's histogram JS, L_disc(D*) by quadrature and by Monte Carlo
+
+# %% [markdown]
+# ## 3. The loss: JSD from the library's histogram JS, L_disc(D*) by quadrature and by Monte Carlo
+
+# %%
 xq = np.linspace(-12, 12, 48001)                                    # fine grid, both tails
 hr, hg = p_r(xq), p_g(xq)                                           # densities ~ histograms
 JSD = metrics.js_divergence(hr, hg)                                 # normalised inside
@@ -157,7 +170,11 @@ print("   %6s %12s" % ("step", "batch loss"))
 for k in range(0, cfg.steps, cfg.log_every):
     print("   %6d %12.5f" % (k, losses[k]))
 
-# 4. the figure
+
+# %% [markdown]
+# ## 4. The figure
+
+# %%
 fig, (a, b) = plt.subplots(1, 2, figsize=(13, 4.8))
 a.fill_between(x, 0, pr / pr.max(), color="tab:orange", alpha=0.15, label="p_r (scaled)")
 a.fill_between(x, 0, pg / pr.max(), color="tab:green", alpha=0.15, label="p_g (same scale)")
@@ -168,6 +185,7 @@ a.axvspan(x[bulk].max(), cfg.lim, color="gray", alpha=0.1, label="outside the bu
 a.set_xlim(-cfg.lim, cfg.lim)
 a.set_ylim(-0.05, 1.4)
 a.set_xlabel("x")
+a.set_ylabel("D(x); densities scaled to p_r's peak")
 a.set_title("max |D - D*| over the bulk = %.3f" % gap[bulk].max())
 a.legend(fontsize=8, loc="upper center", ncol=2)
 
@@ -181,6 +199,6 @@ b.axhline(2 * math.log(2), c="gray", ls=":", label="2 log 2 (D = 1/2 everywhere)
 b.set_xlabel("step")
 b.set_ylabel("L_disc = -E log D(r) - E log(1 - D(g))")
 b.set_title("discriminator loss -> 2 log 2 - 2 JSD")
-b.legend(fontsize=8)
+b.legend(fontsize=8, loc="upper right", bbox_to_anchor=(1, 0.88))  # under the 2 log 2 line
 fig.tight_layout()
-save_demo_figure(fig, "optimal_discriminator")
+lesson.save(fig, "optimal_discriminator")

@@ -1,49 +1,39 @@
-"""Why Wasserstein: two parallel lines, P_0 = (0, Z) and P_theta = (theta, Z), Z ~ U[0, 1].
+# %% [markdown]
+# # 2. Why Wasserstein: two parallel lines
+#
+# Two parallel lines, P_0 = (0, Z) and P_theta = (theta, Z), Z ~ U[0, 1].
+#
+# Arjovsky, Chintala and Bottou's Example 1 ("Wasserstein GAN", 2017), as Weng's "From GAN to
+# WGAN" (2017) and Guerzhoy's WGAN lecture notes (2022) teach it. For theta != 0 the supports are
+# disjoint, so
+#
+#     KL(P_0 || P_theta) = +infinite,   JS(P_0, P_theta) = log 2,   W(P_0, P_theta) = |theta|
+#
+# and at theta = 0 all three are 0. JS is flat in theta, so a generator descending on it gets no
+# gradient; W shrinks with |theta| and its slope, sign(theta), points the generator home.
+#
+# 1. KL and JS of 2-D histograms of samples (``metrics.kl_divergence``/``js_divergence``) and the
+#    exact W1 of the samples (``metrics.w1_exact``), on a fine theta grid, beside the closed forms.
+# 2. A critic MLP trained at each theta of a coarse grid, with the gradient penalty (Adam) and with
+#    weight clipping (RMSProp). Its estimate E f(P_0) - E f(P_theta) should be |theta| (GP) or
+#    K |theta| (clipping: the critic is K-Lipschitz, K set by the clip value, not 1).
+# 3. The gradient the generator (here: theta itself) would get from that critic,
+#    d/dtheta [E f(P_0) - E f(P_theta)] = -E df/dx(theta, Z): sign(theta) for W, 0 for JS.
+#
+#     python demos/02_parallel_lines.py                   # about a minute on a 2-core CPU
+#     TINYWGAN_SMOKE=1 python demos/02_parallel_lines.py  # seconds
+#
+# Writes figures/parallel_lines.png under the working folder and prints the numbers it plots.
 
-Arjovsky, Chintala and Bottou's Example 1 ("Wasserstein GAN", 2017), as Weng's "From GAN to
-WGAN" (2017) and Guerzhoy's WGAN lecture notes (2022) teach it. For theta != 0 the supports are
-disjoint, so
-
-    KL(P_0 || P_theta) = +infinite,   JS(P_0, P_theta) = log 2,   W(P_0, P_theta) = |theta|
-
-and at theta = 0 all three are 0. JS is flat in theta, so a generator descending on it gets no
-gradient; W shrinks with |theta| and its slope, sign(theta), points the generator home.
-
-1. KL and JS of 2-D histograms of samples (``metrics.kl_divergence``/``js_divergence``) and the
-   exact W1 of the samples (``metrics.w1_exact``), on a fine theta grid, beside the closed forms.
-2. A critic MLP trained at each theta of a coarse grid, with the gradient penalty (Adam) and with
-   weight clipping (RMSProp). Its estimate E f(P_0) - E f(P_theta) should be |theta| (GP) or
-   K |theta| (clipping: the critic is K-Lipschitz, K set by the clip value, not 1).
-3. The gradient the generator (here: theta itself) would get from that critic,
-   d/dtheta [E f(P_0) - E f(P_theta)] = -E df/dx(theta, Z): sign(theta) for W, 0 for JS.
-
-    python demos/parallel_lines.py                   # about a minute on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/parallel_lines.py  # seconds
-Writes figures/parallel_lines.png under the working folder and prints the numbers it plots.
-"""
-import math
-import os
+# %%
 from dataclasses import dataclass
 from typing import Tuple
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster, and
-import numpy as np                              # a busy machine cannot slow it 100-fold
-
-from tinywgan import MLP, metrics
-from tinywgan.backend import rng
-from tinywgan.data import parallel_lines
-from tinywgan.lipschitz import clip_weights, clipping_bound, lipschitz_estimate
-from tinywgan.optim import Adam, RMSProp
-from tinywgan.plot import pyplot, save_demo_figure
-from tinywgan.train import fit_critic
-
-# ------------------------------------------------------------------------------------------------
-# Configuration
-# ------------------------------------------------------------------------------------------------
+from tinywgan import lesson
 
 
 @dataclass
-class DemoConfig:
+class Config:
     # step 1: the divergence curves
     n_curve: int = 201            # thetas on [-1, 1] (step 0.01: every theta != 0 its own x bin)
     n_hist: int = 2000            # points per distribution for the histograms
@@ -51,22 +41,33 @@ class DemoConfig:
     n_w1: int = 400               # points per distribution for the exact W1 (cost O(n^3))
     # step 2: the trained critics
     n_thetas: int = 9             # critic thetas on [-1, 1], 0 included
-    widths: Tuple[int, ...] = (2, 64, 64, 1)
-    activation: str = "relu"
+    widths: Tuple[int, ...] = (2, 64, 64, 1)    # the critic's layer widths
+    activation: str = "relu"      # the critic's activation
     steps: int = 600              # critic steps per theta; learning rates decay linearly to 0
-    batch: int = 256
-    lam: float = 50.0             # penalty weight: the penalised optimum is |theta| + theta^2/(2 lam)
+    batch: int = 256              # points per distribution per step
+    lam: float = 50.0             # penalty weight; penalised optimum |theta| + theta^2/(2 lam)
     lr_gp: float = 2e-3           # Adam, betas (0.5, 0.9) (WGAN-GP)
     lr_clip: float = 1e-3         # RMSProp (WGAN)
     clip: float = 0.01            # every critic parameter into [-clip, clip]
     n_eval: int = 4096            # fresh points per distribution to evaluate each critic
-    seed: int = 0
+    seed: int = 0                 # of the critics' weights and every draw
 
 
-cfg = DemoConfig()
-if os.environ.get("TINYWGAN_SMOKE"):      # a budget of seconds
-    cfg.n_curve, cfg.n_hist, cfg.n_w1 = 21, 400, 64
-    cfg.n_thetas, cfg.widths, cfg.steps, cfg.batch, cfg.n_eval = 3, (2, 16, 1), 30, 64, 256
+cfg = lesson.setup(Config, smoke=dict(n_curve=21, n_hist=400, n_w1=64, n_thetas=3,
+                                      widths=(2, 16, 1), steps=30, batch=64, n_eval=256))
+
+# %%
+import math
+
+import numpy as np
+
+from tinywgan import MLP, metrics
+from tinywgan.backend import rng
+from tinywgan.data import parallel_lines
+from tinywgan.lipschitz import clip_weights, clipping_bound, lipschitz_estimate
+from tinywgan.optim import Adam, RMSProp
+from tinywgan.plot import pyplot
+from tinywgan.train import fit_critic
 
 
 def line(n, theta, *stream):
@@ -113,7 +114,10 @@ def fmt(v, spec="%8.4f"):
     return spec % v if math.isfinite(v) else "%8s" % "infinite"
 
 
-# 1. divergences of samples on a fine theta grid, beside the closed forms
+# %% [markdown]
+# ## 1. Divergences of samples on a fine theta grid, beside the closed forms
+
+# %%
 thetas = np.linspace(-1, 1, cfg.n_curve)                                  # (T,)
 h = thetas[1] - thetas[0]                                                 # x bin width
 x_edges = np.linspace(-1 - h / 2, 1 + h / 2, cfg.n_curve + 1)             # one bin per theta
@@ -139,7 +143,11 @@ print("   theta != 0: KL infinite at %d of %d thetas; JS in [%.4f, %.4f] (log 2 
 print("   theta  = 0: KL = %.4f, JS = %.4f, W1 = %.4f (nonzero only by sampling: two samples of "
       "one distribution)" % (KL[mid], JS[mid], W1[mid]))
 
-# 2. trained critics on a coarse grid: their estimate of W and the generator's gradient
+
+# %% [markdown]
+# ## 2. Trained critics on a coarse grid: their estimate of W and the generator's gradient
+
+# %%
 grid = np.linspace(-1, 1, cfg.n_thetas)
 rows = []
 for i, theta in enumerate(grid):
@@ -154,7 +162,11 @@ th, W_gp, se_gp, g_gp = R[:, 0], R[:, 4], R[:, 5], R[:, 6]
 W_cl, g_cl, K_cl = R[:, 8], R[:, 10], np.maximum(R[:, 11], 1e-12)
 W_pen = np.abs(th) + th ** 2 / (2 * cfg.lam)     # optimum of the penalised objective (see below)
 
-# 3. the table
+
+# %% [markdown]
+# ## 3. The table
+
+# %%
 print("2. critics trained %d steps at each theta (GP: lam %g, Adam; clip: c %g, RMSProp); "
       "estimates on %d fresh points" % (cfg.steps, cfg.lam, cfg.clip, cfg.n_eval))
 head = "%6s %8s %8s %8s | %8s %8s %8s %8s | %9s %8s %8s %8s %8s" % (
@@ -185,7 +197,11 @@ print("clipped critic: W_clip = K |theta| with K = %.5f..%.5f (measured max ||gr
       % (K_cl[th != 0].min(), K_cl[th != 0].max(), clipping_bound(cfg.widths, cfg.clip),
          np.abs(W_cl / K_cl - np.abs(th)).max()))
 
-# 4. the figure
+
+# %% [markdown]
+# ## 4. The figure
+
+# %%
 plt = pyplot()
 fig, (a, b, c) = plt.subplots(1, 3, figsize=(16, 4.8))
 a.plot(thetas, np.where(thetas == 0, 0, math.log(2)), "k:", lw=1, label="JS closed form")
@@ -198,6 +214,7 @@ a.plot(thetas[::10][thetas[::10] != 0], np.full((thetas[::10] != 0).sum(), top),
        c="tab:red", label="KL infinite (theta != 0)")
 a.set_ylim(-0.05, top + 0.1)
 a.set_xlabel("theta")
+a.set_ylabel("divergence / distance (nats for KL, JS)")
 a.set_title("1. divergences between P_0 and P_theta")
 a.legend(fontsize=8, loc="lower left")
 
@@ -209,6 +226,7 @@ b.plot(th, W_cl / K_cl, "s", mfc="none", c="tab:purple",
        label="clipped critic / K (K ~ %.4f)" % np.median(K_cl[th != 0] if (th != 0).any()
                                                            else K_cl))
 b.set_xlabel("theta")
+b.set_ylabel("estimate of W(P_0, P_theta)")
 b.set_title("2. trained critics: E f(P_0) - E f(P_theta)")
 b.legend(fontsize=8, loc="upper center")
 
@@ -217,7 +235,8 @@ c.plot(thetas, np.zeros_like(thetas), ":", c="tab:blue", label="dJS/dtheta = 0")
 c.plot(th, g_gp, "o", c="tab:orange", label="GP critic: -E df/dx(theta, Z)")
 c.plot(th, g_cl / K_cl, "s", mfc="none", c="tab:purple", label="clipped critic, / K")
 c.set_xlabel("theta")
+c.set_ylabel("d(estimate) / d theta")
 c.set_title("3. the gradient the generator gets")
 c.legend(fontsize=8, loc="upper left")
 fig.tight_layout()
-save_demo_figure(fig, "parallel_lines")
+lesson.save(fig, "parallel_lines")

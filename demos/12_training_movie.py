@@ -1,44 +1,35 @@
-"""A training movie: WGAN-GP on the ring of 8 Gaussians, the critic and the samples evolving.
+# %% [markdown]
+# # 12. A training movie
+#
+# WGAN-GP on the ring of 8 Gaussians, the critic and the samples evolving.
+#
+# The library's main job, unchanged (``train.Trainer(train.make_config(dataset="8gaussians",
+# seed=0))``: width 128, 3 hidden layers, one critic step per generator step, lam 1, Adam 2e-3
+# decayed linearly to 0 over 8000 generator iterations), paused at snapshots spaced geometrically
+# (the first few hundred iterations change the picture most) and drawn as the WGAN-GP paper's
+# Figure 1 draws its toys: the critic's contour, the real points (orange) and 512 generated points
+# (green). Each frame's title gives the iteration and the critic's W estimate, mean f(x_real) -
+# mean f(x_fake) on that iteration's batch. The frames go into an animated GIF, and six of them,
+# drawn again at full resolution, side by side into a PNG (the still).
+#
+# Pausing does not change the run: the learning-rate schedule follows cfg.iters and every random
+# draw is counter-based, so the snapshots show the run ``python -m tinywgan train`` trains.
+#
+#     python demos/12_training_movie.py                   # under a minute on a 2-core CPU
+#     TINYWGAN_SMOKE=1 python demos/12_training_movie.py  # seconds
+#
+#
+# Writes figures/training_movie.gif and figures/training_movie.png under the working folder.
 
-The library's main job, unchanged (``train.Trainer(train.make_config(dataset="8gaussians",
-seed=0))``: width 128, 3 hidden layers, one critic step per generator step, lam 1, Adam 2e-3
-decayed linearly to 0 over 8000 generator iterations), paused at snapshots spaced geometrically
-(the first few hundred iterations change the picture most) and drawn as the WGAN-GP paper's
-Figure 1 draws its toys: the critic's contour, the real points (orange) and 512 generated points
-(green). Each frame's title gives the iteration and the critic's W estimate, mean f(x_real) -
-mean f(x_fake) on that iteration's batch. The frames go into an animated GIF, and six of them,
-drawn again at full resolution, side by side into a PNG (the still).
-
-Pausing does not change the run: the learning-rate schedule follows cfg.iters and every random
-draw is counter-based, so the snapshots show the same run ``python -m tinywgan train`` would train.
-
-    python demos/training_movie.py                   # under a minute on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/training_movie.py  # seconds
-
-Writes figures/training_movie.gif and figures/training_movie.png under the working folder.
-"""
-import os
-import time
+# %%
 from dataclasses import dataclass
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster, and
-import numpy as np                              # a busy machine cannot slow it 100-fold
-
-from tinywgan import backend, data, train
-from tinywgan.plot import draw_toy, pyplot, save_demo_figure
-
-plt = pyplot()                   # matplotlib, file-only backend
-from matplotlib.animation import PillowWriter   # noqa: E402  (Pillow ships with matplotlib)
-from PIL import Image                           # noqa: E402
-
-# ------------------------------------------------------------------------------------------------
-# Configuration
-# ------------------------------------------------------------------------------------------------
+from tinywgan import lesson
 
 
 @dataclass
-class DemoConfig:
-    dataset: str = "8gaussians"
+class Config:
+    dataset: str = "8gaussians"  # the real data
     iters: int = 8000            # generator iterations: the library's default schedule
     frames: int = 36             # snapshots: iteration 0, then geometric from `first` to iters
     first: int = 5               # the first snapshot after iteration 0
@@ -46,16 +37,27 @@ class DemoConfig:
     fps: int = 8                 # GIF frames per second
     hold: float = 1.5            # seconds the last frame stays before the GIF loops
     frame_size: float = 4.0      # inches, square; at dpi 64 a 256 x 256 pixel frame (~22 KB)
-    dpi: int = 64
+    dpi: int = 64                # the GIF's dots per inch
     lim: float = 3.0             # frames show [-lim, lim]^2 (the data: a ring of radius 1.41)
     eval_n: int = 2500           # points of the final evaluation (exact W1, modes)
     floor_pairs: int = 3         # real-vs-real pairs averaged for the W1 floor
-    seed: int = 0
+    seed: int = 0                # the run's seed
 
 
-cfg = DemoConfig()
-if os.environ.get("TINYWGAN_SMOKE"):     # a budget of seconds
-    cfg.iters, cfg.frames, cfg.stills, cfg.eval_n, cfg.floor_pairs = 60, 6, 3, 300, 1
+cfg = lesson.setup(Config, smoke=dict(iters=60, frames=6, eval_n=300, floor_pairs=1))
+
+# %%
+import os
+import time
+
+import numpy as np
+from matplotlib.animation import PillowWriter   # Pillow ships with matplotlib
+from PIL import Image
+
+from tinywgan import backend, data, train
+from tinywgan.plot import draw_toy, pyplot
+
+plt = pyplot()                   # matplotlib, file-only backend
 
 # the snapshot iterations: 0, then geometric from `first` to `iters` (rounding duplicates dropped)
 snapshots = [0] + sorted(set(np.geomspace(cfg.first, cfg.iters, cfg.frames - 1)
@@ -87,15 +89,17 @@ def draw(ax, trainer, w, fontsize):
     ax.set_yticks([])
 
 
-# 1. the run, paused at each snapshot: one GIF frame each, and the chosen stills drawn as well
+# %% [markdown]
+# ## 1. The run, paused at each snapshot: one GIF frame each, and the chosen stills drawn as well
+
+# %%
 trainer = train.Trainer(train.make_config(dataset=cfg.dataset, iters=cfg.iters, seed=cfg.seed))
 fig, ax = plt.subplots(figsize=(cfg.frame_size, cfg.frame_size), dpi=cfg.dpi)
 fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.87)   # fixed: no jitter
 strip, strip_axes = plt.subplots(1, cfg.stills, figsize=(2.7 * cfg.stills, 3.2),
                                  layout="constrained")
 strip.get_layout_engine().set(h_pad=0.06)          # room between the suptitle and the titles
-os.makedirs("figures", exist_ok=True)
-path = os.path.join("figures", "training_movie.gif")
+path = lesson.figure_path("training_movie.gif")
 writer = PillowWriter(fps=cfg.fps)
 t0 = time.perf_counter()
 with writer.saving(fig, path, dpi=cfg.dpi):
@@ -119,13 +123,20 @@ with Image.open(path) as gif:            # read back: Pillow merges the held cop
 print("wrote %s: %d frames (%d snapshots at %d fps, the last held %.1f s), %.0f KB"
       % (path, n_gif, len(snapshots), cfg.fps, cfg.hold, os.path.getsize(path) / 1024))
 
-# 2. the still: the chosen snapshots side by side
+
+# %% [markdown]
+# ## 2. The still: the chosen snapshots side by side
+
+# %%
 strip.suptitle("WGAN-GP on %s: critic contour, real (orange) and generated (green) points"
                % cfg.dataset, fontsize=11)
-save_demo_figure(strip, "training_movie", dpi=100)
-plt.close(strip)
+lesson.save(strip, "training_movie", dpi=100)
 
-# 3. where it ended: the library's evaluation on fresh points
+
+# %% [markdown]
+# ## 3. Where it ended: the library's evaluation on fresh points
+
+# %%
 ev = trainer.evaluate(cfg.eval_n, floor_pairs=cfg.floor_pairs)
 print("\nfinal (iteration %d, n = %d): %d/%d modes, %.1f %% high quality, W1 %.4f "
       "(real-vs-real floor %.4f); %.0f s in all"

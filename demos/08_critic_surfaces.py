@@ -1,57 +1,48 @@
-"""Critic value surfaces: what clipping, the penalty and spectral norm let a critic see.
+# %% [markdown]
+# # 8. What each critic sees (WGAN-GP paper, Figure 1a)
+#
+# Critic value surfaces: what clipping, the penalty and spectral norm let a critic see.
+#
+# The WGAN-GP paper's Figure 1a, from scratch. The 'generator' is held FIXED at the real data
+# plus unit Gaussian noise, x_fake = x + e with e ~ N(0, I), and a critic is trained alone against
+# it (``train.fit_critic``: the library's critic step without generator steps) on 8gaussians,
+# 25gaussians and swissroll, with
+#
+# - weight clipping, c = 0.01 (RMSProp, as WGAN);
+# - the gradient penalty, lam = 10 (Adam, as WGAN-GP);
+# - spectral normalisation (Adam).
+#
+# The fake distribution has the real one's mean, so a linear critic sees nothing; it is wider,
+# so a bowl (a quadratic, the second moment) sees something; only a critic that follows the modes
+# sees the rest. The paper's lesson: the clipped critic learns a simple hill and misses the
+# data's structure ("fails to capture higher moments"); the penalised critic bends its level sets
+# around the modes. Printed per critic:
+#
+# - the local contrast: how sharply f peaks on the real points, mean over real x and directions u
+#   of (f(x) - f(x + delta u)) / (delta max|grad f|). It is 0 where f is locally linear (a hill
+#   seen from its side has as much uphill as downhill), and 1 where f falls away from every real
+#   point at its full slope, as the optimal critic does where fake mass reaches a mode from all
+#   sides;
+# - the critic's W estimate E f(real) - E f(fake) divided by its largest input-gradient norm on
+#   the grid (the estimate f would give rescaled to be 1-Lipschitz, approximately), against the
+#   exact W1 between the two sample sets: the share of W1 each critic captures.
+#
+#     python demos/08_critic_surfaces.py                  # about a minute on a 2-core CPU
+#     TINYWGAN_SMOKE=1 python demos/08_critic_surfaces.py # seconds
+#
+# Writes figures/critic_surfaces.png under the working folder and prints the numbers above.
 
-The WGAN-GP paper's Figure 1a, from scratch. The 'generator' is held FIXED at the real data
-plus unit Gaussian noise, x_fake = x + e with e ~ N(0, I), and a critic is trained alone against
-it (``train.fit_critic``: the library's critic step without generator steps) on 8gaussians,
-25gaussians and swissroll, with
-
-- weight clipping, c = 0.01 (RMSProp, as WGAN);
-- the gradient penalty, lam = 10 (Adam, as WGAN-GP);
-- spectral normalisation (Adam).
-
-The fake distribution has the real one's mean, so a linear critic sees nothing; it is wider,
-so a bowl (a quadratic, the second moment) sees something; only a critic that follows the modes
-sees the rest. The paper's lesson: the clipped critic learns a simple hill and misses the
-data's structure ("fails to capture higher moments"); the penalised critic bends its level sets
-around the modes. Printed per critic:
-
-- the local contrast: how sharply f peaks on the real points, mean over real x and directions u
-  of (f(x) - f(x + delta u)) / (delta max|grad f|). It is 0 where f is locally linear (a hill
-  seen from its side has as much uphill as downhill), and 1 where f falls away from every real
-  point at its full slope, as the optimal critic does where fake mass reaches a mode from all
-  sides;
-- the critic's W estimate E f(real) - E f(fake) divided by its largest input-gradient norm on
-  the grid (the estimate f would give rescaled to be 1-Lipschitz, approximately), against the
-  exact W1 between the two sample sets: the share of W1 each critic captures.
-
-    python demos/critic_surfaces.py                  # about a minute on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/critic_surfaces.py # seconds
-Writes figures/critic_surfaces.png under the working folder and prints the numbers above.
-"""
-import os
-import time
+# %%
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster, and
-import numpy as np                              # a busy machine cannot slow it 100-fold
-
-from tinywgan import MLP, backend, data, metrics, train
-from tinywgan.lipschitz import clip_weights
-from tinywgan.optim import Adam, RMSProp
-from tinywgan.plot import critic_grid, pyplot, save_demo_figure
-
-plt = pyplot()                   # matplotlib, file-only backend
-
-# ------------------------------------------------------------------------------------------------
-# Configuration
-# ------------------------------------------------------------------------------------------------
+from tinywgan import lesson
 
 
 @dataclass
-class DemoConfig:
+class Config:
     datasets: List[str] = field(default_factory=lambda: ["8gaussians", "25gaussians",
-                                                         "swissroll"])
+                                                         "swissroll"])    # the real data
     # (label, method, optimizer, learning rate): 'wgan' clips to [-clip, clip] after each step
     methods: List[Tuple[str, str, str, float]] = field(default_factory=lambda: [
         ("weight clipping", "wgan", "rmsprop", 5e-4),
@@ -59,7 +50,7 @@ class DemoConfig:
         ("spectral norm", "wgan-sn", "adam", 1e-3)])
     widths: List[int] = field(default_factory=lambda: [2, 128, 128, 128, 1])   # ReLU critic
     steps: int = 2000            # critic updates: long enough for each surface to settle
-    batch: int = 256
+    batch: int = 256             # real and generated points per step
     clip: float = 0.01           # the WGAN paper's c
     lam: float = 10.0            # the WGAN-GP paper's lambda
     noise: float = 1.0           # x_fake = x_real + noise * N(0, I)
@@ -67,12 +58,22 @@ class DemoConfig:
     delta: float = 0.1           # the local contrast's step (below the data's gaps, ~0.5)
     directions: int = 16         # ... and its directions u, evenly spaced on the circle
     n_eval: int = 1000           # points for the W estimate and the exact W1
-    seed: int = 0
+    seed: int = 0                # of the weights and every draw
 
 
-cfg = DemoConfig()
-if os.environ.get("TINYWGAN_SMOKE"):     # a budget of seconds
-    cfg.steps, cfg.batch, cfg.grid, cfg.n_eval = 20, 64, 24, 200
+cfg = lesson.setup(Config, smoke=dict(steps=20, batch=64, grid=24, n_eval=200))
+
+# %%
+import time
+
+import numpy as np
+
+from tinywgan import MLP, backend, data, metrics, train
+from tinywgan.lipschitz import clip_weights
+from tinywgan.optim import Adam, RMSProp
+from tinywgan.plot import critic_grid, pyplot
+
+plt = pyplot()                   # matplotlib, file-only backend
 
 
 def fixed_pair(name, n, rng):
@@ -94,7 +95,10 @@ def local_contrast(D, x, lip):
     return float(drop.mean()) / (cfg.delta * lip)
 
 
-# 1. train one critic per (dataset, method) against the fixed generator, and measure it
+# %% [markdown]
+# ## 1. Train one critic per (dataset, method) against the fixed generator, and measure it
+
+# %%
 rows = []
 for name in cfg.datasets:
     eval_real, eval_fake = fixed_pair(name, cfg.n_eval, backend.rng(np, cfg.seed, "eval", name))
@@ -123,7 +127,11 @@ for name in cfg.datasets:
         print("trained %-11s %-16s %5d steps  %5.1f s" % (name, label, cfg.steps,
                                                           rows[-1]["seconds"]), flush=True)
 
-# 2. the table
+
+# %% [markdown]
+# ## 2. The table
+
+# %%
 print("\nfixed generator: real + N(0, I); W estimate rescaled by the largest gradient on the grid")
 print("%-11s %-16s %11s %10s %8s %8s %9s %9s" % ("dataset", "critic", "E f(r)-f(g)",
                                                 "max|grad|", "est/max", "W1", "share W1",
@@ -135,12 +143,17 @@ for r in rows:
 print("(est/max <= W1 when max|grad| is the critic's true Lipschitz constant; contrast: 0 = f "
       "locally linear at the real points, 1 = a sharp peak on each)")
 
-# 3. the figure: rows = critics, columns = datasets, as the paper's Figure 1a
+
+# %% [markdown]
+# ## 3. The figure: rows = critics, columns = datasets, as the paper's Figure 1a
+
+# %%
 n_d, n_m = len(cfg.datasets), len(cfg.methods)
-fig, axes = plt.subplots(n_m, n_d, figsize=(3.6 * n_d, 3.5 * n_m), squeeze=False)
+fig, axes = plt.subplots(n_m, n_d, figsize=(4.4 * n_d, 3.5 * n_m), squeeze=False)
 for r, ax in zip(rows, axes.T.ravel()):
     real, _ = fixed_pair(r["dataset"], 400, backend.rng(np, cfg.seed, "plot", r["dataset"]))
-    ax.contourf(r["xs"], r["xs"], r["f"], levels=20, cmap="viridis")
+    cs = ax.contourf(r["xs"], r["xs"], r["f"], levels=20, cmap="viridis")
+    fig.colorbar(cs, ax=ax, shrink=0.8, label="critic value f(x)", format="%.2g")
     ax.contour(r["xs"], r["xs"], r["f"], levels=20, colors="k", linewidths=0.3, alpha=0.5)
     ax.scatter(real[:, 0], real[:, 1], s=2, c="tab:orange", label="real")
     ax.set_xlim(-r["lim"], r["lim"])
@@ -153,4 +166,4 @@ for r, ax in zip(rows, axes.T.ravel()):
 fig.suptitle("Critics trained against a fixed generator (real + N(0, I)): value surfaces "
              "(yellow = high f, the critic's 'real')", fontsize=10)
 fig.tight_layout()
-save_demo_figure(fig, "critic_surfaces")
+lesson.save(fig, "critic_surfaces")

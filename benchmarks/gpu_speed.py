@@ -5,22 +5,18 @@ present (cpu always, gpu when CuPy sees a GPU) and prints one table. The floor i
 the bare (B x W)(W x W) products one iteration cannot avoid (``bench.matmul_count``);
 ``ratio`` = iteration / floor, 1.0 being "nothing but the products".
 
-    python demos/gpu_speed.py                  # a few minutes on a CPU
-    TINYWGAN_SMOKE=1 python demos/gpu_speed.py # seconds: tiny sizes, one repeat
+    python benchmarks/gpu_speed.py                  # a few minutes on a CPU
+    python benchmarks/gpu_speed.py --help           # every setting is a flag
+    TINYWGAN_SMOKE=1 python benchmarks/gpu_speed.py # seconds: tiny sizes, one repeat
 """
-import os
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
-from tinywgan import bench
-
-# ------------------------------------------------------------------------------------------------
-# Configuration
-# ------------------------------------------------------------------------------------------------
+from tinywgan import bench, lesson
 
 
 @dataclass
-class DemoConfig:
+class Config:
     # (name, width, batch): the reference toy size, and one big enough to keep a GPU busy
     sizes: List[Tuple[str, int, int]] = field(default_factory=lambda: [
         ("gan_toy", 512, 256),
@@ -28,18 +24,16 @@ class DemoConfig:
     ])
     depth: int = 3               # hidden layers of both networks
     n_critic: int = 5            # critic steps per generator step
-    dtype: str = "float32"
+    dtype: str = "float32"       # float32 or float64
     repeats: int = 3             # timed repeats; medians are reported
     iters_per_repeat: int = 2    # generator iterations per repeat
-    warmup: int = 1
+    warmup: int = 1              # untimed iterations first
     cpu_big_work: float = 20.0   # GFLOP per iteration above which the CPU times 1 iteration once
 
 
-cfg = DemoConfig()
-if os.environ.get("TINYWGAN_SMOKE"):     # a budget of seconds: tiny sizes, one repeat
-    cfg.sizes = [("gan_toy/16", 32, 16), ("gpu-sized/16", 64, 256)]
-    cfg.repeats, cfg.iters_per_repeat, cfg.warmup = 1, 1, 0
-
+# tiny sizes and one repeat for the smoke budget; every BLAS thread (a benchmark of the machine)
+cfg = lesson.setup(Config, smoke=dict(sizes=[("gan_toy/16", 32, 16), ("gpu-sized/16", 64, 256)],
+                                      repeats=1, iters_per_repeat=1, warmup=0), threads=None)
 
 def gpu_present():
     try:

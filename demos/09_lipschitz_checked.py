@@ -1,60 +1,68 @@
-"""Is the critic really Lipschitz? Clipping, gradient penalty and spectral norm, checked.
+# %% [markdown]
+# # 9. Lipschitz, checked
+#
+# Is the critic really Lipschitz? Clipping, gradient penalty and spectral norm, checked.
+#
+# Trains a WGAN three times on 8gaussians with the library's Trainer and each method's defaults
+# (widths 128, 3 hidden layers, learning rates decayed to 0; weight clipping with c = 0.01,
+# RMSProp 5e-4 and five critic steps; WGAN-GP with lam = 1, Adam 2e-3 and one critic step;
+# spectral normalisation with Adam 1e-3 and five critic steps), then for each critic f:
+#
+# - the distribution of ||grad_x f(x_hat)|| on interpolates x_hat = eps x + (1 - eps) x_fake,
+#   eps ~ U[0, 1] per point, the points the gradient penalty looks at (GP pulls them towards 1);
+# - the empirical Lipschitz constant, max ||grad_x f|| over many points (``lipschitz_estimate``,
+#   a LOWER bound on the true constant), against the proven UPPER bound prod_l ||W_l||_2
+#   (``lipschitz_bound``) and, for clipping, the bound every [-c, c] network obeys
+#   (``clipping_bound``): estimate <= bound must hold every time.
+#
+#     python demos/09_lipschitz_checked.py                  # about a minute on a 2-core CPU
+#     TINYWGAN_SMOKE=1 python demos/09_lipschitz_checked.py # seconds
 
-Trains a WGAN three times on 8gaussians with the library's Trainer and each method's defaults
-(widths 128, 3 hidden layers, learning rates decayed to 0; weight clipping with c = 0.01,
-RMSProp 5e-4 and five critic steps; WGAN-GP with lam = 1, Adam 2e-3 and one critic step;
-spectral normalisation with Adam 1e-3 and five critic steps), then for each critic f:
-
-- the distribution of ||grad_x f(x_hat)|| on interpolates x_hat = eps x + (1 - eps) x_fake,
-  eps ~ U[0, 1] per point, the points the gradient penalty looks at (GP pulls them towards 1);
-- the empirical Lipschitz constant, max ||grad_x f|| over many points (``lipschitz_estimate``,
-  a LOWER bound on the true constant), against the proven UPPER bound prod_l ||W_l||_2
-  (``lipschitz_bound``) and, for clipping, the bound every [-c, c] network obeys
-  (``clipping_bound``): estimate <= bound must hold every time.
-
-    python demos/lipschitz_checked.py                  # about a minute on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/lipschitz_checked.py # seconds
-"""
-import os
-import time
+# %%
 from dataclasses import dataclass, field
 from typing import List
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster, and
-import numpy as np                              # a busy machine cannot slow it 100-fold
-
-from tinywgan import backend, data, lipschitz, train
-from tinywgan.plot import pyplot, save_demo_figure
-
-plt = pyplot()                   # matplotlib, file-only backend
-
-# ------------------------------------------------------------------------------------------------
-# Configuration
-# ------------------------------------------------------------------------------------------------
+from tinywgan import lesson
 
 
 @dataclass
-class DemoConfig:
-    methods: List[str] = field(default_factory=lambda: ["wgan", "wgan-gp", "wgan-sn"])
-    dataset: str = "8gaussians"
+class Config:
+    methods: List[str] = field(default_factory=lambda: ["wgan", "wgan-gp", "wgan-sn"])  # trained
+    dataset: str = "8gaussians"  # the real data
     iters: int = 2000            # generator iterations per method (library defaults otherwise)
     n_points: int = 10000        # interpolates for the histogram
     grid: int = 100              # plus a grid x grid lattice over [-box, box]^2 for the estimate
-    box: float = 2.0
-    seed: int = 0
+    box: float = 2.0             # (see grid)
+    seed: int = 0                # of the runs and the points
 
 
-cfg = DemoConfig()
-if os.environ.get("TINYWGAN_SMOKE"):     # a budget of seconds
-    cfg.iters, cfg.n_points, cfg.grid = 20, 500, 20
+cfg = lesson.setup(Config, smoke=dict(iters=20, n_points=500, grid=20))
 
-# the points every critic is checked on (the same for all three)
+# %%
+import time
+
+import numpy as np
+
+from tinywgan import backend, data, lipschitz, train
+from tinywgan.plot import pyplot
+
+plt = pyplot()                   # matplotlib, file-only backend
+
+# %% [markdown]
+# ## 1. The points every critic is checked on (the same for all)
+
+# %%
 rng = backend.rng(np, cfg.seed, "lipschitz-demo")
 x_real = data.sample(cfg.dataset, cfg.n_points, rng)                            # (N, 2)
 eps = rng.random((cfg.n_points, 1), dtype=np.float32)                           # U[0,1] per point
 side = np.linspace(-cfg.box, cfg.box, cfg.grid, dtype=np.float32)
 lattice = np.stack(np.meshgrid(side, side), axis=-1).reshape(-1, 2)             # (grid^2, 2)
 
+
+# %% [markdown]
+# ## 2. Each method: train a WGAN, then measure its critic on the points
+
+# %%
 rows = []
 for method in cfg.methods:
     # 1. train a WGAN with this method; keep its critic D and a batch of its fakes
@@ -81,7 +89,11 @@ for method in cfg.methods:
     print("trained %-8s %5d iterations  %5.1f s" % (method, cfg.iters, rows[-1]["seconds"]),
           flush=True)
 
-# 4. the table
+
+# %% [markdown]
+# ## 3. The table
+
+# %%
 print("\n%-8s %10s %10s %10s %10s %7s %10s %10s %8s %10s %8s" % (
     "method", "mean ||g||", "median", "p5", "p95", "zero %", "estimate", "bound", "est<=bnd",
     "clip bound", "est<=cb"))
@@ -95,7 +107,11 @@ print("(||g|| = ||grad_x f(x_hat)|| over %d interpolates; zero %%: where f is fl
       "estimate = max ||grad_x f|| over %d points: interpolates, real, fake and a %dx%d lattice "
       "on [-%g, %g]^2)" % (cfg.n_points, rows[0]["n"], cfg.grid, cfg.grid, cfg.box, cfg.box))
 
-# 5. the figure: the histograms on one shared log axis, and estimate vs bounds
+
+# %% [markdown]
+# ## 4. The figure: the histograms on one shared log axis, and estimate vs bounds
+
+# %%
 fig, axes = plt.subplots(1, len(rows) + 1, figsize=(4.2 * (len(rows) + 1), 3.8))
 positive = np.concatenate([r["norms"][r["norms"] > 0] for r in rows])
 bins = np.geomspace(positive.min() / 2, 2 * max(r["estimate"] for r in rows), 80)
@@ -105,18 +121,22 @@ for i, (ax, r) in enumerate(zip(axes, rows)):
     ax.axvline(1.0, color="k", ls="--", lw=1, label="1 (GP's target)")
     ax.axvline(r["estimate"], color="r", lw=1, label="estimate (max)")
     ax.set(xscale="log", xlabel="||grad_x f(x_hat)||" + (" (%d zeros not shown)" % zeros
-                                                         if zeros else ""), yticks=[],
-           title="%s: gradient norm on interpolates" % r["method"])
+                                                         if zeros else ""),
+           ylabel="interpolates (count)", title="%s: gradient norm on interpolates" % r["method"])
     ax.legend(fontsize=7, loc="upper left")
 ax, x = axes[-1], np.arange(len(rows))
-ax.bar(x - 0.2, [r["estimate"] for r in rows], 0.4, label="estimate (lower bound)")
-ax.bar(x + 0.2, [r["bound"] for r in rows], 0.4, label="prod ||W_l||_2 (upper bound)")
+colours = ["C%d" % i for i in range(len(rows))]                 # one per method, as left
+ax.bar(x - 0.2, [r["estimate"] for r in rows], 0.4, color=colours,
+       label="filled: estimate (lower bound)")
+ax.bar(x + 0.2, [r["bound"] for r in rows], 0.4, color="none", edgecolor=colours, hatch="//",
+       label="hatched: prod ||W_l||_2 (upper bound)")
 for i, r in enumerate(rows):
     if r["clip_bound"] is not None:
         ax.plot([i - 0.4, i + 0.4], [r["clip_bound"]] * 2, "k-", lw=2, label="clipping bound")
 ax.set(yscale="log", xticks=x, xticklabels=[r["method"] for r in rows],
-       title="Lipschitz constant: estimate vs bounds")
-ax.legend(fontsize=7)
+       ylabel="Lipschitz constant (log scale)", title="Lipschitz constant: estimate vs bounds")
+ax.set_ylim(top=1e3 * max(r["bound"] for r in rows))                  # room for the legend
+ax.legend(fontsize=7, loc="upper center")
 fig.tight_layout()
 print()
-save_demo_figure(fig, "lipschitz_checked", dpi=100)
+lesson.save(fig, "lipschitz_checked", dpi=100)

@@ -1,55 +1,57 @@
-"""Why GAN training oscillates: two players, min_x xy and min_y -xy, by gradient descent.
+# %% [markdown]
+# # 5. The Nash oscillation
+#
+# Why GAN training oscillates: two players, min_x xy and min_y -xy, by gradient descent.
+#
+# The example of Weng's "From GAN to WGAN" (2017, Fig. 3; after Salimans et al. 2016, "Improved
+# Techniques for Training GANs"). Player 1 moves x to
+# minimise f_1 = xy (gradient y), player 2 moves y to minimise f_2 = -xy (gradient -x). The only
+# Nash equilibrium is (0, 0). With learning rate eta:
+#
+#     simultaneous:  x' = x - eta y,  y' = y + eta x
+#                    [x'; y'] = [[1, -eta], [eta, 1]] [x; y], a rotation times sqrt(1 + eta^2):
+#                    the radius grows by exactly sqrt(1 + eta^2) per step (1.00499 at eta = 0.1),
+#                    so the iterates spiral OUTWARD and never converge.
+#     alternating:   x' = x - eta y,  y' = y + eta x'   (y sees the new x)
+#                    [[1, -eta], [eta, 1 - eta^2]] has determinant 1 and trace 2 - eta^2 < 2:
+#                    it keeps x^2 - eta x y + y^2 fixed, so the iterates circle for ever on that
+#                    ellipse: bounded, but no convergence either.
+#
+# Both players step with the library's plain SGD (``tinywgan.optim.SGD``, p <- p - lr g), the rule
+# the trainers use, on one-element parameter vectors.
+#
+#     python demos/05_nash_oscillation.py                  # a second
+#     TINYWGAN_SMOKE=1 python demos/05_nash_oscillation.py # fewer steps
+#
+# Writes figures/nash_oscillation.png under the working folder and prints the numbers it plots.
 
-The example of Weng's "From GAN to WGAN" (2017, Fig. 3; after Salimans et al. 2016, "Improved
-Techniques for Training GANs"). Player 1 moves x to
-minimise f_1 = xy (gradient y), player 2 moves y to minimise f_2 = -xy (gradient -x). The only
-Nash equilibrium is (0, 0). With learning rate eta:
-
-  simultaneous:  x' = x - eta y,  y' = y + eta x
-                 [x'; y'] = [[1, -eta], [eta, 1]] [x; y], a rotation times sqrt(1 + eta^2):
-                 the radius grows by exactly sqrt(1 + eta^2) per step (1.00499 at eta = 0.1),
-                 so the iterates spiral OUTWARD and never converge.
-  alternating:   x' = x - eta y,  y' = y + eta x'   (y sees the new x)
-                 [[1, -eta], [eta, 1 - eta^2]] has determinant 1 and trace 2 - eta^2 < 2:
-                 it keeps x^2 - eta x y + y^2 fixed, so the iterates circle for ever on that
-                 ellipse: bounded, but no convergence either.
-
-Both players step with the library's plain SGD (``tinywgan.optim.SGD``, p <- p - lr g), the rule
-the trainers use, on one-element parameter vectors.
-
-    python demos/nash_oscillation.py                  # a second
-    TINYWGAN_SMOKE=1 python demos/nash_oscillation.py # fewer steps
-Writes figures/nash_oscillation.png under the working folder and prints the numbers it plots.
-"""
-import math
-import os
+# %%
 from dataclasses import dataclass
+
+from tinywgan import lesson
+
+
+@dataclass
+class Config:
+    eta: float = 0.1          # both players' learning rate (Weng's value)
+    x0: float = 1.0           # start (x, y) = (x0, y0)
+    y0: float = 1.0           # (see x0)
+    steps: int = 300          # about 5 turns: each step turns by atan(eta) = 0.0997 rad
+    print_every: int = 20     # rows of the printed table
+
+
+cfg = lesson.setup(Config, smoke=dict(steps=40, print_every=10))
+
+# %%
+import math
 
 import numpy as np
 from matplotlib.ticker import ScalarFormatter
 
 from tinywgan.optim import SGD
-from tinywgan.plot import pyplot, save_demo_figure
+from tinywgan.plot import pyplot
 
 plt = pyplot()                   # matplotlib, file-only backend
-
-# ------------------------------------------------------------------------------------------------
-# Configuration
-# ------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class DemoConfig:
-    eta: float = 0.1          # both players' learning rate (Weng's value)
-    x0: float = 1.0           # start (x, y) = (1, 1)
-    y0: float = 1.0
-    steps: int = 300          # about 5 turns: each step turns by atan(eta) = 0.0997 rad
-    print_every: int = 20     # rows of the printed table
-
-
-cfg = DemoConfig()
-if os.environ.get("TINYWGAN_SMOKE"):      # a budget of seconds
-    cfg.steps, cfg.print_every = 40, 10
 
 
 def play(alternating):
@@ -70,7 +72,10 @@ def play(alternating):
     return np.array(path)
 
 
-# 1. the two games
+# %% [markdown]
+# ## 1. The two games
+
+# %%
 sim, alt = play(False), play(True)                          # (T + 1, 2) each
 r_sim = np.hypot(sim[:, 0], sim[:, 1])                      # (T + 1,) distance from (0, 0)
 r_alt = np.hypot(alt[:, 0], alt[:, 1])
@@ -80,9 +85,13 @@ steps = np.arange(cfg.steps + 1)
 r_theory = r_sim[0] * (1 + cfg.eta ** 2) ** (steps / 2)     # r_t = r_0 (1 + eta^2)^(t/2)
 C = invariant[0]
 r_lo, r_hi = math.sqrt(C / (1 + cfg.eta / 2)), math.sqrt(C / (1 - cfg.eta / 2))  # the ellipse's
-#                                               semi-axes: eigenvalues 1 +- eta/2 of its matrix
+#                                                 semi-axes: eigenvalues 1 +- eta/2 of its matrix
 
-# 2. the table
+
+# %% [markdown]
+# ## 2. The table
+
+# %%
 print("eta = %g, start (%g, %g), %d steps; sqrt(1 + eta^2) = %.6f"
       % (cfg.eta, cfg.x0, cfg.y0, cfg.steps, math.sqrt(1 + cfg.eta ** 2)))
 head = "%5s | %9s %9s %9s %9s | %9s %9s %9s %12s" % (
@@ -101,20 +110,27 @@ print("alternating: radius stays in [%.4f, %.4f], the ellipse's semi-axes [%.4f,
       "x^2 - eta xy + y^2 = %.6f, drift %.2g" % (r_alt.min(), r_alt.max(), r_lo, r_hi, C,
                                                   np.abs(invariant - C).max()))
 
-# 3. the figure: trajectories, radius vs step, x and y vs step
+
+# %% [markdown]
+# ## 3. The figure: trajectories, radius vs step, x and y vs step
+
+# %%
 fig, (a, b, c) = plt.subplots(1, 3, figsize=(16, 4.8))
 a.plot(sim[:, 0], sim[:, 1], "-", c="tab:red", lw=1, label="simultaneous")
 a.plot(alt[:, 0], alt[:, 1], "-", c="tab:blue", lw=1.5, label="alternating (x first)")
 a.plot([cfg.x0], [cfg.y0], "ko", label="start (%g, %g)" % (cfg.x0, cfg.y0))
 a.plot([0], [0], "k+", ms=12, label="Nash equilibrium (0, 0)")
 a.set_aspect("equal")
+span = np.ptp(sim, axis=0)                                  # room above the spiral: the legend
+a.set_xlim(sim[:, 0].min() - 0.05 * span[0], sim[:, 0].max() + 0.05 * span[0])
+a.set_ylim(sim[:, 1].min() - 0.05 * span[1], sim[:, 1].max() + 0.45 * span[1])
 a.set_xlabel("x  (player 1: min xy)")
 a.set_ylabel("y  (player 2: min -xy)")
 a.set_title("trajectories, eta = %g" % cfg.eta)
 a.legend(fontsize=8, loc="upper left")
 
 b.plot(steps, r_sim, c="tab:red", label="simultaneous")
-b.plot(steps, r_theory, "k--", lw=1, label="sqrt(2) (1 + eta^2)^(t/2)")
+b.plot(steps, r_theory, "k--", lw=1, label="r_0 (1 + eta^2)^(t/2)")
 b.plot(steps, r_alt, c="tab:blue", label="alternating")
 b.axhline(r_lo, c="tab:blue", ls=":", lw=1, label="ellipse semi-axes")
 b.axhline(r_hi, c="tab:blue", ls=":", lw=1)
@@ -131,7 +147,8 @@ c.plot(steps, sim[:, 1], c="tab:orange", label="y, simultaneous")
 c.plot(steps, alt[:, 0], c="tab:blue", label="x, alternating")
 c.plot(steps, alt[:, 1], c="tab:cyan", label="y, alternating")
 c.set_xlabel("step")
+c.set_ylabel("x, y")
 c.set_title("the oscillation grows (Weng's Fig. 3)")
 c.legend(fontsize=8, loc="lower left")
 fig.tight_layout()
-save_demo_figure(fig, "nash_oscillation")
+lesson.save(fig, "nash_oscillation")

@@ -1,63 +1,64 @@
-"""Vanishing gradients: freeze the generator, train the discriminator, watch the generator's gradient.
+# %% [markdown]
+# # 4. Vanishing gradients
+#
+# Freeze the generator, train the discriminator, watch the generator's gradient.
+#
+# Arjovsky & Bottou (2017, Fig. 2) froze a DCGAN generator, trained a discriminator from scratch
+# and saw the gradient of the minimax generator loss fall by up to five orders of magnitude: when
+# the supports of P_r and P_g are disjoint a discriminator can become perfect, D(G(z)) -> 0, and
+#
+#     minimax:         L = mean log(1 - D(G(z))),  dL/dlogit = -sigmoid(l)/M   -> 0 as l -> -inf
+#     non-saturating:  L = -mean log D(G(z)),      dL/dlogit = (sigmoid(l) - 1)/M  -> -1/M
+#     Wasserstein:     L = -mean f(G(z)),          dL/df = -1/M, and ||grad_x f|| ~ 1 (GP critic)
+#
+# Here P_r is 8gaussians and the frozen generator draws the same ring turned by ``angle`` degrees:
+# close to the data (each mode ~0.55 from two real ones) but on a disjoint support. Three
+# networks are trained from scratch against these fixed samples: a vanilla discriminator (Adam),
+# a WGAN-GP critic (Adam) and a clipped WGAN critic (RMSProp). Every ``every`` iterations we
+# measure the gradient the generator would get at a fixed set of M generated points, as the root
+# mean square over points of ||d loss_i / d x_i|| (the per-point loss's gradient, = M dL/dx_i;
+# through a generator network it would be multiplied by dG/dtheta, the same for every loss).
+#
+#     python demos/04_vanishing_gradients.py                   # about a minute on a 2-core CPU
+#     TINYWGAN_SMOKE=1 python demos/04_vanishing_gradients.py  # seconds
+#
+# Writes figures/vanishing_gradients.png under the working folder and prints the numbers it plots.
 
-Arjovsky & Bottou (2017, Fig. 2) froze a DCGAN generator, trained a discriminator from scratch
-and saw the gradient of the minimax generator loss fall by up to five orders of magnitude: when
-the supports of P_r and P_g are disjoint a discriminator can become perfect, D(G(z)) -> 0, and
-
-    minimax:         L = mean log(1 - D(G(z))),  dL/dlogit = -sigmoid(l)/M   -> 0 as l -> -inf
-    non-saturating:  L = -mean log D(G(z)),      dL/dlogit = (sigmoid(l) - 1)/M  -> -1/M
-    Wasserstein:     L = -mean f(G(z)),          dL/df = -1/M, and ||grad_x f|| ~ 1 (GP critic)
-
-Here P_r is 8gaussians and the frozen generator draws the same ring turned by ``angle`` degrees:
-close to the data (each mode ~0.55 from two real ones) but on a disjoint support. Three
-networks are trained from scratch against these fixed samples: a vanilla discriminator (Adam),
-a WGAN-GP critic (Adam) and a clipped WGAN critic (RMSProp). Every ``every`` iterations we
-measure the gradient the generator would get at a fixed set of M generated points, as the root
-mean square over points of ||d loss_i / d x_i|| (the per-point loss's gradient, = M dL/dx_i;
-through a generator network it would be multiplied by dG/dtheta, the same for every loss).
-
-    python demos/vanishing_gradients.py                   # about a minute on a 2-core CPU
-    TINYWGAN_SMOKE=1 python demos/vanishing_gradients.py  # seconds
-Writes figures/vanishing_gradients.png under the working folder and prints the numbers it plots.
-"""
-import math
-import os
+# %%
 from dataclasses import dataclass
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # small matrices: one BLAS thread is faster, and
-import numpy as np                              # a busy machine cannot slow it 100-fold
-
-from tinywgan import MLP, data, steps
-from tinywgan.backend import rng
-from tinywgan.lipschitz import clip_weights
-from tinywgan.optim import Adam, RMSProp
-from tinywgan.plot import critic_grid, pyplot, save_demo_figure
-from tinywgan.train import fit_critic
-
-# ------------------------------------------------------------------------------------------------
-# Configuration
-# ------------------------------------------------------------------------------------------------
+from tinywgan import lesson
 
 
 @dataclass
-class DemoConfig:
-    angle: float = 22.5        # the frozen generator's ring, turned (degrees): modes between the real
+class Config:
+    angle: float = 22.5        # the frozen generator's ring, turned (degrees): between the modes
     iters: int = 2000          # discriminator / critic iterations (Arjovsky & Bottou: 4000)
     every: int = 20            # measure the generator's gradient every so many iterations
-    batch: int = 256
+    batch: int = 256           # real and generated points per step
     n_measure: int = 1024      # fixed generated points the gradient is measured on
     width: int = 128           # 2 -> width x3 -> 1, ReLU
     lr_gan: float = 1e-3       # Adam, betas (0.5, 0.9), for the discriminator and the GP critic
     lam: float = 10.0          # WGAN-GP penalty weight (the paper's)
     lr_clip: float = 5e-4      # RMSProp for the clipped critic
-    clip: float = 0.01
+    clip: float = 0.01         # the clipped critic's weights stay in [-clip, clip]
     dtype: str = "float64"     # the minimax gradient spans eight orders of magnitude
-    seed: int = 0
+    seed: int = 0              # of the weights and every draw
 
 
-cfg = DemoConfig()
-if os.environ.get("TINYWGAN_SMOKE"):      # a budget of seconds
-    cfg.iters, cfg.every, cfg.batch, cfg.n_measure, cfg.width = 20, 5, 64, 128, 16
+cfg = lesson.setup(Config, smoke=dict(iters=20, every=5, batch=64, n_measure=128, width=16))
+
+# %%
+import math
+
+import numpy as np
+
+from tinywgan import MLP, data, steps
+from tinywgan.backend import rng
+from tinywgan.lipschitz import clip_weights
+from tinywgan.optim import Adam, RMSProp
+from tinywgan.plot import critic_grid, pyplot
+from tinywgan.train import fit_critic
 
 rad = math.radians(cfg.angle)
 ROT = np.array([[math.cos(rad), math.sin(rad)],                              # x @ ROT turns x
@@ -111,14 +112,21 @@ def train(method):
     return D, its, norms, outs
 
 
-# 3. the three networks, each from scratch against the same frozen generator
+# %% [markdown]
+# ## 1. The three networks, each from scratch against the same frozen generator
+
+# %%
 runs = {m: train(m) for m in ("gan", "wgan-gp", "wgan")}
 curves = [("minimax log(1 - D)", runs["gan"], "minimax"),
           ("non-saturating -log D", runs["gan"], "nonsaturating"),
           ("WGAN-GP critic -f", runs["wgan-gp"], "wasserstein"),
           ("clipped WGAN critic -f", runs["wgan"], "wasserstein")]
 
-# 4. the numbers
+
+# %% [markdown]
+# ## 2. The numbers
+
+# %%
 print("generator frozen: 8gaussians turned by %g degrees; %d iterations; gradient = RMS over %d "
       "generated points of ||d loss_i/d x_i|| (%s)" % (cfg.angle, cfg.iters, cfg.n_measure,
                                                        cfg.dtype))
@@ -142,17 +150,21 @@ for name, (_, _, norms, _), kind in curves:
 print("(the clipped critic's scale is its Lipschitz constant, set by c = %g, not 1: what matters "
       "is that it does not decay)" % cfg.clip)
 
-# 5. the figure
+
+# %% [markdown]
+# ## 3. The figure
+
+# %%
 plt = pyplot()
 fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [1.5, 1]})
-for (name, (_, it, norms, _), kind), c in zip(curves, ["tab:red", "tab:orange", "tab:blue",
+for (name, (_, it, norms, _), kind), c in zip(curves, ["tab:red", "black", "tab:blue",
                                                       "tab:purple"]):
     y = np.array(norms[kind])
     ax.semilogy(np.array(it)[y > 0], y[y > 0], c=c, label=name)
 ax.set_xlabel("discriminator / critic iterations (generator frozen)")
 ax.set_ylabel("generator gradient, RMS ||d loss_i / d x_i||")
 ax.set_title("the generator's gradient as the discriminator learns")
-ax.legend(fontsize=9)
+ax.legend(fontsize=9, loc="lower right", bbox_to_anchor=(1, 0.15))   # clear of the curves
 ax.grid(True, which="major", alpha=0.3)
 
 D = runs["gan"][0]
@@ -167,4 +179,4 @@ bx.set_aspect("equal")
 bx.set_title("the discriminator after %d iterations" % cfg.iters)
 bx.legend(fontsize=8, loc="upper right")
 fig.tight_layout()
-save_demo_figure(fig, "vanishing_gradients")
+lesson.save(fig, "vanishing_gradients")
