@@ -102,12 +102,14 @@ def array(name, x, shape=None, dtype=None, like=None):
     Only attributes are read (no values): no device sync, cheap enough for every step.
     """
     xp = get_array_module(x)
-    want = "a floating-point array" + ("" if shape is None else " of shape %s" % _shape(shape))
+
+    def want():                                     # formatted only when something is wrong
+        return "a floating-point array" + ("" if shape is None else " of shape %s" % _shape(shape))
     if not isinstance(x, xp.ndarray):
-        raise TypeError("%s must be %s, got %s" % (name, want, type(x).__name__))
+        raise TypeError("%s must be %s, got %s" % (name, want(), type(x).__name__))
     if x.dtype.kind != "f":
         raise TypeError("%s must be %s, got dtype %s; convert it with .astype(np.float32) (or "
-                        "float64)" % (name, want, x.dtype))
+                        "float64)" % (name, want(), x.dtype))
     if like is not None and get_array_module(like) is not xp:
         raise TypeError("%s is on another device than the arrays it is used with; move it "
                         "explicitly (xp.asarray, backend.to_numpy)" % name)
