@@ -117,8 +117,8 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
     ratios = [a / b for a, b in zip(iters, floors)]
     k = sorted(range(repeats), key=ratios.__getitem__)[(repeats - 1) // 2]   # the median pair
     result = {
-        "ms_per_gen_iter": round(1e3 * iters[k], 3),
-        "floor_ms": round(1e3 * floors[k], 3),
+        "ms_per_gen_iter": float("%.5g" % (1e3 * iters[k])),    # 5 significant digits, so
+        "floor_ms": float("%.5g" % (1e3 * floors[k])),          # that their quotient is ratio
         "ratio": round(ratios[k], 4),                       # = iters[k] / floors[k]
         "ratio_min": round(min(ratios), 4),
         "ratio_max": round(max(ratios), 4),
