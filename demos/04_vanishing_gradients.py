@@ -31,7 +31,7 @@
 #     its size     RMS over the samples of ||g_i||
 #     its spread   over the samples: the standard deviation of ||g_i||, and the 10 % to 90 % band
 #
-#     python demos/04_vanishing_gradients.py                   # about a minute on a 2-core CPU
+#     python demos/04_vanishing_gradients.py                   # about 30 s on a 2-core CPU
 #     TINYWGAN_SMOKE=1 python demos/04_vanishing_gradients.py  # seconds
 #
 # Writes figures/vanishing_gradients.png under the working folder and prints the numbers it plots.

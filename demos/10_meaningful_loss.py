@@ -34,7 +34,7 @@
 # Pearson's correlation r over the run measures (r ignores scale and offset), and the last panel
 # shows: each loss against W1, a point per evaluation, on a line if the loss measures W1.
 #
-#     python demos/10_meaningful_loss.py                   # about a minute on a 2-core CPU
+#     python demos/10_meaningful_loss.py                   # a minute and a half on a 2-core CPU
 #     TINYWGAN_SMOKE=1 python demos/10_meaningful_loss.py  # seconds
 #
 # Needs SciPy for the exact W1 (pip install scipy). Writes figures/meaningful_loss.png under the
@@ -59,7 +59,6 @@ class Config:
     lam: float = 1.0             # WGAN-GP penalty weight
     clip: float = 0.1            # the clipped critic's weights stay in [-clip, clip]
     lr_clip: float = 5e-4        # RMSProp for the clipped WGAN (with the paper's warm-up)
-    lr_decay: bool = True        # the learning rates fall linearly to 0 over the run
     seed: int = 0                # of every network and every draw
     workers: int = 2             # processes (one run each); in a notebook, one after another
 
@@ -120,7 +119,7 @@ def run(job):
     trainer = train.Trainer(train.make_config(
         method=method, dataset=DATASET, iters=cfg.iters, batch=cfg.batch,
         n_critic=cfg.n_critic, width=cfg.width, depth=3, activation="relu", latent=2,
-        betas=(0.5, 0.9), lr_decay=cfg.lr_decay, gan_loss="nonsaturating", seed=cfg.seed,
+        betas=(0.5, 0.9), lr_decay=True, gan_loss="nonsaturating", seed=cfg.seed,
         dtype="float32", log_every=cfg.every, eval_every=0, **fields))
     x_real, z = fixed_sample(trainer.xp, trainer.D.dtype)
     its, losses, w1 = [], [], []
