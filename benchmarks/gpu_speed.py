@@ -62,7 +62,7 @@ load = os.getloadavg()[0]
 print("load average %.2f over the last minute, %d CPUs" % (load, os.cpu_count()))
 if load >= os.cpu_count():
     print("(a busy machine: other processes take the cores that BLAS's threads wait for, and a "
-          "product can take 100 times longer than on a quiet one; the repeats' ratios show "
+          "product can take hundreds of times longer than on a quiet one; the repeats' ratios show "
           "it. --threads 1 is steadier)")
 devices = ["cpu"] + (["gpu"] if gpu_present() else [])
 print("devices: %s%s" % (", ".join(devices), "" if "gpu" in devices else " (no CuPy/GPU)"))
