@@ -48,3 +48,16 @@ def test_cli_text(capsys):
     assert main(["bench", "--width", "16", "--batch", "8", "--repeats", "1",
                  "--iters-per-repeat", "1", "--warmup", "0"]) == 0
     assert "ratio" in capsys.readouterr().out
+
+
+def test_the_reported_ratio_is_the_reported_times_quotient(monkeypatch):
+    """ms, floor and ratio come from one repeat, the one with the median ratio. Separate medians
+    of scripted times (iterations 1.2, 1.4, 8.5 s against floors 1, 6, 7 s) would print 1.4 s
+    against a floor of 6 s with a ratio of 1.2."""
+    floors = iter([0.5, 1.0, 6.0, 7.0])                       # the untimed warm call first
+    clock = iter([0.0, 1.2, 10.0, 11.4, 20.0, 28.5])          # each iteration: start, end
+    monkeypatch.setattr(bench, "_time_floor", lambda *args: next(floors))
+    monkeypatch.setattr(bench, "time", type("Clock", (), {"perf_counter": lambda: next(clock)}))
+    r = bench.run(**dict(TINY, repeats=3, warmup=0))
+    assert (r["ms_per_gen_iter"], r["floor_ms"], r["ratio"]) == (1200.0, 1000.0, 1.2)
+    assert (r["ratio_min"], r["ratio_max"]) == (round(1.4 / 6, 4), round(8.5 / 7, 4))
