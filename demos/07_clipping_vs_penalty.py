@@ -3,25 +3,34 @@
 #
 # Why weight clipping fails in deep critics: the WGAN-GP paper's Figure 1b, from scratch.
 #
-# A 12-layer ReLU critic (no batch norm) is trained as a critic only, on swissroll (real) against
-# a FIXED generator distribution, real + unit Gaussian noise (Gulrajani et al. 2017, Fig. 1), with
+# As in the paper (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", Fig. 1b), a
+# whole WGAN is trained on swissroll with a 12-layer ReLU critic without batch norm, once per
+# setting:
 #
-# - weight clipping, c in {0.1, 0.01, 0.001} (RMSProp, as WGAN);
-# - the gradient penalty, lam 10 (Adam, as WGAN-GP);
+# - weight clipping, c in {0.1, 0.01, 0.001} (RMSProp at the WGAN paper's 5e-5);
+# - the gradient penalty, lam 10 (Adam, betas (0.5, 0.9), as WGAN-GP);
 # - spectral normalisation (Adam).
 #
-# Then, for each trained critic and its loss L = mean f(fake) - mean f(real):
+# The generator is the library's default MLP (3 hidden layers of 128), trained by the library's
+# ``Trainer`` with 5 critic steps per generator step. Adam runs at 1e-3, ten times the WGAN-GP
+# paper's 1e-4, so that 1000 generator iterations train these networks (at 1e-4 they barely move).
 #
-# - ||dL/dH[l]||, the gradient w.r.t. each layer's input activations (what the paper plots): under
-#   clipping it grows (c = 0.1) or decays (c = 0.01, 0.001) exponentially as it flows back to the
-#   input, each layer multiplying it by about the same factor; with GP or SN it stays level;
-# - ||dL/dW[l]||, the gradient w.r.t. each layer's weights, what the optimizer gets. This one is
-#   level across layers for every critic: a ReLU net is (biases aside) linear in each W[l] alone,
-#   so <W[l], dL/dW[l]> ~ L for every l and ||dL/dW[l]|| ~ |L| / ||W[l]||. What clipping changes
-#   is its overall size: about 2 at c = 0.1, 1e-16 at c = 0.01, 1e-28 at c = 0.001;
-# - the weights: clipped ones pile up at +-c, GP and SN weights spread out.
+# Then, on fresh batches of real and generated points, for L = mean f(fake) - mean f(real):
 #
-#     python demos/07_clipping_vs_penalty.py                  # about a minute on a 2-core CPU
+# - ||dL/dH[l]||, the gradient w.r.t. each layer's input activations H[l] (H[0] = x), what the
+#   paper plots. Backprop multiplies it by W[l]^T and a ReLU mask at every layer,
+#   dL/dH[l] = (dL/dH[l+1] * s'(A[l])) W[l]^T, so a factor g per layer makes it g^12 at the
+#   input. Clipping sets g: a d x d layer of weights +-c with random signs scales a vector by
+#   about c sqrt(d / 2) (0.057 at c = 0.01, d = 64: sixteen orders of magnitude over the
+#   critic; 28 at c = 0.001), and the generator, which learns only through this gradient, never
+#   moves. Weights that training aligns scale it by up to c d (6.4 at c = 0.1): at c = 0.1 it
+#   explodes, twelve-thousand-fold here. The penalty and spectral normalisation keep g near 1;
+# - the critic's weights, trained, against their start: the first clip already puts most of the
+#   He-uniform start at +-c, and the clipped critics keep them there (at c = 0.01 and 0.001 the
+#   vanished gradient cannot move them at all); the penalised and normalised weights are held
+#   nowhere: they move away from their start and spread beyond its edges.
+#
+#     python demos/07_clipping_vs_penalty.py                  # about two minutes on 2 cores
 #     TINYWGAN_SMOKE=1 python demos/07_clipping_vs_penalty.py # seconds
 #
 # Writes figures/clipping_vs_penalty.png under the working folder and prints the numbers it plots.
@@ -35,22 +44,28 @@ from tinywgan import lesson
 
 @dataclass
 class Config:
-    widths: List[int] = field(default_factory=lambda: [2] + [64] * 12 + [1])  # 12 ReLU layers
+    critic_widths: List[int] = field(
+        default_factory=lambda: [2] + [64] * 12 + [1])    # the critic: 12 ReLU layers, no BN
+    width: int = 128             # the generator's hidden width (the library's default)
+    depth: int = 3               # the generator's hidden layers (the library's default)
     clips: List[float] = field(
         default_factory=lambda: [0.1, 0.01, 0.001])    # weight clipping at each c (RMSProp)
     methods: List[str] = field(
         default_factory=lambda: ["wgan-gp", "wgan-sn"])  # against (Adam): wgan-gp, -lp or -sn
-    steps: int = 1200            # critic steps per setting
+    iters: int = 1000            # generator iterations per setting
+    n_critic: int = 5            # critic steps per generator iteration (both papers')
     batch: int = 256             # real and generated points per step
     lam: float = 10.0            # gradient-penalty weight (the WGAN-GP paper's)
-    lr_rmsprop: float = 5e-5     # the WGAN paper's
-    lr_adam: float = 1e-4        # the WGAN-GP paper's, betas (0.5, 0.9)
+    lr_rmsprop: float = 5e-5     # clipping's learning rate, both networks (the WGAN paper's)
+    lr_adam: float = 1e-3        # the others', both networks, betas (0.5, 0.9)
     measure_batches: int = 10    # the gradient norms are averaged over this many fresh batches
+    eval_n: int = 500            # points for the generator's exact W1, before and after
     dtype: str = "float64"       # float32 rounds the clipped critics' tiny gradients to 0
     seed: int = 0                # of the weights and every draw
+    workers: int = 2             # processes, one setting each (one after another in a notebook)
 
 
-cfg = lesson.setup(Config, smoke=dict(steps=20, batch=64, measure_batches=2))
+cfg = lesson.setup(Config, smoke=dict(iters=4, batch=64, measure_batches=2, eval_n=100))
 
 # %%
 import time
@@ -58,126 +73,193 @@ import time
 import numpy as np
 
 from tinywgan import MLP, backend, data, train
-from tinywgan.lipschitz import clip_weights
 from tinywgan.losses import wasserstein_critic_loss
-from tinywgan.optim import Adam, RMSProp
 from tinywgan.plot import pyplot
 
 plt = pyplot()                   # matplotlib, file-only backend
+L = len(cfg.critic_widths) - 1   # linear layers; H[0] = x, ..., H[L-1] the last hidden layer
+NAMES = {"wgan-gp": "GP lam=%g" % cfg.lam, "wgan-lp": "LP lam=%g" % cfg.lam, "wgan-sn": "SN"}
 
 
-def batch(rng, dtype):
-    """x_real: (B, 2) swissroll; x_fake: (B, 2) from the fixed 'generator', real + N(0, I)."""
-    B = cfg.batch
-    x_fake = data.swissroll(B, rng, dtype) + rng.standard_normal((B, 2), dtype=dtype)
-    return data.swissroll(B, rng, dtype), x_fake
+def weights(D):
+    """The critic's raw W[0..L-1] as host arrays (under SN: before the division by sigma)."""
+    return [backend.to_numpy(W).copy() for W in D.W]
 
 
-def gradient_norms(D, rng):
-    """On a fresh batch, for L = mean f(fake) - mean f(real) (no penalty term):
-    ||dL/dH[l]|| over the stacked real and fake rows, ||dL/dW[l]|| (raw W under SN), and -L."""
-    x_real, x_fake = batch(rng, D.dtype)
-    D.zero_grad()
-    f_real, c_real = D.forward(x_real)
-    f_fake, c_fake = D.forward(x_fake)
+def activation_gradients(trainer, rng):
+    """||dL/dH[l]||, l = 0..L-1, over the stacked rows of a fresh batch of real and generated
+    points, for L = mean f(fake) - mean f(real) (no penalty term); and E f(real) - E f(fake).
+    The norms are taken in float64: in float32 the squares of 1e-24 would underflow to 0."""
+    D, G = trainer.D, trainer.G
+    x_real = data.sample("swissroll", cfg.batch, rng, D.dtype)                  # (B, 2)
+    x_fake = G(rng.standard_normal((cfg.batch, G.widths[0]), dtype=G.dtype))    # (B, 2)
+    D.spectral_normalise()                                   # SN: W / sigma; else a no-op
+    f_real, cache_real = D.forward(x_real)                                      # (B, 1)
+    f_fake, cache_fake = D.forward(x_fake)
     loss, d_real, d_fake = wasserstein_critic_loss(f_real, f_fake)
     dH_real, dH_fake = [], []                               # dL/dH[l]: (B, d_l), l = 0..L-1
-    D.backward(d_real, c_real, dH=dH_real)
-    D.backward(d_fake, c_fake, dH=dH_fake)
-    D.spectral_backward()
-    act = [np.sqrt(np.sum(r * r) + np.sum(f * f)) for r, f in zip(dH_real, dH_fake)]
-    weight = [np.linalg.norm(dW) for dW in D.dW]                                # Frobenius norms
-    return np.array(act), np.array(weight), float(-loss)
+    D.backward(d_real, cache_real, param_grads=False, dH=dH_real)
+    D.backward(d_fake, cache_fake, param_grads=False, dH=dH_fake)
+    return [float(np.linalg.norm(np.concatenate([r, f]).astype(np.float64)))
+            for r, f in zip(dH_real, dH_fake)], -float(loss)
+
+
+def weight_change(start, trained, c):
+    """How far training moved the weights W[0..L-1] (lists of host arrays) from their start:
+    moved = ||W - W_start|| / ||W_start|| and corr, over all entries; outside = the share of
+    entries beyond the largest |w| of their layer's start; and for clipping (c > 0) the shares
+    at +-c (|w| >= 0.99 c), trained and at the start."""
+    w, w0 = (np.concatenate([W.ravel() for W in Ws]) for Ws in (trained, start))
+    out = dict(trained=w, start=w0, moved=float(np.linalg.norm(w - w0) / np.linalg.norm(w0)),
+               corr=float(np.corrcoef(w, w0)[0, 1]),
+               outside=sum(int(np.sum(np.abs(W) > np.abs(W0).max()))
+                           for W, W0 in zip(trained, start)) / w0.size)
+    if c > 0:
+        out.update(at_c=float(np.mean(np.abs(w) >= 0.99 * c)),
+                   at_c_start=float(np.mean(np.abs(w0) >= 0.99 * c)))
+    return out
+
+
+def run_one(setting):
+    """Train one WGAN (the Trainer, with the lesson's deep critic) and measure its critic."""
+    label, method, c = setting
+    t0 = time.perf_counter()
+    clipped = method == "wgan"
+    lr = cfg.lr_rmsprop if clipped else cfg.lr_adam
+    trainer = train.Trainer(train.make_config(
+        method=method, dataset="swissroll", width=cfg.width, depth=cfg.depth, iters=cfg.iters,
+        n_critic=cfg.n_critic, batch=cfg.batch, lam=cfg.lam, clip=c if clipped else 0.01,
+        optimizer="rmsprop" if clipped else "adam", lr_d=lr, lr_g=lr, betas=(0.5, 0.9),
+        lr_decay=False, dtype=cfg.dtype, seed=cfg.seed, log_every=cfg.iters))
+    # The Trainer builds both networks with one width and depth; the paper's critic is deeper
+    # than its generator, so the lesson's critic replaces the Trainer's before any step (the
+    # optimizer's state is made at the first step, the fused steps' buffers per network).
+    trainer.D = MLP(cfg.critic_widths, activation="relu", spectral_norm=(method == "wgan-sn"),
+                    dtype=cfg.dtype, seed=cfg.seed, check_finite=False)
+    start = weights(trainer.D)
+    if clipped:                          # where the first update's clip puts the He-uniform start
+        start = [np.clip(W, -c, c) for W in start]
+    w1_start = trainer.evaluate(cfg.eval_n)["w1"]
+    trainer.train()
+    measured = [activation_gradients(trainer, backend.rng(np, cfg.seed, "measure", k))
+                for k in range(cfg.measure_batches)]
+    return dict(weight_change(start, weights(trainer.D), c), label=label, method=method, c=c,
+                act=np.mean([m[0] for m in measured], axis=0),      # (L,), l = 0 the input x
+                w_est=np.mean([m[1] for m in measured]), w1_start=w1_start,
+                w1_end=trainer.evaluate(cfg.eval_n)["w1"], seconds=time.perf_counter() - t0)
 
 
 # %% [markdown]
-# ## 1. Train one critic per setting, then measure its gradients
+# ## 1. Train one WGAN per setting, then measure its critic's gradients
 
 # %%
-L = len(cfg.widths) - 1
-NAMES = {"wgan-gp": "GP lam=%g" % cfg.lam, "wgan-lp": "LP lam=%g" % cfg.lam, "wgan-sn": "SN"}
 settings = [("clip c=%g" % c, "wgan", c) for c in cfg.clips] + \
     [(NAMES.get(m, m), m, 0.0) for m in cfg.methods]          # (label, method, clip value)
+t0 = time.perf_counter()
 results = []
-for label, method, c in settings:
-    t0 = time.perf_counter()
-    D = MLP(cfg.widths, activation="relu", spectral_norm=(method == "wgan-sn"), dtype=cfg.dtype,
-            seed=cfg.seed)
-    if method == "wgan":
-        clip_weights(D.params, c)                       # every parameter in [-c, c] from the start
-        opt = RMSProp(lr=cfg.lr_rmsprop)
-    else:
-        opt = Adam(lr=cfg.lr_adam, betas=(0.5, 0.9))
-    train.fit_critic(D, opt, lambda rng: batch(rng, D.dtype), cfg.steps, method=method,
-                     lam=cfg.lam, clip=c, seed=cfg.seed)     # the library's critic step, G fixed
-    act, weight, w_est = zip(*[gradient_norms(D, backend.rng(np, cfg.seed, "measure", k))
-                               for k in range(cfg.measure_batches)])
-    results.append(dict(label=label, method=method, c=c, act=np.mean(act, axis=0),
-                        weight=np.mean(weight, axis=0), w_est=np.mean(w_est),
-                        weights=np.concatenate([W.ravel() for W in D.W])))  # raw W (SN: not /sigma)
-    print("trained %-13s %5d steps   E f(real) - E f(fake) = %10.3e   %5.1f s"
-          % (label, cfg.steps, results[-1]["w_est"], time.perf_counter() - t0), flush=True)
+for r in lesson.map_jobs(run_one, settings, cfg.workers):
+    results.append(r)
+    print("trained %-12s %5d generator iterations (x %d critic steps)  %6.1f s"
+          % (r["label"], cfg.iters, cfg.n_critic, r["seconds"]), flush=True)
+print("%d settings in %.0f s (%d workers)" % (len(results), time.perf_counter() - t0,
+                                               cfg.workers))
 
 
 # %% [markdown]
-# ## 2. The tables: one row per layer, and the ratio last / first (a steady gradient gives ~1)
+# ## 2. The gradient w.r.t. each layer's input, from the output side (l = L-1) down to x (l = 0)
 
 # %%
-def table(title, key, row_name):
-    print("\n" + title)
-    print("%10s " % row_name + " ".join("%13s" % r["label"] for r in results))
-    for l in range(L):
-        print("%10d " % l + " ".join("%13.3e" % r[key][l] for r in results))
-    print("%10s " % "last/first" + " ".join(
-        ("%13.3e" % (r[key][-1] / r[key][0])) if r[key][0] > 0 else "%13s" % "n/a"
-        for r in results))
+def row(name, values, fmt="%12.3e"):
+    print("%-12s" % name + " ".join(fmt % v for v in values))
 
 
-table("||dL/dH[l]||, gradient w.r.t. layer l's input activations (0 = the input x), "
-      "mean over %d batches" % cfg.measure_batches, "act", "H[l], l =")
-table("||dL/dW[l]||, gradient w.r.t. layer l's weights, mean over %d batches"
-      % cfg.measure_batches, "weight", "W[l], l =")
-if any((r["weight"] == 0).any() for r in results):
-    print("(0: below float64's resolution: f's dependence on x is lost under the biases, so the "
-          "real and fake terms cancel exactly)")
+print("\n||dL/dH[l]||, mean over %d batches of %d real and %d generated points"
+      % (cfg.measure_batches, cfg.batch, cfg.batch))
+row("H[l], l =", [r["label"] for r in results], "%12s")
+for l in range(L - 1, -1, -1):
+    row("%d%s" % (l, " (= x)" if l == 0 else ""), [r["act"][l] for r in results])
+ratio = [r["act"][0] / r["act"][-1] for r in results]
+row("H[0]/H[%d]" % (L - 1), ratio)
+if any((r["act"] == 0).any() for r in results):
+    print("(0: the gradient underflowed to exactly 0; the figure marks it at its floor)")
 
 
 # %% [markdown]
-# ## 3. The weights: how many sit on the clipping boundary
+# ## 3. The weights and the generator: where the training left them
 
 # %%
-print("\nweights (all %d entries of W[0..%d])" % (results[0]["weights"].size, L - 1))
-print("%-13s %10s %10s %14s" % ("setting", "std", "max |w|", "|w| >= 0.99 c"))
+print("\n%-12s %9s %9s %9s %9s %9s %11s %9s %9s" % (
+    "setting", "at +-c", "(start)", "moved", "corr", "outside", "E f(r)-f(g)", "W1 start",
+    "W1 end"))
 for r in results:
-    w = r["weights"]
-    at_c = "%13.1f%%" % (100 * np.mean(np.abs(w) >= 0.99 * r["c"])) if r["method"] == "wgan" else \
-        "%14s" % "-"
-    print("%-13s %10.3e %10.3e %s" % (r["label"], w.std(), np.abs(w).max(), at_c))
+    at_c = "%8.1f%% %8.1f%%" % (100 * r["at_c"], 100 * r["at_c_start"]) if "at_c" in r else \
+        "%9s %9s" % ("-", "-")
+    print("%-12s %s %8.1f%% %9.4f %8.2f%% %11.3e %9.4f %9.4f" % (
+        r["label"], at_c, 100 * r["moved"], r["corr"], 100 * r["outside"], r["w_est"],
+        r["w1_start"], r["w1_end"]))
+print("(at +-c: |w| >= 0.99 c; start: the He-uniform start as the first clip leaves it;\n"
+      " moved: ||W - W_start|| / ||W_start||; corr: the trained weights' correlation with their "
+      "start;\n outside: |w| beyond the largest |w| of its layer's start; W1: exact, between %d "
+      "generated\n and %d real points)" % (cfg.eval_n, cfg.eval_n))
 
 
 # %% [markdown]
-# ## 4. The figure: both gradient norms by layer (log scale) above, weight histograms below
+# ## 4. The figure: the gradient by layer (the paper's left panel, and its growth from the output
+# side), and each critic's trained weights against their start (the paper's right panel)
 
 # %%
-fig = plt.figure(figsize=(3.2 * len(results), 8))
-grid = fig.add_gridspec(2, len(results) * 2, height_ratios=[1.3, 1])
-panels = [("act", "||dL/dH[l]||: w.r.t. activations (the paper's Fig. 1b)", "input of layer l"),
-          ("weight", "||dL/dW[l]||: w.r.t. weights (what the optimizer gets)", "layer l")]
-for p, (key, title, xlabel) in enumerate(panels):
-    ax = fig.add_subplot(grid[0, p * len(results):(p + 1) * len(results)])
-    for r in results:
-        ax.semilogy(np.arange(L), r[key], marker="o", ls="--" if r["method"] == "wgan" else "-",
-                    label=r["label"])
-    ax.set(title=title, xlabel=xlabel + " (0 = input side)", ylabel="norm (log scale)",
-           xticks=np.arange(L))
-    ax.legend(fontsize=8)
+fig = plt.figure(figsize=(16, 8.4))
+grid = fig.add_gridspec(2, len(results) * 2, height_ratios=[1.25, 1])
+colours = {r["label"]: "C%d" % i for i, r in enumerate(results)}
+layers = np.arange(L)
+
+ax = fig.add_subplot(grid[0, :len(results)])
+positive = np.concatenate([r["act"][r["act"] > 0] for r in results])
+floor = 10 ** np.floor(np.log10(positive.min()) - 1) if positive.size else 1e-300
+for r in results:
+    zero = r["act"] == 0
+    ax.semilogy(layers[~zero], r["act"][~zero], marker="o", color=colours[r["label"]],
+                ls="--" if r["method"] == "wgan" else "-", label=r["label"])
+    if zero.any():                   # exact zeros have no logarithm: marked on the floor
+        ax.plot(layers[zero], np.full(zero.sum(), floor), "v", ms=9, clip_on=False,
+                color=colours[r["label"]], label="%s: exactly 0 (at the floor)" % r["label"])
+ax.set_ylim(bottom=floor)
+ax.set(title="||dL/dH[l]||, the gradient w.r.t. layer l's input (the paper's Fig. 1b)",
+       xlabel="layer l (0 = the input x, %d = the last hidden layer)" % (L - 1),
+       ylabel="gradient norm (log scale)", xticks=layers)
+ax.legend(fontsize=8, loc="lower right")
+
+ax = fig.add_subplot(grid[0, len(results):])
+for r in results:
+    if r["act"][-1] > 0 and r["act"][0] / r["act"][-1] > 1e-3:    # the ones that do not vanish
+        ax.semilogy(layers, r["act"] / r["act"][-1], marker="o", color=colours[r["label"]],
+                    ls="--" if r["method"] == "wgan" else "-",
+                    label="%s: x%.3g at the input" % (r["label"], r["act"][0] / r["act"][-1]))
+ax.axhline(1.0, color="k", lw=0.8)
+ax.set(title="the same, divided by its value at layer %d (the settings that do not vanish)"
+       % (L - 1), xlabel="layer l (0 = the input x)",
+       ylabel="||dL/dH[l]|| / ||dL/dH[%d]|| (log scale)" % (L - 1), xticks=layers)
+ax.legend(fontsize=8, loc="upper right")
+
 for i, r in enumerate(results):
     ax = fig.add_subplot(grid[1, 2 * i:2 * i + 2])
-    span = 1.1 * r["c"] if r["method"] == "wgan" else np.percentile(np.abs(r["weights"]), 99.9)
-    ax.hist(r["weights"], bins=60, range=(-span, span), color="C%d" % i)      # GP, SN: 99.9 %
-    ax.set(title=r["label"] + ": weights", xlabel="weight w", ylabel="count")
+    if "at_c" in r:
+        span = 1.15 * r["c"]
+        title = "%s\n%.1f%% at +-c (start %.1f%%)" % (r["label"], 100 * r["at_c"],
+                                                      100 * r["at_c_start"])
+    else:                          # the hidden layers' range (the first layer's is wider)
+        span = 1.5 * np.percentile(np.abs(np.concatenate([r["trained"], r["start"]])), 99)
+        title = "%s\nmoved %.0f%%, %.1f%% beyond the start" % (r["label"], 100 * r["moved"],
+                                                                100 * r["outside"])
+    bins = np.linspace(-span, span, 61)
+    ax.hist(r["trained"], bins=bins, color=colours[r["label"]])
+    ax.hist(r["start"], bins=bins, histtype="step", color="k", lw=1)
+    ax.set_title(title, fontsize=10)
+    ax.set(xlabel="weight w (all W[l])", ylabel="count")
     ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))
-fig.suptitle("12-layer ReLU critic, swissroll vs real + N(0, I), %d critic steps" % cfg.steps)
+fig.suptitle("A WGAN on swissroll with a %d-layer ReLU critic, %d generator iterations x %d "
+             "critic steps per setting\nbelow: each critic's weights after training (filled) and "
+             "at their start (black outline)" % (L - 1, cfg.iters, cfg.n_critic))
 fig.tight_layout()
 print()
 lesson.save(fig, "clipping_vs_penalty", dpi=100)

@@ -106,6 +106,7 @@ CALLS = {
                                                          arrays((4,)) | anything) | anything,
                                        params=arrays((4,)) | st.none())),
     "w1_exact": (metrics.w1_exact, dict(x=points(), y=points())),
+    "w1_critic": (metrics.w1_critic, dict(x_real=points(), x_fake=points())),
     "w1_1d": (metrics.w1_1d, dict(x=points(1), y=points(1))),
     "emd_discrete": (metrics.emd_discrete, dict(p=points(1), q=points(1))),
     "kl_divergence": (metrics.kl_divergence, dict(p=points(1), q=points(1))),

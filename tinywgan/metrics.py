@@ -3,6 +3,8 @@ r"""Distances between distributions and mode counts: how good is a generator on 
 - ``w1_exact``: the Wasserstein-1 (earth mover's) distance between two equal-size point sets is
   an assignment problem, W1 = min_sigma (1/N) sum_i ||x_i - y_sigma(i)|| (Villani 2009; solved by
   ``scipy.optimize.linear_sum_assignment``, Crouse 2016).
+- ``w1_critic``: an optimal critic for that W1, a max of unit-slope cones on the real points,
+  its heights from the optimal assignment by shortest paths (Villani 2009, cyclical monotonicity).
 - ``w1_1d``: in one dimension W1 = int |F_x(t) - F_y(t)| dt, which for equal sizes is the mean
   gap between the sorted samples (Vallender 1974).
 - ``emd_discrete``: the pile-by-pile recursion delta_{i+1} = delta_i + p_i - q_i of Weng's
@@ -61,6 +63,57 @@ def w1_exact(x, y):
     cost = cdist(x, y)                                      # (N, N) C_ij = ||x_i - y_j||_2
     rows, cols = linear_sum_assignment(cost)                # the optimal permutation
     return float(cost[rows, cols].mean())                   # (1/N) sum_i C_{i, sigma(i)}
+
+
+def w1_critic(x_real, x_fake):
+    r"""An optimal critic for the exact W1 between two equal-size point sets: the 1-Lipschitz f
+    with mean f(x_real) - mean f(x_fake) = W1 (``w1_exact``), the optimum every WGAN critic
+    approximates (Kantorovich-Rubinstein duality), as a max of unit-slope cones on the real
+    points:
+
+        f(x) = max_i (u_i - ||x - x_real_i||)          (1-Lipschitz: each cone is)
+
+    The heights u come from the optimal permutation sigma (real i -> fake sigma(i)). f is optimal
+    when every pair is on a cone of full slope, f(x_fake_sigma(i)) = u_i - C_{i,sigma(i)}, i.e.
+    u_j - C_{j,sigma(i)} <= u_i - C_{i,sigma(i)} for all i, j:
+
+        u_j <= u_i + w_ij,   w_ij = C_{j,sigma(i)} - C_{i,sigma(i)}
+
+    shortest-path constraints, solved by Bellman-Ford from u = 0 (sweeps u_j <- min_i (u_i +
+    w_ij) until nothing changes; an optimal sigma leaves no negative cycle: cyclical
+    monotonicity). Then f(x_fake_sigma(i)) = u_i - C_{i,sigma(i)} and f(x_real_i) >= u_i, so
+    mean f(x_real) - mean f(x_fake) >= (1/N) sum_i C_{i,sigma(i)} = W1; a 1-Lipschitz f can
+    reach no more than W1 (duality), so it is W1, and f(x_real_i) = u_i exactly.
+
+    Inputs: x_real: (N, d), x_fake: (N, d), device or host. Cost O(N^3) at worst (the
+    assignment; the sweeps are O(N^2) each, a few dozen in practice).
+    Returns (w1: float, u: (N,) float64 host, f(x_real) = u): evaluate f elsewhere as
+    ``np.max(u - cdist(x, x_real), axis=1)``.
+    """
+    try:
+        from scipy.optimize import linear_sum_assignment
+        from scipy.spatial.distance import cdist
+    except ImportError as err:
+        raise ImportError("w1_critic needs SciPy's assignment solver: pip install scipy "
+                          "(or pip install 'tinywgan[metrics]')") from err
+    x_real, x_fake = _points(x_real, "x_real"), _points(x_fake, "x_fake")
+    if x_real.shape != x_fake.shape:
+        raise ValueError("w1_critic needs two point sets of one shape (N, d), got x_real: %s, "
+                         "x_fake: %s" % (x_real.shape, x_fake.shape))
+    cost = cdist(x_real, x_fake)                   # (N, N) C_ij = ||x_real_i - x_fake_j||
+    rows, sigma = linear_sum_assignment(cost)               # rows = 0..N-1
+    matched = cost[rows, sigma]                             # (N,) C_{i, sigma(i)}
+    w = cost[:, sigma].T - matched[:, None]                 # (N, N) w_ij = C_{j,s(i)} - C_{i,s(i)}
+    # Stop when no height falls by more than rounding: a rounding-size negative cycle must not
+    # keep the sweeps going to the N-th.
+    u, tol = np.zeros(len(rows)), 1e-12 * max(float(cost.max()), 1e-300)
+    for _ in range(len(rows)):                              # N - 1 sweeps at most are needed
+        new = np.minimum(u, (u[:, None] + w).min(axis=0))   # u_j <- min(u_j, min_i u_i + w_ij)
+        done = not (new < u - tol).any()
+        u = new
+        if done:
+            break
+    return float(matched.mean()), u
 
 
 def _samples_1d(x, name):
