@@ -86,7 +86,8 @@ def cmd_sample(args):
 
 CONFIG_FLAGS = ["method", "dataset", "iters", "batch", "n_critic", "width", "depth",
                 "activation", "latent", "lam", "clip", "optimizer", "lr_d", "lr_g", "betas",
-                "gan_loss", "seed", "device", "dtype", "log_every", "eval_every", "eval_n"]
+                "gan_loss", "seed", "device", "dtype", "log_every", "eval_every", "eval_n",
+                "r1", "r2"]
 
 
 def _per_setting(name):
@@ -127,6 +128,11 @@ def _add_train_flags(p):
                    % ", ".join("%s: %s" % (m, default_optimizer(m)) for m in METHODS))
     p.add_argument("--betas", type=float, nargs=2,
                    help="Adam's betas (default %s %s%s)" % (d.betas + (_per_setting("betas"),)))
+    for name, where in (("r1", "real"), ("r2", "generated")):
+        p.add_argument("--" + name, type=float, metavar="GAMMA",
+                       help="add %s = (GAMMA/2) mean ||grad_x f||^2 at the %s points to the "
+                       "critic's loss, any method (Mescheder et al. 2018) (default %s: off)"
+                       % (name.upper(), where, getattr(d, name)))
     p.add_argument("--gan-loss", dest="gan_loss", choices=GAN_LOSSES,
                    help="gan: the generator's loss (default %s)" % d.gan_loss)
     p.add_argument("--device", choices=DEVICES, help="default %s" % d.device)

@@ -34,6 +34,8 @@ class Config:
     activation: str = "relu"
     latent: int = 2                   # z ~ N(0, I_latent)
     lam: float = 1.0                  # gradient-penalty weight (wgan-gp, wgan-lp)
+    r1: float = 0.0                   # gamma of R1 = (gamma/2) E||grad f||^2 on real points
+    r2: float = 0.0                   # gamma of R2, the same on generated points (0: off)
     clip: float = 0.01                # weight-clipping bound (wgan)
     optimizer: str = ""               # '' = the method's own (default_optimizer)
     lr_d: float = 2e-3
@@ -63,7 +65,8 @@ class Config:
             validate.count("seed", self.seed, low=0)
             for name in ("lr_d", "lr_g", "clip"):
                 validate.number(name, getattr(self, name), low=0, low_open=True)
-            validate.number("lam", self.lam, low=0)
+            for name in ("lam", "r1", "r2"):
+                validate.number(name, getattr(self, name), low=0)
             if not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2:
                 raise ValueError("betas must be two numbers in [0, 1), got %r" % (self.betas,))
             for b in self.betas:

@@ -169,12 +169,12 @@ def one_sided_target(norms):
 
 
 def check_penalty(act="tanh", widths=(2, 6, 5, 1), N=5, lam=10.0, one_sided=False, seed=0,
-                  scale=1.0):
-    """The gradient penalty's weight and bias gradients (the double backward). The one-sided
-    penalty is checked at ``one_sided_target`` of the rows' norms."""
+                  scale=1.0, target=1.0):
+    """The gradient penalty's weight and bias gradients (the double backward). target 1 is
+    WGAN-GP's, 0 the zero-centred R1/R2's; the one-sided penalty is checked at
+    ``one_sided_target`` of the rows' norms instead."""
     net = MLP(widths, act, dtype="float64", seed=seed)
     x = _inputs(widths, N, seed + 1, scale)
-    target = 1.0
     if one_sided:
         target = one_sided_target(np.sqrt((net.input_gradient(x) ** 2).sum(axis=1)))
 
@@ -183,8 +183,9 @@ def check_penalty(act="tanh", widths=(2, 6, 5, 1), N=5, lam=10.0, one_sided=Fals
     net.zero_grad()
     f()
     analytic = net.grads.copy()
-    return _net_row("penalty%s %s: dparams" % (" (one-sided)" if one_sided else "", net.act),
-                    net, [x], analytic, f, net.params)
+    kind = " (one-sided)" if one_sided else " (zero-centred: R1, R2)" if target == 0 else ""
+    return _net_row("penalty%s %s: dparams" % (kind, net.act), net, [x], analytic, f,
+                    net.params)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -204,9 +205,9 @@ def _random_biases(rng, *nets):
 
 
 def check_critic_step(method="wgan-gp", act="tanh", widths=(2, 6, 5, 1), N=6, lam=10.0,
-                      seed=0, fused=False):
+                      seed=0, fused=False, r1=0.0, r2=0.0):
     """``steps.critic_grads`` (or the fused one), the function that trains, as one function of
-    all the critic's parameters: its whole loss (penalty included) against D.grads.
+    all the critic's parameters: its whole loss (penalties, R1 and R2 included) against D.grads.
 
     For wgan-lp the last layer is scaled so that the norms ||grad_x f(x_hat_i)|| have
     ``one_sided_target`` 1 (f is linear in W[L-1], so its input gradient scales with it): both
@@ -227,10 +228,14 @@ def check_critic_step(method="wgan-gp", act="tanh", widths=(2, 6, 5, 1), N=6, la
     impl = _implementation(fused)
 
     def f():
-        return float(impl.critic_grads(D, x_real, x_fake, eps, method, lam)["critic_loss"])
+        return float(impl.critic_grads(D, x_real, x_fake, eps, method, lam, r1, r2)
+                     ["critic_loss"])
     f()
     analytic = D.grads.copy()
-    return _net_row("critic step %s (%s%s): dparams" % (method, D.act, ", fused" if fused else ""),
+    extra = "".join(" + %s %g" % (name, gamma) for name, gamma in (("R1", r1), ("R2", r2))
+                    if gamma)
+    return _net_row("critic step %s%s (%s%s): dparams" % (method, extra, D.act,
+                                                          ", fused" if fused else ""),
                     D, [x_real, x_fake, x_hat], analytic, f, D.params)
 
 
@@ -279,7 +284,7 @@ def check_gan_losses(seed=0, N=5):
 
 def run_all(seed=0):
     """Every check, float64: the pieces, the networks, then the steps that train, for every
-    method and generator loss, plain and fused. Returns a list of rows."""
+    method and generator loss, plain and fused, and with R1 and R2. Returns a list of rows."""
     rows = []
     for name in sorted(ACTIVATIONS):
         rows += check_activation(name, seed)
@@ -291,6 +296,7 @@ def run_all(seed=0):
         rows += check_mlp_backward(name, seed=seed)
         rows.append(check_input_gradient(name, seed=seed))
         rows.append(check_penalty(name, seed=seed))
+        rows.append(check_penalty(name, seed=seed, target=0.0))
     rows.append(check_penalty("tanh", one_sided=True, seed=seed))
     rows.append(check_penalty("relu", one_sided=True, seed=seed))
     for method in steps.METHODS:
@@ -298,6 +304,11 @@ def run_all(seed=0):
         rows.append(check_critic_step(method, "relu", seed=seed))
     for method in fast.FUSED_METHODS:
         rows.append(check_critic_step(method, "relu", seed=seed, fused=True))
+    for method in ("gan", "wgan-gp"):                     # R1, R2 (Mescheder et al. 2018)
+        for gammas in (dict(r1=10.0), dict(r2=10.0)):
+            rows.append(check_critic_step(method, "softplus", seed=seed, **gammas))
+            rows.append(check_critic_step(method, "relu", seed=seed, **gammas))
+            rows.append(check_critic_step(method, "relu", seed=seed, fused=True, **gammas))
     for loss in ("wasserstein",) + GAN_LOSSES:
         rows.append(check_generator_step(loss, "silu", seed=seed))
         rows.append(check_generator_step(loss, "relu", seed=seed))
