@@ -60,9 +60,10 @@ def test_the_fused_functions_give_the_plain_functions_numbers(device, act, metho
     out_p = steps.critic_grads(D2, x_real, steps.generate(G2, z), eps, method, 3.0, r1, r2)
     _assert_same_numbers(out_f, out_p, 1e-12, "critic %s" % method)
     assert _rel(D.grads, D2.grads) <= 1e-12, "critic %s: D.grads" % method
-    for gan_loss in ("nonsaturating", "minimax"):
-        out_f = fused.generator_grads(G, D, z, method, gan_loss)
-        out_p = steps.generator_grads(G2, D2, z, method, gan_loss)
+    noise = rng.standard_normal((8, 2), dtype=np.float64)                    # instance noise
+    for gan_loss, added in (("nonsaturating", None), ("minimax", None), ("nonsaturating", noise)):
+        out_f = fused.generator_grads(G, D, z, method, gan_loss, added)
+        out_p = steps.generator_grads(G2, D2, z, method, gan_loss, added)
         _assert_same_numbers(out_f, out_p, 1e-12, "generator %s" % method)
         assert _rel(G.grads, G2.grads) <= 1e-12, "generator %s: G.grads" % method
 

@@ -159,9 +159,11 @@ def test_fused_critic_step_with_r1_and_r2(method, act, hidden, N, r1_r2, seed):
        st.booleans(), st.integers(0, 2 ** 16))
 def test_generator_step(loss, act, fused, seed):
     """steps.generator_grads (and the fused one, ReLU): the generator's gradient end to end
-    through the critic, for the Wasserstein loss and both GAN losses."""
+    through the critic, for the Wasserstein loss and both GAN losses, with and without
+    instance noise between them."""
     assume(not fused or act == "relu")
     _ok_or_reject(gc.check_generator_step(loss, act, seed, fused=fused))
+    _ok_or_reject(gc.check_generator_step(loss, act, seed, fused=fused, noise=True))
 
 
 def test_rel_error_is_cs231ns():

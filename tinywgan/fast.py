@@ -263,7 +263,7 @@ class FusedSteps:
         out["critic_loss"] = loss
         return out
 
-    def generator_grads(self, G, D, z, method="wgan-gp", gan_loss="nonsaturating"):
+    def generator_grads(self, G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=None):
         """``steps.generator_grads``, fused (module docstring)."""
         self._check(method, G, D)
         xp, B = G.xp, z.shape[0]
@@ -272,6 +272,8 @@ class FusedSteps:
         # 1. forward through G (masks kept) and D
         Hg = [z] + g.H[1:]
         forward(G, Hg, g.mask, g.out)                                             # (B, d)
+        if noise is not None:
+            g.out += noise                             # instance noise: D sees G(z) + noise
         forward(D, [g.out] + d.H[1:], d.mask, d.out)                              # (B, 1)
         if method == "gan":
             loss, d_fake = gan_generator_loss(d.out, gan_loss)

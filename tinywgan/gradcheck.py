@@ -239,26 +239,30 @@ def check_critic_step(method="wgan-gp", act="tanh", widths=(2, 6, 5, 1), N=6, la
                     D, [x_real, x_fake, x_hat], analytic, f, D.params)
 
 
-def check_generator_step(loss="wasserstein", act="tanh", seed=0, N=5, fused=False):
+def check_generator_step(loss="wasserstein", act="tanh", seed=0, N=5, fused=False,
+                         noise=False):
     """``steps.generator_grads`` (or the fused one): the generator's weight gradient end to end
-    through a fixed critic. loss: 'wasserstein' (every WGAN) or a GAN loss (losses.GAN_LOSSES)."""
+    through a fixed critic. loss: 'wasserstein' (every WGAN) or a GAN loss (losses.GAN_LOSSES);
+    noise: the critic sees G(z) plus fixed instance noise."""
     G = MLP((2, 6, 5, 2), act, dtype="float64", seed=seed)
     D = MLP((2, 7, 1), act, dtype="float64", seed=seed + 1)
     rng = np.random.default_rng(seed + 2)
     _random_biases(rng, G, D)
     z = rng.normal(size=(N, 2))
+    added = rng.normal(scale=0.5, size=(N, 2)) if noise else None
     method, gan_loss = ("wgan-gp", GAN_LOSSES[0]) if loss == "wasserstein" else ("gan", loss)
     impl = _implementation(fused)
 
     def f():
-        return float(impl.generator_grads(G, D, z, method, gan_loss)["gen_loss"])
+        return float(impl.generator_grads(G, D, z, method, gan_loss, added)["gen_loss"])
     f()
     analytic = G.grads.copy()
-    row = compare("generator step (%s loss, %s%s): dparams" % (loss, G.act,
-                                                           ", fused" if fused else ""),
-               analytic, _numgrad(G, f, G.params))
+    row = compare("generator step (%s loss%s, %s%s): dparams"
+                  % (loss, ", instance noise" if noise else "", G.act, ", fused" if fused else ""),
+                  analytic, _numgrad(G, f, G.params))
     if not G.act.second_order:
-        row["kink_margin"] = min(min_abs_preactivation(G, z), min_abs_preactivation(D, G(z)))
+        x_seen = G(z) if added is None else G(z) + added
+        row["kink_margin"] = min(min_abs_preactivation(G, z), min_abs_preactivation(D, x_seen))
     return row
 
 
@@ -313,5 +317,7 @@ def run_all(seed=0):
         rows.append(check_generator_step(loss, "silu", seed=seed))
         rows.append(check_generator_step(loss, "relu", seed=seed))
         rows.append(check_generator_step(loss, "relu", seed=seed, fused=True))
+    rows.append(check_generator_step("nonsaturating", "silu", seed=seed, noise=True))
+    rows.append(check_generator_step("nonsaturating", "relu", seed=seed, fused=True, noise=True))
     rows += check_gan_losses(seed)
     return rows

@@ -2,7 +2,7 @@ r"""One step of each network, defined once: the gradients the critic and the gen
 as functions of every input they need.
 
     critic_grads(D, x_real, x_fake, eps, method, lam, r1, r2)   # fills D.grads; the numbers
-    generator_grads(G, D, z, method, gan_loss)          # fills G.grads; D.grads untouched
+    generator_grads(G, D, z, method, gan_loss, noise)   # fills G.grads; D.grads untouched
     generator_loss_at(D, x_fake, method, gan_loss)      # L_G and dL_G/dx_fake at given points
     update_critic(D, opt, method, clip)                 # the optimizer step (and the clipping)
 
@@ -134,18 +134,23 @@ def generator_loss_at(D, x_fake, method="wgan-gp", gan_loss="nonsaturating"):
     return loss, D.backward(d_fake, cache, param_grads=False)                  # (B, d)
 
 
-def generator_grads(G, D, z, method="wgan-gp", gan_loss="nonsaturating"):
+def generator_grads(G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=None):
     r"""The generator's loss through the critic (``generator_loss_at``), with its gradient left
     in ``G.grads`` (zeroed first); the critic's gradients are untouched:
 
-        dL_G/dtheta = (dG/dtheta)^T dL_G/dx_fake,   x_fake = G(z)
+        dL_G/dtheta = (dG/dtheta)^T dL_G/dx_fake,   x_fake = G(z) (+ noise)
 
     the critic's backward to its input seeding the generator's backward.
     Inputs: G: latent -> d; D: d -> 1; z: (B, latent); method, gan_loss as for
-    ``generator_loss_at``. Returns {'gen_loss': 0-d device array}.
+    ``generator_loss_at``; noise: None, or (B, d) added to G(z) before the critic sees it
+    (instance noise: the caller adds the same kind of noise to the critic's x_real and x_fake;
+    d(x + noise)/dx = 1, so the gradient flows through unchanged).
+    Returns {'gen_loss': 0-d device array}.
     """
     G.zero_grad()
     x_fake, cache = G.forward(z)                                                # (B, d)
+    if noise is not None:
+        x_fake = x_fake + noise
     loss, dx_fake = generator_loss_at(D, x_fake, method, gan_loss)              # (B, d)
     G.backward(dx_fake, cache)                                                  # dW += dL_G/dW
     return {"gen_loss": loss}
