@@ -5,6 +5,8 @@
     sample      write points from a trained run's generator
     gradcheck   every hand-derived gradient against finite differences, as a table
     bench       time the gan_toy iteration against the matrix products it needs
+    table       the published mode-collapse protocol (ring, grid) on every method, beside the
+                published rows
 """
 import argparse
 import os
@@ -146,6 +148,70 @@ def _add_train_flags(p):
     p.add_argument("--no-figure", action="store_true", help="skip the figure")
 
 
+def cmd_table(args):
+    import json
+    from . import protocol
+    seeds = args.seeds if args.seeds is not None else \
+        protocol.SEEDS_FULL if args.full else protocol.SEEDS
+    log = sys.stderr if args.json else sys.stdout
+
+    def progress(done, total, r):
+        print("[%*d/%d] %-4s %-20s seed %d: %2d/%d modes, %5.1f %% high quality, reverse KL %s, "
+              "%.0f s (cpu %.0f s)" % (len(str(total)), done, total, r["dataset"], r["label"],
+                                       r["seed"], r["modes"], r["modes_total"],
+                                       100 * r["high_quality"],
+                                       "-" if r["reverse_kl"] is None else "%.3f" % r["reverse_kl"],
+                                       r["seconds"], r["cpu_seconds"]), file=log, flush=True)
+    print("tinywgan table: %d datasets x %d methods x %d seeds on %d worker process(es)"
+          % (len(args.datasets), len(args.methods or protocol.ROWS), seeds, args.jobs), file=log)
+    try:
+        results = protocol.run(args.datasets, args.methods, seeds, args.jobs, args.iters,
+                               progress)
+    except (TypeError, ValueError) as e:
+        print("tinywgan table: %s" % e, file=sys.stderr)
+        return 2
+    summary = protocol.summarise(results)
+    if not args.no_figure:
+        try:
+            print("wrote %s" % protocol.figure(results, args.figure), file=log)
+        except ImportError as e:
+            print("tinywgan table: no figure: %s" % e, file=sys.stderr)
+    if args.json:
+        runs = [{k: v for k, v in r.items() if k != "samples"} for r in results]
+        print(json.dumps({"seeds": seeds, "summary": summary, "runs": runs,
+                          "published": [dict(source=s, method=m, **{d: dict(zip(
+                              ("modes", "high_quality", "reverse_kl"), c[d])) for d in c})
+                              for s, m, c in protocol.PUBLISHED],
+                          "protocols": protocol.PROTOCOLS}))
+    else:
+        print("\n" + protocol.format_table(summary, seeds))
+    return 0
+
+
+def _add_table_command(sub):
+    from . import protocol
+    p = sub.add_parser("table", help="the published mode-collapse protocol on every method, "
+                       "beside the published rows")
+    p.add_argument("--full", action="store_true", help="%d seeds, as PacGAN (default %d, as "
+                   "VEEGAN)" % (protocol.SEEDS_FULL, protocol.SEEDS))
+    p.add_argument("--seeds", type=int, help="this many seeds instead (0..N-1)")
+    p.add_argument("--datasets", nargs="+", choices=protocol.DATASETS,
+                   default=list(protocol.DATASETS), help="default: both")
+    p.add_argument("--methods", nargs="+", choices=[label for label, _ in protocol.ROWS],
+                   metavar="ROW", help="rows to run (default all: %s)"
+                   % ", ".join(repr(label) for label, _ in protocol.ROWS))
+    p.add_argument("--jobs", type=int, default=2,
+                   help="worker processes, one BLAS thread each (default 2)")
+    p.add_argument("--iters", type=int, help="generator iterations per run (default: the "
+                   "dataset's and method's own; fewer for a quick look, not the protocol)")
+    p.add_argument("--figure", default=os.path.join("figures", "table.png"),
+                   help="the samples' figure (default figures/table.png)")
+    p.add_argument("--no-figure", action="store_true", help="skip the figure")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document (progress goes to stderr)")
+    p.set_defaults(func=cmd_table)
+
+
 def build_parser():
     from .backend import DEVICES, DTYPES
     parser = argparse.ArgumentParser(prog="tinywgan", description=__doc__,
@@ -175,6 +241,7 @@ def build_parser():
                    "tinywgan/steps.py)")
     p.add_argument("--json", action="store_true", help="one JSON line")
     p.set_defaults(func=cmd_bench)
+    _add_table_command(sub)
     return parser
 
 

@@ -93,6 +93,7 @@ class Config:
 #: ``make_config`` applies these unless the field is given or a preset is chosen.
 DATASET_DEFAULTS = {
     "25gaussians": dict(iters=16000, betas=(0.0, 0.9)),
+    "grid": dict(iters=16000, betas=(0.0, 0.9)),
     "digits": dict(n_critic=5, lam=10.0, width=256, depth=2, latent=32, batch=64, lr_d=1e-3,
                    lr_g=1e-3, betas=(0.5, 0.9)),
 }

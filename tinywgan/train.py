@@ -240,7 +240,7 @@ class Trainer:
         ref = real(0)
         floor = np.mean([metrics.w1_exact(real(k), ref) for k in range(1, floor_pairs + 1)])
         out = {"w1": metrics.w1_exact(fake, ref), "w1_floor": float(floor), "eval_n": n}
-        if cfg.dataset in ("8gaussians", "25gaussians"):
+        if cfg.dataset in data.MIXTURES:
             out.update(metrics.mode_coverage(fake, data.centres(cfg.dataset),
                                              data.mode_std(cfg.dataset)))
         return out
