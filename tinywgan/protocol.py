@@ -196,7 +196,7 @@ def format_table(summary, seeds):
     datasets = [d for d in DATASETS if d in summary]
     head = ["source", "method"]
     for d in datasets:
-        head += ["%s modes" % d, "%s HQ %%" % d, "%s rev. KL" % d, "%s s/run" % d]
+        head += ["%s modes" % d, "%s HQ %%" % d, "%s rev. KL" % d, "%s s/run (cpu)" % d]
     rows = []
     labels = [label for label, _ in ROWS if any(label in summary[d] for d in datasets)]
     for label in labels:
@@ -209,7 +209,7 @@ def format_table(summary, seeds):
             row += [_cell(s["modes"], s["modes_se"], 1),
                     _cell(s["high_quality"], s["high_quality_se"], 1),
                     _cell(s["reverse_kl"], s["reverse_kl_se"], 2),
-                    "%.0f" % s["seconds"]]
+                    "%.0f (%.0f)" % (s["seconds"], s["cpu_seconds"])]
         rows.append(row)
     for source, method, cells in PUBLISHED:
         row = [source, method]
@@ -224,7 +224,7 @@ def format_table(summary, seeds):
     notes = [("tinywgan", "this command: 8 distinct ring centres, %d samples per run, high "
                           "quality within 3 std, reverse KL = KL(the high-quality samples' modes "
                           "|| uniform) in nats as PacGAN; mean +- standard error over seeds "
-                          "0..%d; s/run: wall seconds of one run, training and scoring"
+                          "0..%d; s/run: wall (and CPU) seconds of one run, training and scoring"
               % (N_SAMPLES, seeds - 1))] + list(PROTOCOLS.items())
     lines += ["", "Protocols:"] + [textwrap.fill("%s: %s" % note, 100, initial_indent="  ",
                                                  subsequent_indent="    ") for note in notes]
