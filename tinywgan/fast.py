@@ -53,8 +53,8 @@ reverse pass run on them as on INTERP, and step 4 still needs ONE product per la
     H_rows^T dA_rows + gH_bar^T gA  =  (dL/df * H[l] + gH_bar[l])_rows^T gA[l]_rows
 
 (the rows of H[l] are overwritten with what the bracket holds; ``_penalty_reverse``), and the
-biases take sum_rows dL/df_i gA[l]_i. The WGAN loss's dL/df is the constant -1/B on every
-real row, the GAN's varies per row: the identity needs neither.
+biases take sum_rows dL/df_i gA[l]_i. The identity holds row by row, so it serves the WGAN's
+dL/df (the constant -1/B) and the GAN's (a different sigmoid on every row) alike.
 
 Per critic step and hidden-to-hidden layer this is, in units of one (B x W)(W x W) product:
 forward 3, backward 3, weight gradient 3, penalty reverse 1, plus 1 for ``generate``: 11, as

@@ -26,11 +26,11 @@ Three passes are this one recurrence with a different seed:
 
 Parameters live in ONE flat array ``params`` (P,) and their gradients in ``grads`` (P,);
 ``W[l]: (d_l, d_{l+1})`` and ``b[l]: (d_{l+1},)`` are views into ``params``, ``dW[l]``, ``db[l]``
-views into ``grads``. With ``bias=False`` (f = x W, e.g. the Dirac-GAN's critic psi x) the
-biases are constant zeros outside ``params``: P counts the weights alone, and what the backward
-adds into ``db`` goes to a spare buffer that nothing steps. Read or set them in place (``mlp.W[0][...] = new``); an optimizer updates
+views into ``grads``. Read or set them in place (``mlp.W[0][...] = new``); an optimizer updates
 ``params`` and every view sees it. Gradients accumulate (``+=``): call ``zero_grad()`` once per
-step, then add the loss's and the penalty's terms.
+step, then add the loss's and the penalty's terms. With ``bias=False`` (f = x W, e.g. the
+Dirac-GAN's critic psi x) the biases are constant zeros outside ``params``: P counts the weights
+alone, and what the backward adds into ``db`` goes to a spare buffer that nothing steps.
 
 Spectral normalisation (Miyato et al. 2018, "Spectral Normalization for Generative Adversarial
 Networks"): with ``spectral_norm=True`` the network computes with ``W_used[l] = W[l] / sigma(W[l])``

@@ -36,7 +36,10 @@ def critic_grid(critic, lim=3.0, n=128):
 
 
 def draw_toy(ax, trainer, n=512, lim=3.0, title=None):
-    """WGAN-GP paper, Figure 1 style: critic contour, real points (orange), generated (green)."""
+    """WGAN-GP paper, Figure 1 style: critic contour, real points (orange), generated (green).
+    The view is [-lim, lim]^2, widened to hold every mode of a larger mixture (the grid)."""
+    if trainer.cfg.dataset in data.MIXTURES:
+        lim = max(lim, 1.3 * float(abs(data.centres(trainer.cfg.dataset)).max()))
     xs, f = critic_grid(trainer.D, lim)
     ax.contour(xs, xs, f, levels=20, cmap="viridis", linewidths=0.8)
     real = backend.to_numpy(data.sample(trainer.cfg.dataset, n, backend.rng(np, 0, "plot")))
