@@ -8,9 +8,21 @@
 # decayed linearly to 0 over 8000 generator iterations), paused at snapshots spaced geometrically
 # (the first few hundred iterations change the picture most) and drawn as the WGAN-GP paper's
 # Figure 1 draws its toys: the critic's contour, the real points (orange) and 512 generated points
-# (green). Each frame's title gives the iteration and the critic's W estimate, mean f(x_real) -
-# mean f(x_fake) on that iteration's batch. The frames go into an animated GIF, and six of them,
-# drawn again at full resolution, side by side into a PNG (the still).
+# (green), with a colour bar for the critic's values (its scale changes as it trains). Each
+# frame's title gives the iteration and two numbers on the 512 real and 512 generated points
+# drawn (the same real points and the same latent draws in every frame):
+#
+# - the critic's estimate of W, mean f(x_real) - mean f(x_fake). For a 1-Lipschitz f it is a
+#   lower bound on W1 (Kantorovich-Rubinstein: W1 is the largest such difference), reached only
+#   by the best critic, so an untrained critic's estimate can be anything below W1, negative
+#   included; the penalty keeps f only about 1-Lipschitz, so it can also overshoot a little.
+#   Training curves elsewhere (and the main job's log) show the same difference on one batch of
+#   256, which is noisier still.
+# - the exact W1 between the same two point sets (``metrics.w1_exact``), what the estimate is
+#   after; at 512 points even two real sets sit about 0.1 apart (the floor).
+#
+# The frames go into an animated GIF, and six of them, drawn again at full resolution, side by
+# side into a PNG (the still).
 #
 # Pausing does not change the run: the learning-rate schedule follows cfg.iters and every random
 # draw is counter-based, so the snapshots show the run ``python -m tinywgan train`` trains.
@@ -36,9 +48,11 @@ class Config:
     stills: int = 6              # snapshots in the PNG strip, evenly spaced among the frames
     fps: int = 8                 # GIF frames per second
     hold: float = 1.5            # seconds the last frame stays before the GIF loops
-    frame_size: float = 4.0      # inches, square; at dpi 64 a 256 x 256 pixel frame (~22 KB)
+    frame_size: float = 4.0      # inches high (5 wide, the colour bar beside); at dpi 64 a
+    #                              320 x 256 pixel frame
     dpi: int = 64                # the GIF's dots per inch
     lim: float = 3.0             # frames show [-lim, lim]^2 (the data: a ring of radius 1.41)
+    points: int = 512            # real and generated points drawn and measured in each frame
     eval_n: int = 2500           # points of the final evaluation (exact W1, modes)
     floor_pairs: int = 3         # real-vs-real pairs averaged for the W1 floor
     seed: int = 0                # the run's seed
@@ -54,7 +68,7 @@ import numpy as np
 from matplotlib.animation import PillowWriter   # Pillow ships with matplotlib
 from PIL import Image
 
-from tinywgan import backend, data, train
+from tinywgan import metrics, train
 from tinywgan.plot import draw_toy, pyplot
 
 plt = pyplot()                   # matplotlib, file-only backend
@@ -66,27 +80,21 @@ stills = [snapshots[i] for i in np.linspace(0, len(snapshots) - 1, cfg.stills).r
           .astype(int)]
 
 
-def w_estimate(trainer):
-    """The critic's W estimate, mean f(x_real) - mean f(x_fake), at the current iteration: the
-    number the training step just logged, or at iteration 0 (nothing logged yet) the same
-    quantity on one batch of cfg.batch fresh points, for the untrained critic."""
-    if trainer.t > 0:
-        row = trainer.history[-1]
-        assert row["iter"] == trainer.t, "no log row at iteration %d" % trainer.t
-        return row["w_estimate"]
-    B, rng = trainer.cfg.batch, backend.rng(trainer.xp, cfg.seed, "movie")
-    x_real = data.sample(trainer.cfg.dataset, B, rng, trainer.D.dtype)               # (B, 2)
-    x_fake = trainer.sample(B, ("movie",))                                            # (B, 2)
-    return float(trainer.D(x_real).mean() - trainer.D(x_fake).mean())
-
-
-def draw(ax, trainer, w, fontsize):
-    """One snapshot: contour and points (tinywgan.plot.draw_toy), iteration and W in the title."""
+def draw(ax, trainer, fontsize, cax=True):
+    """One snapshot: contour, colour bar and points (tinywgan.plot.draw_toy; cax: the colour
+    bar's Axes, or True for one beside ax), and in the title the iteration, the critic's
+    estimate and the exact W1 on the points drawn. Returns (estimate, exact W1)."""
     ax.clear()
-    draw_toy(ax, trainer, lim=cfg.lim, title="iteration %d\nW estimate %.3f" % (trainer.t, w))
-    ax.title.set_fontsize(fontsize)
+    real, fake = draw_toy(ax, trainer, n=cfg.points, lim=cfg.lim, colorbar=cax)     # (n, 2) each
+    D = trainer.D
+    f_real = D(D.xp.asarray(real, dtype=D.dtype)).mean()                # mean f(x_real)
+    f_fake = D(D.xp.asarray(fake, dtype=D.dtype)).mean()                # mean f(x_fake)
+    estimate, w1 = float(f_real - f_fake), metrics.w1_exact(fake, real)
+    ax.set_title("iteration %d\ncritic's estimate %.3f\nexact W1 %.3f" % (trainer.t, estimate, w1),
+                 fontsize=fontsize)
     ax.set_xticks([])
     ax.set_yticks([])
+    return estimate, w1
 
 
 # %% [markdown]
@@ -94,26 +102,28 @@ def draw(ax, trainer, w, fontsize):
 
 # %%
 trainer = train.Trainer(train.make_config(dataset=cfg.dataset, iters=cfg.iters, seed=cfg.seed))
-fig, ax = plt.subplots(figsize=(cfg.frame_size, cfg.frame_size), dpi=cfg.dpi)
-fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.87)   # fixed: no jitter
-strip, strip_axes = plt.subplots(1, cfg.stills, figsize=(2.7 * cfg.stills, 3.2),
+fig = plt.figure(figsize=(1.25 * cfg.frame_size, cfg.frame_size), dpi=cfg.dpi)
+ax = fig.add_axes((0.02, 0.02, 0.74, 0.78))        # fixed places: no jitter between frames
+cax = fig.add_axes((0.80, 0.06, 0.04, 0.70))       # the colour bar's, redrawn every frame
+strip, strip_axes = plt.subplots(1, cfg.stills, figsize=(3.4 * cfg.stills, 3.6),
                                  layout="constrained")
 strip.get_layout_engine().set(h_pad=0.06)          # room between the suptitle and the titles
 path = lesson.figure_path("training_movie.gif")
 writer = PillowWriter(fps=cfg.fps)
 t0 = time.perf_counter()
+print("%9s %18s %10s (on %d real and %d generated points)" % (
+    "iteration", "critic's estimate", "exact W1", cfg.points, cfg.points))
 with writer.saving(fig, path, dpi=cfg.dpi):
     for t in snapshots:
         trainer.train(iters=t)           # continues until t iterations are done in total
-        w = w_estimate(trainer)
-        draw(ax, trainer, w, fontsize=11)
-        writer.grab_frame()              # renders the figure: one (256, 256) frame
+        cax.clear()
+        estimate, w1 = draw(ax, trainer, fontsize=9, cax=cax)
+        writer.grab_frame()              # renders the figure: one frame
         if t in stills:
             i = stills.index(t)
-            draw(strip_axes[i], trainer, w, fontsize=10)
-            if i > 0:
-                strip_axes[i].get_legend().remove()      # one legend for the strip
-        print("iteration %5d   W estimate %8.4f   %5.1f s" % (t, w, time.perf_counter() - t0),
+            draw(strip_axes[i], trainer, fontsize=10)
+            strip_axes[i].get_legend().remove()      # the suptitle names the colours
+        print("%9d %18.4f %10.4f   %5.1f s" % (t, estimate, w1, time.perf_counter() - t0),
               flush=True)
     for _ in range(round(cfg.hold * cfg.fps)):     # hold the last frame before the loop
         writer.grab_frame()
@@ -128,8 +138,10 @@ print("wrote %s: %d frames (%d snapshots at %d fps, the last held %.1f s), %.0f 
 # ## 2. The still: the chosen snapshots side by side
 
 # %%
-strip.suptitle("WGAN-GP on %s: critic contour, real (orange) and generated (green) points"
-               % cfg.dataset, fontsize=11)
+strip.suptitle("WGAN-GP on %s: critic contour (each panel its own scale), real (orange) and "
+               "generated (green) points; the critic's estimate mean f(real) - mean f(fake) "
+               "against the exact W1, on the %d points of each drawn" % (cfg.dataset, cfg.points),
+               fontsize=11)
 lesson.save(strip, "training_movie", dpi=100)
 
 

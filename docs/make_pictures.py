@@ -7,9 +7,10 @@
                                                     # DIR (a dry run: docs/ is left alone)
 
 For each picture: run the command under it in the README (``python demos/NN_name.py``, for the
-main job ``python -m tinywgan train``, for the bug zoo ``python -m tinywgan bugzoo``) in a work
-folder, ``build/pictures/``, with neither budget variable set; take the figure it writes (``figures/name.png``); reduce it the same way for all
-(``REDUCTION``); write ``docs/name.png``; and record it in ``docs/pictures.json``: the picture's
+main job ``python -m tinywgan train``, for the bug zoo ``python -m tinywgan bugzoo``, for the
+mode-collapse table ``python -m tinywgan table``, most of the time) in a work folder,
+``build/pictures/``, with neither budget variable set; take the figure it writes
+(``figures/name.png``); reduce it the same way for all (``REDUCTION``); write ``docs/name.png``; and record it in ``docs/pictures.json``: the picture's
 demo and command, the figure's size, the reduction, the sha256 of the file written, and the
 run's wall and CPU seconds. The test suite checks the README against that record, each committed
 picture against its sha256 and the reduction's format, and each demo's smoke figure against the
@@ -35,16 +36,17 @@ REDUCTION = ("scaled to at most %d px wide (Lanczos), then a palette of at most 
              "(median cut, no dithering), PNG" % MAX_WIDTH)
 
 
-#: The commands that are not demos, and what they get for a smoke run (the main job has no smoke
-#: budget: a short run instead; the bug zoo takes seconds as it is).
-COMMAND_SMOKE = {"main_job": " --iters 50", "bugzoo": ""}
+#: The commands that are not demos, and what they get for a smoke run (the main job and the table
+#: have no smoke budget: a short run instead; the bug zoo takes seconds as it is).
+COMMAND_SMOKE = {"main_job": " --iters 50", "bugzoo": "", "table": " --iters 5 --seeds 1"}
 
 
 def pictures():
     """{picture name: (demo or None, command, the figure it writes relative to its folder)}: one
-    per lesson in demos/, the main job's and the bug zoo's."""
+    per lesson in demos/, the main job's, the bug zoo's and the mode-collapse table's."""
     out = {"main_job": (None, "python -m tinywgan train", "runs/wgan-gp-8gaussians/figure.png"),
-           "bugzoo": (None, "python -m tinywgan bugzoo", "figures/bugzoo.png")}
+           "bugzoo": (None, "python -m tinywgan bugzoo", "figures/bugzoo.png"),
+           "table": (None, "python -m tinywgan table", "figures/table.png")}
     for demo in sorted(os.listdir(os.path.join(ROOT, "demos"))):
         if demo.endswith(".py") and demo[:2].isdigit():
             name = demo[3:-3]                                  # 07_clipping_vs_penalty.py

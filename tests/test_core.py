@@ -211,3 +211,26 @@ def test_gradcheck_command_prints_a_table_and_passes(capsys):
     out = capsys.readouterr().out
     assert "penalty tanh: dparams" in out and "FAIL" not in out
     assert "checks passed (float64)" in out
+
+
+def test_a_network_without_biases_learns_its_weights_alone():
+    """bias=False: f = x W (through the activations), P counts the weights, the biases are
+    constant zeros an optimizer never sees, and the gradients are still right."""
+    from tinywgan.finitediff import numerical_gradient, rel_error
+    from tinywgan.optim import SGD
+    net = MLP([3, 4, 1], "tanh", dtype="float64", bias=False, seed=2)
+    assert net.n_params == 3 * 4 + 4 * 1 and "no bias" in repr(net)
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    np.testing.assert_allclose(net(x), np.tanh(x @ net.W[0]) @ net.W[1], rtol=1e-15)
+
+    def loss():
+        return float(net.gradient_penalty(x, 2.0, 0.0)[0] + net(x).sum())
+    net.zero_grad()
+    net.gradient_penalty(x, 2.0, 0.0)
+    net.backward(np.ones((5, 1)), net.forward(x)[1])
+    analytic = net.grads.copy()                  # (the differences below add into grads)
+    assert rel_error(analytic, numerical_gradient(loss, net.params)) < 1e-8
+    SGD(0.1).step(net.params, net.grads)
+    assert all(float(abs(b).max()) == 0.0 for b in net.b)
+    net.zero_grad()
+    assert all(float(abs(db).max()) == 0.0 for db in net.db)

@@ -14,7 +14,7 @@ from tinywgan import backend, data
 from tinywgan.data import TOY_DATASETS
 
 DTYPES = [np.float32, np.float64]
-MIXTURES = ["8gaussians", "25gaussians"]
+MIXTURES = ["8gaussians", "25gaussians", "ring", "grid"]
 
 
 def _samplers():
@@ -57,10 +57,12 @@ def test_strict_device_draws_the_same_numbers_as_cpu(label, f, cols):
 @pytest.mark.parametrize("name", MIXTURES)
 def test_centres_and_mode_std(name):
     c = data.centres(name)
-    raw, noise, div = {"8gaussians": (2.0, 0.02, 1.414), "25gaussians": (2.0, 0.05, 2.828)}[name]
+    raw, noise, div = {"8gaussians": (2.0, 0.02, 1.414), "25gaussians": (2.0, 0.05, 2.828),
+                       "ring": (1.0, 0.01, 1.0), "grid": (2.0, 0.05, 1.0)}[name]
     assert c.dtype == np.float64
     assert data.mode_std(name) == pytest.approx(noise / div)
-    if name == "8gaussians":
+    assert data.MIXTURES == tuple(MIXTURES)
+    if name in ("8gaussians", "ring"):
         assert c.shape == (8, 2)
         np.testing.assert_allclose(np.linalg.norm(c, axis=1), raw / div)      # all on one ring
         angles = np.sort(np.arctan2(c[:, 1], c[:, 0]))
@@ -170,7 +172,7 @@ def test_bad_n(name, bad_n):
 def test_bad_arguments():
     rng = backend.rng(np, 0)
     with pytest.raises(ValueError, match=r"name must be one of \['25gaussians', '8gaussians', "
-                                         r"'digits', 'swissroll'\], got 'moons'"):
+                                         r"'digits', 'grid', 'ring', 'swissroll'\], got 'moons'"):
         data.sample("moons", 10, rng)
     with pytest.raises(ValueError, match="name .*only the Gaussian mixtures have modes"):
         data.centres("swissroll")
@@ -190,7 +192,7 @@ def test_bad_arguments():
 
 def test_dimension_of_every_dataset():
     assert data.DATASETS == {
-        "8gaussians": 2, "25gaussians": 2, "swissroll": 2, "digits": 64}
+        "8gaussians": 2, "25gaussians": 2, "swissroll": 2, "ring": 2, "grid": 2, "digits": 64}
     assert set(TOY_DATASETS) < set(data.DATASETS)
 
 

@@ -42,10 +42,12 @@ def _nets(device, act, d=2, latent=3, width=16, seed=3):
     return nets
 
 
+@pytest.mark.parametrize("r1,r2", [(0.0, 0.0), (3.0, 0.0), (0.0, 2.0), (3.0, 2.0)])
 @pytest.mark.parametrize("act", ["relu", "leaky_relu"])
 @pytest.mark.parametrize("method", fast.FUSED_METHODS)
-def test_the_fused_functions_give_the_plain_functions_numbers(device, act, method):
-    """Same inputs into both implementations: same loss, same D.grads, same G.grads."""
+def test_the_fused_functions_give_the_plain_functions_numbers(device, act, method, r1, r2):
+    """Same inputs into both implementations: same loss, same D.grads, same G.grads; with R1
+    and R2 (the fused ones seed the loss rows with 1) too."""
     G, D, G2, D2 = _nets(device, act)
     rng = backend.rng(G.xp, 0, "inputs")
     x_real = rng.standard_normal((8, 2), dtype=np.float64)                   # (B, d)
@@ -54,13 +56,14 @@ def test_the_fused_functions_give_the_plain_functions_numbers(device, act, metho
     fused = fast.FusedSteps()
     x_fake = fused.generate(G, z)
     assert _rel(x_fake, steps.generate(G2, z)) <= 1e-12
-    out_f = fused.critic_grads(D, x_real, x_fake, eps, method, 3.0)
-    out_p = steps.critic_grads(D2, x_real, steps.generate(G2, z), eps, method, 3.0)
+    out_f = fused.critic_grads(D, x_real, x_fake, eps, method, 3.0, r1, r2)
+    out_p = steps.critic_grads(D2, x_real, steps.generate(G2, z), eps, method, 3.0, r1, r2)
     _assert_same_numbers(out_f, out_p, 1e-12, "critic %s" % method)
     assert _rel(D.grads, D2.grads) <= 1e-12, "critic %s: D.grads" % method
-    for gan_loss in ("nonsaturating", "minimax"):
-        out_f = fused.generator_grads(G, D, z, method, gan_loss)
-        out_p = steps.generator_grads(G2, D2, z, method, gan_loss)
+    noise = rng.standard_normal((8, 2), dtype=np.float64)                    # instance noise
+    for gan_loss, added in (("nonsaturating", None), ("minimax", None), ("nonsaturating", noise)):
+        out_f = fused.generator_grads(G, D, z, method, gan_loss, added)
+        out_p = steps.generator_grads(G2, D2, z, method, gan_loss, added)
         _assert_same_numbers(out_f, out_p, 1e-12, "generator %s" % method)
         assert _rel(G.grads, G2.grads) <= 1e-12, "generator %s: G.grads" % method
 
@@ -91,10 +94,12 @@ def _assert_close(fast_tr, plain_tr, out_fast, out_plain, tol, what):
             assert err <= tol, "%s: %s.%s relative error %.2e > %g" % (what, net, buf, err, tol)
 
 
-@pytest.mark.parametrize("act,method", [("relu", "wgan-gp"), ("leaky_relu", "wgan-gp"),
-                                        ("relu", "wgan-lp"), ("relu", "gan")])
-def test_full_iterations_agree(device, act, method):
-    f, p = _pair(device, activation=act, method=method, optimizer="sgd", lr_d=1e-2, lr_g=1e-2)
+@pytest.mark.parametrize("act,method,r1", [
+    ("relu", "wgan-gp", 0.0), ("leaky_relu", "wgan-gp", 0.0), ("relu", "wgan-lp", 0.0),
+    ("relu", "gan", 0.0), ("relu", "gan", 5.0), ("leaky_relu", "wgan", 5.0)])
+def test_full_iterations_agree(device, act, method, r1):
+    f, p = _pair(device, activation=act, method=method, optimizer="sgd", lr_d=1e-2, lr_g=1e-2,
+                 r1=r1)
     assert f.steps is not steps and p.steps is steps
     for t in range(3):
         _assert_close(f, p, f.step(), p.step(), 1e-10, "iteration %d" % t)

@@ -94,6 +94,13 @@ def test_gradient_penalty_weight_gradients(p, lam, one_sided):
                                    p["scale"]))
 
 
+@given(nets, st.floats(0.1, 20.0))
+def test_zero_centred_penalty_weight_gradients(p, gamma):
+    """R1 and R2's penalty, (gamma/2) mean ||grad_x f||^2 (target 0), for every activation."""
+    _ok_or_reject(gc.check_penalty(p["act"], _widths(p), p["N"], gamma / 2, False, p["seed"],
+                                   p["scale"], target=0.0))
+
+
 def test_dropping_the_s2_path_is_caught():
     """The penalty's s'' path carries real gradient (the hidden biases get theirs only through
     it): with it dropped (the planted bug) the penalty check fails while the backward passes."""
@@ -123,13 +130,40 @@ def test_fused_critic_step(method, act, hidden, N, seed):
                                        fused=True))
 
 
+gammas = st.sampled_from([(1.0, 0.0), (0.0, 1.0), (1.0, 1.0)]).flatmap(
+    lambda on: st.tuples(*(st.floats(0.1, 20.0) if o else st.just(0.0) for o in on)))
+
+
+@given(st.sampled_from(steps.METHODS), st.sampled_from(ACTS),
+       st.lists(st.integers(1, 6), min_size=1, max_size=3), st.integers(2, 6), gammas,
+       st.integers(0, 2 ** 16))
+def test_critic_step_with_r1_and_r2(method, act, hidden, N, r1_r2, seed):
+    """steps.critic_grads with R1, R2 or both on top of every method's loss, every activation:
+    the whole loss against D.grads."""
+    r1, r2 = r1_r2
+    _ok_or_reject(gc.check_critic_step(method, act, (2, *hidden, 1), N, lam=10.0, seed=seed,
+                                       r1=r1, r2=r2))
+
+
+@given(st.sampled_from(fast.FUSED_METHODS), st.sampled_from(["relu", "leaky_relu"]),
+       st.lists(st.integers(1, 6), min_size=1, max_size=3), st.integers(2, 6), gammas,
+       st.integers(0, 2 ** 16))
+def test_fused_critic_step_with_r1_and_r2(method, act, hidden, N, r1_r2, seed):
+    """The fused R1 and R2 (the loss rows seeded with 1, fast.py) against differences too."""
+    r1, r2 = r1_r2
+    _ok_or_reject(gc.check_critic_step(method, act, (2, *hidden, 1), N, lam=10.0, seed=seed,
+                                       fused=True, r1=r1, r2=r2))
+
+
 @given(st.sampled_from(("wasserstein",) + GAN_LOSSES), st.sampled_from(SMOOTH + ["relu"]),
        st.booleans(), st.integers(0, 2 ** 16))
 def test_generator_step(loss, act, fused, seed):
     """steps.generator_grads (and the fused one, ReLU): the generator's gradient end to end
-    through the critic, for the Wasserstein loss and both GAN losses."""
+    through the critic, for the Wasserstein loss and both GAN losses, with and without
+    instance noise between them."""
     assume(not fused or act == "relu")
     _ok_or_reject(gc.check_generator_step(loss, act, seed, fused=fused))
+    _ok_or_reject(gc.check_generator_step(loss, act, seed, fused=fused, noise=True))
 
 
 def test_rel_error_is_cs231ns():
@@ -149,4 +183,7 @@ def test_run_all_passes_in_float64():
         assert "critic step %s (" % method in names
     for loss in ("wasserstein",) + GAN_LOSSES:
         assert "generator step (%s loss" % loss in names
+    for what in ("penalty (zero-centred: R1, R2)", "gan + R1 10 (relu, fused)",
+                 "gan + R2 10 (softplus)", "wgan-gp + R1 10 (relu)"):
+        assert what in names, what
 

@@ -106,6 +106,9 @@ def test_dataset_defaults_fill_only_what_is_not_given():
     assert (digits.n_critic, digits.lam, digits.width, digits.batch, digits.lr_d) == (
         5, 10.0, 256, 64, 1e-3)
     assert make_config(dataset="digits", width=16).width == 16
+    for name, betas in (("ring", (0.5, 0.9)), ("grid", (0.0, 0.9))):       # the table's data
+        c = make_config(dataset=name)
+        assert (c.iters, c.lr_d, c.lr_g, c.betas) == (12000, 4e-3, 4e-3, betas)
 
 
 def test_method_defaults_fill_only_what_is_not_given_and_win_over_the_dataset():

@@ -7,6 +7,8 @@
     bench       time the gan_toy iteration against the matrix products it needs
     exercises   the workbook: write it (init), grade it (check), find the answers (show)
     bugzoo      each classic WGAN/WGAN-GP mistake injected, and the check that catches it
+    table       the published mode-collapse protocol (ring, grid) on every method, beside the
+                published rows
 
 A mistake at this boundary ends in one line on stderr, ``tinywgan COMMAND: what is wrong; what
 to do``, and a non-zero status (2: the arguments; 1: what happened when running them; 130:
@@ -167,7 +169,7 @@ def _fail(command, message, status):
 CONFIG_FLAGS = ["method", "dataset", "iters", "batch", "n_critic", "width", "depth",
                 "activation", "latent", "lam", "clip", "optimizer", "lr_d", "lr_g", "betas",
                 "gan_loss", "seed", "device", "dtype", "log_every", "checkpoint_every",
-                "eval_every", "eval_n"]
+                "eval_every", "eval_n", "r1", "r2"]
 
 #: Where each preset's settings come from, for --help.
 _PRESET_SOURCES = {"gan_toy": "the WGAN-GP paper's toy code", "wgan_paper": "the WGAN paper"}
@@ -236,6 +238,11 @@ def _add_train_flags(p):
                    % ", ".join("%s: %s" % (m, default_optimizer(m)) for m in METHODS))
     p.add_argument("--betas", type=float, nargs=2, metavar=("BETA1", "BETA2"),
                    help="Adam's betas (default %s %s%s)" % (d.betas + (_per_setting("betas"),)))
+    for name, where in (("r1", "real"), ("r2", "generated")):
+        p.add_argument("--" + name, type=float, metavar="GAMMA",
+                       help="add %s = (GAMMA/2) mean ||grad_x f||^2 at the %s points to the "
+                       "critic's loss, any method (Mescheder et al. 2018) (default %s: off)"
+                       % (name.upper(), where, getattr(d, name)))
     p.add_argument("--gan-loss", dest="gan_loss", choices=GAN_LOSSES,
                    help="the generator's loss, for --method gan (default %s)" % d.gan_loss)
     p.add_argument("--device", choices=DEVICES, help="default %s (gpu: CuPy)" % d.device)
@@ -305,8 +312,10 @@ def build_parser():
     p.set_defaults(func=cmd_bench)
     from .bugzoo.cli import add_subcommand as add_bugzoo
     from .exercises.cli import add_subcommand as add_exercises
+    from .table import add_subcommand as add_table
     add_exercises(sub)
     add_bugzoo(sub)
+    add_table(sub)
     return parser
 
 

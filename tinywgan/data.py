@@ -10,6 +10,14 @@ independently (``gan_toy.py`` cycles 25gaussians through a shuffled fixed set):
 - ``swissroll``: scikit-learn's ``make_swiss_roll(n, noise=0.25)`` columns [0, 2], divided by 7.5:
   t = 1.5 pi (1 + 2u), u ~ U[0, 1]; x = ((t cos t, t sin t) + 0.25 e) / 7.5.
 
+And the two mixtures of the published mode-collapse tables (Srivastava et al. 2017, "VEEGAN";
+Lin et al. 2018, "PacGAN"), unscaled as they are there (``tinywgan.protocol``):
+
+- ``ring``: 8 distinct centres on the unit circle, 45 degrees apart; x = c + 0.01 e;
+- ``grid``: centres (i, j), i, j in {-4, -2, 0, 2, 4}; x = c + 0.05 e.
+
+(``ring`` is ``8gaussians`` shrunk by 1/1.414 exactly; ``grid`` is ``25gaussians`` grown by 2.828.)
+
 Also the parallel lines P_theta = (theta, Z), Z ~ U[0, 1] (Arjovsky et al. 2017,
 Example 1), a 1-D two-Gaussian mixture with its exact density (for the optimal discriminator
 D* = p_r / (p_r + p_g), Goodfellow et al. 2014), and scikit-learn's 8x8 digits.
@@ -29,12 +37,16 @@ from .validate import number
 _RING = [(1, 0), (-1, 0), (0, 1), (0, -1),
          (1 / math.sqrt(2), 1 / math.sqrt(2)), (1 / math.sqrt(2), -1 / math.sqrt(2)),
          (-1 / math.sqrt(2), 1 / math.sqrt(2)), (-1 / math.sqrt(2), -1 / math.sqrt(2))]
+_GRID = np.array([(2.0 * i, 2.0 * j) for i in range(-2, 3) for j in range(-2, 3)])
 _MIXTURES = {
     #  name          raw centres (before /divisor)                             noise  divisor
     "8gaussians": (np.array(_RING, dtype=np.float64) * 2.0, 0.02, 1.414),
-    "25gaussians": (np.array([(2.0 * i, 2.0 * j) for i in range(-2, 3) for j in range(-2, 3)]),
-                    0.05, 2.828),
+    "25gaussians": (_GRID, 0.05, 2.828),
+    "ring": (np.array(_RING, dtype=np.float64), 0.01, 1.0),
+    "grid": (_GRID, 0.05, 1.0),
 }
+#: The datasets with modes (``centres``, ``mode_std``; scored by ``metrics.mode_coverage``).
+MIXTURES = tuple(_MIXTURES)
 
 #: mixture_1d: weights, means and std of 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2).
 MIXTURE_1D_WEIGHTS = (0.5, 0.5)
@@ -82,6 +94,24 @@ def twentyfive_gaussians(n, rng, dtype=np.float32):
     Returns: x: (n, 2) on rng's device.
     """
     return _gaussian_mixture("25gaussians", n, rng, dtype)
+
+
+def ring(n, rng, dtype=np.float32):
+    """ring (VEEGAN, PacGAN): x = c + 0.01 e, c one of 8 points on the unit circle, unscaled.
+
+    Inputs: n: int > 0; rng: backend.rng(...); dtype: float32 or float64.
+    Returns: x: (n, 2) on rng's device.
+    """
+    return _gaussian_mixture("ring", n, rng, dtype)
+
+
+def grid(n, rng, dtype=np.float32):
+    """grid (VEEGAN, PacGAN): x = (2i, 2j) + 0.05 e, i, j uniform in {-2..2}, unscaled.
+
+    Inputs: n: int > 0; rng: backend.rng(...); dtype: float32 or float64.
+    Returns: x: (n, 2) on rng's device.
+    """
+    return _gaussian_mixture("grid", n, rng, dtype)
 
 
 def swissroll(n, rng, dtype=np.float32):
@@ -164,7 +194,7 @@ def digits(xp=np, dtype=np.float32):
 
 #: Name -> sampler for the 2-D toys; each is f(n, rng, dtype) -> (n, 2).
 TOY_DATASETS = {"8gaussians": eight_gaussians, "25gaussians": twentyfive_gaussians,
-                "swissroll": swissroll}
+                "swissroll": swissroll, "ring": ring, "grid": grid}
 
 #: Every dataset a Trainer can learn -> its dimension d: the toys, and the digits as 64-pixel
 #: vectors (``sample`` draws them with replacement from the 1797 images).
@@ -208,7 +238,7 @@ def sample(name, n, rng, dtype=np.float32):
 def centres(name):
     """Mode centres of a Gaussian-mixture toy after its scaling (host NumPy).
 
-    Returns: (K, 2) float64; K = 8 for 8gaussians, 25 for 25gaussians.
+    Returns: (K, 2) float64; K = 8 for 8gaussians and ring, 25 for 25gaussians and grid.
     """
     _check_name(name, _MIXTURES, " (only the Gaussian mixtures have modes)")
     raw, _, divisor = _MIXTURES[name]
@@ -216,7 +246,8 @@ def centres(name):
 
 
 def mode_std(name):
-    """Per-coordinate noise std of each mode after scaling: 0.02/1.414 or 0.05/2.828."""
+    """Per-coordinate noise std of each mode after scaling: 0.02/1.414, 0.05/2.828, 0.01 (ring)
+    or 0.05 (grid)."""
     _check_name(name, _MIXTURES, " (only the Gaussian mixtures have modes)")
     _, noise, divisor = _MIXTURES[name]
     return noise / divisor

@@ -41,6 +41,21 @@ penalty R = 2B and there is no INTERP block). Then, one product per layer over a
 input only (no parameter gradients), G's backward writing dW, db (no dz). ``generate`` is G's
 forward without masks (ReLU in place), for the critic step's x_fake.
 
+**R1 and R2** (``steps``' zero-centred penalties on the REAL or FAKE rows) need the input
+gradient on rows whose backward already carries the loss's seed dL/df_i. No extra rows are
+needed: the backward is linear in its seed and the masks are the row's own, so on row i
+
+    dA[l]_i = dL/df_i * gA[l]_i             (the loss's backward = dL/df_i times the pass seeded 1)
+
+Those rows are seeded with 1 instead, so the backward gives gA there, the penalty's head and
+reverse pass run on them as on INTERP, and step 4 still needs ONE product per layer:
+
+    H_rows^T dA_rows + gH_bar^T gA  =  (dL/df * H[l] + gH_bar[l])_rows^T gA[l]_rows
+
+(the rows of H[l] are overwritten with what the bracket holds; ``_penalty_reverse``), and the
+biases take sum_rows dL/df_i gA[l]_i. The identity holds row by row, so it serves the WGAN's
+dL/df (the constant -1/B) and the GAN's (a different sigmoid on every row) alike.
+
 Per critic step and hidden-to-hidden layer this is, in units of one (B x W)(W x W) product:
 forward 3, backward 3, weight gradient 3, penalty reverse 1, plus 1 for ``generate``: 11, as
 the plain steps need (``bench.matmul_count``), in products 3x as tall.
@@ -51,6 +66,7 @@ from .losses import (gan_discriminator_loss, gan_generator_loss, wasserstein_cri
                      wasserstein_generator_loss)
 from .penalty import penalty_head
 from .steps import INTERPOLATING, interpolates
+from .validate import number
 
 #: The methods the fused steps compute (spectral norm, 'wgan-sn', keeps the plain steps).
 FUSED_METHODS = ("wgan-gp", "wgan-lp", "wgan", "gan")
@@ -134,6 +150,29 @@ def backward(net, dA, mask):
         d *= mask[l - 1]                                  # dA[l-1] = dH[l] s'(A[l-1])
 
 
+def _penalty_reverse(D, H, mask, rows, gH_bar0, d_loss, scratch):
+    r"""Step 3's reverse pass on the rows ``rows``, from gH_bar[0] = ``gH_bar0``: (B, d_0),
+
+        gH_bar[l+1] = (gH_bar[l] W[l]) s'(A[l])                      l = 0..L-2
+
+    leaving in the rows of H[l] what step 4's product needs there: gH_bar[l] on the INTERP rows
+    (``d_loss`` None: their H is needed no more, so the pass runs in place), and
+    dL/df * H[l] + gH_bar[l] on loss rows seeded with 1 for R1 or R2 (``d_loss``: (B, 1) their
+    dL/df; the pass runs in ``scratch``, a list of (B, d_l) buffers).
+    """
+    xp = get_array_module(gH_bar0)
+    bar = [h[rows] for h in H] if d_loss is None else scratch          # where gH_bar[l] goes
+    bar[0][...] = gH_bar0
+    for l in range(D.L - 1):
+        xp.matmul(bar[l], D.W[l], out=bar[l + 1])                       # gA_bar[l] = gH_bar W
+        bar[l + 1] *= mask[l][rows]                                     # gH_bar[l+1]
+    if d_loss is not None:
+        for l in range(D.L):
+            h = H[l][rows]
+            h *= d_loss                                                 # dL/df H[l]
+            h += bar[l]                                                 #   + gH_bar[l]
+
+
 # ------------------------------------------------------------------------------------------------
 # The steps
 # ------------------------------------------------------------------------------------------------
@@ -149,7 +188,8 @@ class FusedSteps:
         self._buffers = {}
 
     def buffers(self, role, net, rows):
-        """The Buffers of ``role`` ('critic', 'generator', 'critic-of-generator') for ``net``."""
+        """The Buffers of ``role`` ('critic', 'generator', 'critic-of-generator', 'reverse': R1's
+        or R2's reverse pass) for ``net``."""
         key = (role, tuple(net.widths), rows, str(net.dtype), net.xp.__name__)
         if key not in self._buffers:
             self._buffers[key] = Buffers(net, rows)
@@ -166,19 +206,21 @@ class FusedSteps:
         buf = self.buffers("generator", G, z.shape[0])
         return forward(G, [z] + buf.H[1:], buf.mask if _slope(G.act) else None, buf.out)
 
-    def critic_grads(self, D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0):
-        """``steps.critic_grads``, fused (module docstring, steps 1-4)."""
+    def critic_grads(self, D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0, r1=0.0,
+                     r2=0.0):
+        """``steps.critic_grads``, fused (module docstring, steps 1-4, and R1, R2)."""
         self._check(method, D)
+        r1, r2 = number("critic_grads: r1", r1, low=0), number("critic_grads: r2", r2, low=0)
         xp, B, L = D.xp, x_real.shape[0], D.L
-        penalised = method in INTERPOLATING
-        buf = self.buffers("critic", D, 3 * B if penalised else 2 * B)
+        interpolating = method in INTERPOLATING
+        buf = self.buffers("critic", D, 3 * B if interpolating else 2 * B)
         H, mask, dA, f = buf.H, buf.mask, buf.dA, buf.out
         REAL, FAKE, INTERP = _blocks(B)
         LOSS = slice(0, 2 * B)                                 # the rows of the loss term
         X = H[0]                                                                  # (R, d)
         X[REAL] = x_real
         X[FAKE] = x_fake
-        if penalised:
+        if interpolating:
             X[INTERP] = interpolates(x_real, x_fake, eps)      # eps x + (1 - eps) x_fake
 
         # 1. the forward on all rows at once, keeping the masks
@@ -187,33 +229,41 @@ class FusedSteps:
         loss, d_real, d_fake = loss_of(f[REAL], f[FAKE])
         out = {"w_estimate": f[REAL].mean() - f[FAKE].mean()}
 
-        # 2. one backward over all rows: the loss's dA (REAL, FAKE), the penalty's gA (INTERP)
-        dA[L - 1][REAL] = d_real
-        dA[L - 1][FAKE] = d_fake
-        if penalised:
+        # the penalties: (name, rows, weight, target, one-sided, the loss's dL/df on the rows)
+        penalties = [("penalty", INTERP, lam, 1.0, method == "wgan-lp", None)] \
+            if interpolating else []
+        penalties += [(name, rows, gamma / 2, 0.0, False, d_loss) for name, rows, gamma, d_loss
+                      in (("r1", REAL, r1, d_real), ("r2", FAKE, r2, d_fake)) if gamma]
+
+        # 2. one backward over all rows, seeded with dL/df (the loss) or 1 (gA, a penalty's)
+        dA[L - 1][REAL] = 1 if r1 else d_real
+        dA[L - 1][FAKE] = 1 if r2 else d_fake
+        if interpolating:
             dA[L - 1][INTERP] = 1                                                 # gA[L-1] = 1
         backward(D, dA, mask)
 
-        # 3. the penalty, on the INTERP rows only: its head, then the reverse pass
-        if penalised:
-            grad_x = dA[0][INTERP] @ D.W[0].T                  # g = gH[0] = gA[0] W[0]^T (B, d)
-            R, norms, gH_bar0 = penalty_head(grad_x, lam, 1.0, method == "wgan-lp")
-            X[INTERP] = gH_bar0                 # the INTERP rows of H[0] now hold gH_bar[0]
-            for l in range(L - 1):                     # gH_bar[l+1] = (gH_bar[l] W[l]) s'(A[l])
-                gH_bar = H[l + 1][INTERP]
-                xp.matmul(H[l][INTERP], D.W[l], out=gH_bar)           # gA_bar[l] = gH_bar W
-                gH_bar *= mask[l][INTERP]
+        # 3. each penalty on its rows: its head, then the reverse pass
+        for name, rows, weight, target, one_sided, d_loss in penalties:
+            grad_x = dA[0][rows] @ D.W[0].T                    # g = gH[0] = gA[0] W[0]^T (B, d)
+            R, norms, gH_bar0 = penalty_head(grad_x, weight, target, one_sided)
+            scratch = None if d_loss is None else self.buffers("reverse", D, B).H
+            _penalty_reverse(D, H, mask, rows, gH_bar0, d_loss, scratch)
             loss = loss + R
-            out.update(penalty=R, grad_norm=norms.mean())
+            out[name] = R
+            if name == "penalty":
+                out["grad_norm"] = norms.mean()
 
         # 4. weight gradients: one product per layer over the stacked rows
         for l in range(L):
-            xp.matmul(H[l].T, dA[l], out=D.dW[l])      # H^T dA (REAL, FAKE) + gH_bar^T gA (INTERP)
+            xp.matmul(H[l].T, dA[l], out=D.dW[l])      # H^T dA (REAL, FAKE) + gH_bar^T gA
+            for _, rows, _, _, _, d_loss in penalties:
+                if d_loss is not None:
+                    dA[l][rows] *= d_loss              # gA -> the loss's dA = dL/df gA
             dA[l][LOSS].sum(axis=0, out=D.db[l])       # sum_rows dA (REAL, FAKE)
         out["critic_loss"] = loss
         return out
 
-    def generator_grads(self, G, D, z, method="wgan-gp", gan_loss="nonsaturating"):
+    def generator_grads(self, G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=None):
         """``steps.generator_grads``, fused (module docstring)."""
         self._check(method, G, D)
         xp, B = G.xp, z.shape[0]
@@ -222,6 +272,8 @@ class FusedSteps:
         # 1. forward through G (masks kept) and D
         Hg = [z] + g.H[1:]
         forward(G, Hg, g.mask, g.out)                                             # (B, d)
+        if noise is not None:
+            g.out += noise                             # instance noise: D sees G(z) + noise
         forward(D, [g.out] + d.H[1:], d.mask, d.out)                              # (B, 1)
         if method == "gan":
             loss, d_fake = gan_generator_loss(d.out, gan_loss)

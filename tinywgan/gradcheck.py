@@ -169,12 +169,12 @@ def one_sided_target(norms):
 
 
 def check_penalty(act="tanh", widths=(2, 6, 5, 1), N=5, lam=10.0, one_sided=False, seed=0,
-                  scale=1.0):
-    """The gradient penalty's weight and bias gradients (the double backward). The one-sided
-    penalty is checked at ``one_sided_target`` of the rows' norms."""
+                  scale=1.0, target=1.0):
+    """The gradient penalty's weight and bias gradients (the double backward). target 1 is
+    WGAN-GP's, 0 the zero-centred R1/R2's; the one-sided penalty is checked at
+    ``one_sided_target`` of the rows' norms instead."""
     net = MLP(widths, act, dtype="float64", seed=seed)
     x = _inputs(widths, N, seed + 1, scale)
-    target = 1.0
     if one_sided:
         target = one_sided_target(np.sqrt((net.input_gradient(x) ** 2).sum(axis=1)))
 
@@ -183,8 +183,9 @@ def check_penalty(act="tanh", widths=(2, 6, 5, 1), N=5, lam=10.0, one_sided=Fals
     net.zero_grad()
     f()
     analytic = net.grads.copy()
-    return _net_row("penalty%s %s: dparams" % (" (one-sided)" if one_sided else "", net.act),
-                    net, [x], analytic, f, net.params)
+    kind = " (one-sided)" if one_sided else " (zero-centred: R1, R2)" if target == 0 else ""
+    return _net_row("penalty%s %s: dparams" % (kind, net.act), net, [x], analytic, f,
+                    net.params)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -204,9 +205,9 @@ def _random_biases(rng, *nets):
 
 
 def check_critic_step(method="wgan-gp", act="tanh", widths=(2, 6, 5, 1), N=6, lam=10.0,
-                      seed=0, fused=False):
+                      seed=0, fused=False, r1=0.0, r2=0.0):
     """``steps.critic_grads`` (or the fused one), the function that trains, as one function of
-    all the critic's parameters: its whole loss (penalty included) against D.grads.
+    all the critic's parameters: its whole loss (penalties, R1 and R2 included) against D.grads.
 
     For wgan-lp the last layer is scaled so that the norms ||grad_x f(x_hat_i)|| have
     ``one_sided_target`` 1 (f is linear in W[L-1], so its input gradient scales with it): both
@@ -227,33 +228,41 @@ def check_critic_step(method="wgan-gp", act="tanh", widths=(2, 6, 5, 1), N=6, la
     impl = _implementation(fused)
 
     def f():
-        return float(impl.critic_grads(D, x_real, x_fake, eps, method, lam)["critic_loss"])
+        return float(impl.critic_grads(D, x_real, x_fake, eps, method, lam, r1, r2)
+                     ["critic_loss"])
     f()
     analytic = D.grads.copy()
-    return _net_row("critic step %s (%s%s): dparams" % (method, D.act, ", fused" if fused else ""),
+    extra = "".join(" + %s %g" % (name, gamma) for name, gamma in (("R1", r1), ("R2", r2))
+                    if gamma)
+    return _net_row("critic step %s%s (%s%s): dparams" % (method, extra, D.act,
+                                                          ", fused" if fused else ""),
                     D, [x_real, x_fake, x_hat], analytic, f, D.params)
 
 
-def check_generator_step(loss="wasserstein", act="tanh", seed=0, N=5, fused=False):
+def check_generator_step(loss="wasserstein", act="tanh", seed=0, N=5, fused=False,
+                         noise=False):
     """``steps.generator_grads`` (or the fused one): the generator's weight gradient end to end
-    through a fixed critic. loss: 'wasserstein' (every WGAN) or a GAN loss (losses.GAN_LOSSES)."""
+    through a fixed critic. loss: 'wasserstein' (every WGAN) or a GAN loss (losses.GAN_LOSSES);
+    noise: the critic sees G(z) plus fixed instance noise."""
     G = MLP((2, 6, 5, 2), act, dtype="float64", seed=seed)
     D = MLP((2, 7, 1), act, dtype="float64", seed=seed + 1)
     rng = np.random.default_rng(seed + 2)
     _random_biases(rng, G, D)
     z = rng.normal(size=(N, 2))
+    added = rng.normal(scale=0.5, size=(N, 2)) if noise else None
     method, gan_loss = ("wgan-gp", GAN_LOSSES[0]) if loss == "wasserstein" else ("gan", loss)
     impl = _implementation(fused)
 
     def f():
-        return float(impl.generator_grads(G, D, z, method, gan_loss)["gen_loss"])
+        return float(impl.generator_grads(G, D, z, method, gan_loss, added)["gen_loss"])
     f()
     analytic = G.grads.copy()
-    row = compare("generator step (%s loss, %s%s): dparams" % (loss, G.act,
-                                                           ", fused" if fused else ""),
-               analytic, _numgrad(G, f, G.params))
+    row = compare("generator step (%s loss%s, %s%s): dparams"
+                  % (loss, ", instance noise" if noise else "", G.act, ", fused" if fused else ""),
+                  analytic, _numgrad(G, f, G.params))
     if not G.act.second_order:
-        row["kink_margin"] = min(min_abs_preactivation(G, z), min_abs_preactivation(D, G(z)))
+        x_seen = G(z) if added is None else G(z) + added
+        row["kink_margin"] = min(min_abs_preactivation(G, z), min_abs_preactivation(D, x_seen))
     return row
 
 
@@ -279,7 +288,7 @@ def check_gan_losses(seed=0, N=5):
 
 def run_all(seed=0):
     """Every check, float64: the pieces, the networks, then the steps that train, for every
-    method and generator loss, plain and fused. Returns a list of rows."""
+    method and generator loss, plain and fused, and with R1 and R2. Returns a list of rows."""
     rows = []
     for name in sorted(ACTIVATIONS):
         rows += check_activation(name, seed)
@@ -291,6 +300,7 @@ def run_all(seed=0):
         rows += check_mlp_backward(name, seed=seed)
         rows.append(check_input_gradient(name, seed=seed))
         rows.append(check_penalty(name, seed=seed))
+        rows.append(check_penalty(name, seed=seed, target=0.0))
     rows.append(check_penalty("tanh", one_sided=True, seed=seed))
     rows.append(check_penalty("relu", one_sided=True, seed=seed))
     for method in steps.METHODS:
@@ -298,9 +308,16 @@ def run_all(seed=0):
         rows.append(check_critic_step(method, "relu", seed=seed))
     for method in fast.FUSED_METHODS:
         rows.append(check_critic_step(method, "relu", seed=seed, fused=True))
+    for method in ("gan", "wgan-gp"):                     # R1, R2 (Mescheder et al. 2018)
+        for gammas in (dict(r1=10.0), dict(r2=10.0)):
+            rows.append(check_critic_step(method, "softplus", seed=seed, **gammas))
+            rows.append(check_critic_step(method, "relu", seed=seed, **gammas))
+            rows.append(check_critic_step(method, "relu", seed=seed, fused=True, **gammas))
     for loss in ("wasserstein",) + GAN_LOSSES:
         rows.append(check_generator_step(loss, "silu", seed=seed))
         rows.append(check_generator_step(loss, "relu", seed=seed))
         rows.append(check_generator_step(loss, "relu", seed=seed, fused=True))
+    rows.append(check_generator_step("nonsaturating", "silu", seed=seed, noise=True))
+    rows.append(check_generator_step("nonsaturating", "relu", seed=seed, fused=True, noise=True))
     rows += check_gan_losses(seed)
     return rows

@@ -28,7 +28,9 @@ Parameters live in ONE flat array ``params`` (P,) and their gradients in ``grads
 ``W[l]: (d_l, d_{l+1})`` and ``b[l]: (d_{l+1},)`` are views into ``params``, ``dW[l]``, ``db[l]``
 views into ``grads``. Read or set them in place (``mlp.W[0][...] = new``); an optimizer updates
 ``params`` and every view sees it. Gradients accumulate (``+=``): call ``zero_grad()`` once per
-step, then add the loss's and the penalty's terms.
+step, then add the loss's and the penalty's terms. With ``bias=False`` (f = x W, e.g. the
+Dirac-GAN's critic psi x) the biases are constant zeros outside ``params``: P counts the weights
+alone, and what the backward adds into ``db`` goes to a spare buffer that nothing steps.
 
 Spectral normalisation (Miyato et al. 2018, "Spectral Normalization for Generative Adversarial
 Networks"): with ``spectral_norm=True`` the network computes with ``W_used[l] = W[l] / sigma(W[l])``
@@ -60,6 +62,7 @@ class MLP:
             layers) or 'glorot' (U(+-sqrt(6/(fan_in+fan_out)))) for the hidden layers;
         last_init: the same choice for the last layer (the toy code uses Glorot there).
         spectral_norm: compute with W / sigma(W) (see the module docstring).
+        bias: learn a bias per layer; False: every b[l] is a constant 0 outside ``params``.
         dtype: 'float32' (training) or 'float64' (gradient checks).
         device: 'cpu', 'gpu' or 'strict' (``tinywgan.backend``).
         seed: seed of the initial weights.
@@ -68,7 +71,8 @@ class MLP:
     """
 
     def __init__(self, widths, activation="relu", init="he", last_init="glorot",
-                 spectral_norm=False, dtype="float32", device="cpu", seed=0, check_finite=True):
+                 spectral_norm=False, dtype="float32", device="cpu", seed=0, check_finite=True,
+                 bias=True):
         widths = validate.widths("widths", widths)
         for name, value in (("init", init), ("last_init", last_init)):
             validate.choice(name, value, ("he", "glorot"))
@@ -83,11 +87,16 @@ class MLP:
         self.check_finite = check_finite
         self.L = L = len(widths) - 1
         shapes = [((widths[l], widths[l + 1]), (widths[l + 1],)) for l in range(L)]
-        self.n_params = sum(a * b + b for (a, b), _ in shapes)
+        self.bias = bool(bias)
+        n_b = sum(widths[1:])                                   # every layer's bias entries
+        self.n_params = sum(a * b for (a, b), _ in shapes) + (n_b if self.bias else 0)
         self.params = xp.zeros(self.n_params, dtype=self.dtype)                    # (P,)
         self.grads = xp.zeros(self.n_params, dtype=self.dtype)                     # (P,)
-        self.W, self.b = self._views(self.params, shapes)
-        self.dW, self.db = self._views(self.grads, shapes)
+        # without biases: b[l] views of constant zeros, db[l] of a spare (n_b,) buffer
+        self._spare_db = None if self.bias else xp.zeros(n_b, dtype=self.dtype)
+        self.W, self.b = self._views(self.params, shapes,
+                                     None if self.bias else xp.zeros(n_b, dtype=self.dtype))
+        self.dW, self.db = self._views(self.grads, shapes, self._spare_db)
 
         rng = backend.rng(xp, seed, "init")
         for l, ((fan_in, fan_out), _) in enumerate(shapes):
@@ -111,19 +120,25 @@ class MLP:
             self.sn = None
             self.W_used, self.dW_used = self.W, self.dW
 
-    def _views(self, flat, shapes):
-        Ws, bs, i = [], [], 0
+    def _views(self, flat, shapes, spare=None):
+        """W[l] and b[l] as views of ``flat``, layer after layer; b[l] of ``spare`` if given."""
+        Ws, bs, i, j = [], [], 0, 0
         for (fi, fo), _ in shapes:
             Ws.append(flat[i:i + fi * fo].reshape(fi, fo))
             i += fi * fo
-            bs.append(flat[i:i + fo])
-            i += fo
+            if spare is None:
+                bs.append(flat[i:i + fo])
+                i += fo
+            else:
+                bs.append(spare[j:j + fo])
+                j += fo
         return tuple(Ws), tuple(bs)
 
     def __repr__(self):
-        return "MLP(%s, %s%s, %s, %s)" % ("-".join(map(str, self.widths)), self.act,
-                                         ", spectral_norm" if self.spectral_norm else "",
-                                         self.dtype, self.device)
+        return "MLP(%s, %s%s%s, %s, %s)" % ("-".join(map(str, self.widths)), self.act,
+                                           ", spectral_norm" if self.spectral_norm else "",
+                                           "" if self.bias else ", no bias", self.dtype,
+                                           self.device)
 
     # --------------------------------------------------------------------------------------------
     def _check_input(self, x, where, name="x"):
@@ -159,6 +174,8 @@ class MLP:
     def zero_grad(self):
         """Set every gradient (dW, db, and spectral norm's dW_used) to zero."""
         self.grads.fill(0)
+        if self._spare_db is not None:
+            self._spare_db.fill(0)
         if self.sn is not None:
             for dW in self.dW_used:
                 dW.fill(0)

@@ -27,11 +27,19 @@ def critic_grid(critic, lim=3.0, n=128):
 
 def draw_toy(ax, trainer, n=512, lim=3.0, title=None, colorbar=False):
     """WGAN-GP paper, Figure 1 style: critic contour, real points (orange), generated (green);
-    with ``colorbar`` a colour bar saying which value each contour line is."""
+    with ``colorbar`` a colour bar saying which value each contour line is (True: beside ax; an
+    Axes: drawn into it, as a movie's frames do). The view is [-lim, lim]^2, widened to hold
+    every mode of a larger mixture (the grid).
+
+    Returns (real, fake): the n points of each drawn, host arrays (n, 2)."""
+    if trainer.cfg.dataset in data.MIXTURES:
+        lim = max(lim, 1.3 * float(abs(data.centres(trainer.cfg.dataset)).max()))
     xs, f = critic_grid(trainer.D, lim)
     cs = ax.contour(xs, xs, f, levels=20, cmap="viridis", linewidths=0.8)
-    if colorbar:
+    if colorbar is True:
         ax.figure.colorbar(cs, ax=ax, shrink=0.8, label="critic value f(x)")
+    elif colorbar:
+        ax.figure.colorbar(cs, cax=colorbar, label="critic value f(x)")
     real = backend.to_numpy(data.sample(trainer.cfg.dataset, n, backend.rng(np, 0, "plot")))
     fake = backend.to_numpy(trainer.sample(n, ("plot",)))
     ax.scatter(real[:, 0], real[:, 1], marker="+", s=12, c="tab:orange", label="real")
@@ -42,6 +50,7 @@ def draw_toy(ax, trainer, n=512, lim=3.0, title=None, colorbar=False):
     ax.set_title(title or "%s on %s, iteration %d" % (trainer.cfg.method, trainer.cfg.dataset,
                                                      trainer.t))
     ax.legend(loc="upper right", fontsize=8)
+    return real, fake
 
 
 def draw_digits(ax, images, cols=10, title=None):

@@ -1,8 +1,8 @@
 r"""One step of each network, defined once: the gradients the critic and the generator descend,
 as functions of every input they need.
 
-    critic_grads(D, x_real, x_fake, eps, method, lam)   # fills D.grads; returns the numbers
-    generator_grads(G, D, z, method, gan_loss)          # fills G.grads; D.grads untouched
+    critic_grads(D, x_real, x_fake, eps, method, lam, r1, r2)   # fills D.grads; the numbers
+    generator_grads(G, D, z, method, gan_loss, noise)   # fills G.grads; D.grads untouched
     generator_loss_at(D, x_fake, method, gan_loss)      # L_G and dL_G/dx_fake at given points
     update_critic(D, opt, method, clip)                 # the optimizer step (and the clipping)
 
@@ -32,8 +32,21 @@ Adversarial Networks"; Goodfellow et al. 2014, "Generative Adversarial Nets"):
 
 and the generator descends L_G = -mean f(G(z)) (every WGAN) or, for the GAN, the minimax
 mean log(1 - D(G(z))) or the non-saturating -mean log D(G(z)) (``losses.GAN_LOSSES``).
+
+Any method's critic loss can also carry the zero-centred penalties of Mescheder, Geiger and
+Nowozin 2018 ("Which Training Methods for GANs do actually Converge?"), on f itself (the GAN's
+logit, not sigmoid(f)):
+
+    R1 = (gamma_1/2) mean_i ||grad_x f(x_real_i)||^2       on the real points
+    R2 = (gamma_2/2) mean_i ||grad_x f(x_fake_i)||^2       on the generated points
+
+``r1 = gamma_1``, ``r2 = gamma_2`` (0: off). They are ``penalty.gradient_penalty`` with target 0
+and weight lam = gamma/2, at the real or generated points themselves instead of interpolates:
+the same exact double backward as WGAN-GP's penalty. They pull f flat where the data are, so
+that at an equilibrium the critic stops pushing (the Dirac-GAN lab, ``demos/06_dirac_gan.py``,
+shows what that does to convergence).
 """
-from .validate import choice
+from .validate import choice, number
 from .lipschitz import clip_weights
 from .losses import (GAN_LOSSES, gan_discriminator_loss, gan_generator_loss,
                      wasserstein_critic_loss, wasserstein_generator_loss)
@@ -49,20 +62,23 @@ def generate(G, z):
     return G(z)
 
 
-def critic_grads(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0):
-    r"""The critic's loss on one batch (the module docstring's L_D for ``method``), with its
-    gradient left in ``D.grads`` (zeroed first).
+def critic_grads(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0, r1=0.0, r2=0.0):
+    r"""The critic's loss on one batch (the module docstring's L_D for ``method``, plus R1 and
+    R2 where their gamma is not 0), with its gradient left in ``D.grads`` (zeroed first).
 
     Inputs: D: the critic MLP (d -> 1); x_real: (B, d), x_fake: (B, d) on D's device;
     eps: (B, 1) in [0, 1], one per example (wgan-gp and wgan-lp; ignored otherwise);
-    method: one of METHODS; lam: the penalty weight (wgan-gp, wgan-lp).
+    method: one of METHODS; lam: the penalty weight (wgan-gp, wgan-lp); r1, r2: gamma >= 0 of
+    the zero-centred penalties on x_real and on x_fake (0: off).
     Under spectral norm, f uses W / sigma with D's current power-iteration vectors (the trainer
     advances them with ``D.power_iterate()`` before each step; here they are held fixed).
-    Returns a dict of 0-d device arrays: critic_loss (the whole loss, penalty included, whose
-    gradient D.grads now holds), w_estimate = mean f(x_real) - mean f(x_fake), and for wgan-gp
-    and wgan-lp penalty and grad_norm (the mean ||grad_x f(x_hat)||).
+    Returns a dict of 0-d device arrays: critic_loss (the whole loss, penalties included, whose
+    gradient D.grads now holds), w_estimate = mean f(x_real) - mean f(x_fake), for wgan-gp
+    and wgan-lp penalty and grad_norm (the mean ||grad_x f(x_hat)||), and r1, r2 (the penalties'
+    values) where they are on.
     """
     choice("critic_grads: method", method, METHODS)
+    r1, r2 = number("critic_grads: r1", r1, low=0), number("critic_grads: r2", r2, low=0)
     D.spectral_normalise()                        # W_used = W / sigma(W); a no-op without SN
     D.zero_grad()
     f_real, cache_real = D.forward(x_real)                                      # (B, 1)
@@ -77,6 +93,11 @@ def critic_grads(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0):
         R, norms = D.gradient_penalty(x_hat, lam, one_sided=(method == "wgan-lp"))  # dW += dR/dW
         loss = loss + R
         out.update(penalty=R, grad_norm=norms.mean())
+    for name, gamma, x in (("r1", r1, x_real), ("r2", r2, x_fake)):
+        if gamma:                                  # (gamma/2) mean ||grad_x f(x_i)||^2
+            R, _ = D.gradient_penalty(x, gamma / 2, target=0.0)                  # dW += dR/dW
+            loss = loss + R
+            out[name] = R
     D.spectral_backward()                          # dL/dW_used -> dL/dW; a no-op without SN
     out["critic_loss"] = loss
     return out
@@ -113,18 +134,23 @@ def generator_loss_at(D, x_fake, method="wgan-gp", gan_loss="nonsaturating"):
     return loss, D.backward(d_fake, cache, param_grads=False)                  # (B, d)
 
 
-def generator_grads(G, D, z, method="wgan-gp", gan_loss="nonsaturating"):
+def generator_grads(G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=None):
     r"""The generator's loss through the critic (``generator_loss_at``), with its gradient left
     in ``G.grads`` (zeroed first); the critic's gradients are untouched:
 
-        dL_G/dtheta = (dG/dtheta)^T dL_G/dx_fake,   x_fake = G(z)
+        dL_G/dtheta = (dG/dtheta)^T dL_G/dx_fake,   x_fake = G(z) (+ noise)
 
     the critic's backward to its input seeding the generator's backward.
     Inputs: G: latent -> d; D: d -> 1; z: (B, latent); method, gan_loss as for
-    ``generator_loss_at``. Returns {'gen_loss': 0-d device array}.
+    ``generator_loss_at``; noise: None, or (B, d) added to G(z) before the critic sees it
+    (instance noise: the caller adds the same kind of noise to the critic's x_real and x_fake;
+    d(x + noise)/dx = 1, so the gradient flows through unchanged).
+    Returns {'gen_loss': 0-d device array}.
     """
     G.zero_grad()
     x_fake, cache = G.forward(z)                                                # (B, d)
+    if noise is not None:
+        x_fake = x_fake + noise
     loss, dx_fake = generator_loss_at(D, x_fake, method, gan_loss)              # (B, d)
     G.backward(dx_fake, cache)                                                  # dW += dL_G/dW
     return {"gen_loss": loss}

@@ -5,7 +5,8 @@ One generator iteration t (Arjovsky et al. 2017, Algorithm 1; Gulrajani et al. 2
 
     repeat n_critic times (k = 0..n_critic-1):                          # Trainer.critic_step
         x_real ~ P_r,  z ~ N(0, I),  x_fake = G(z),  eps ~ U[0, 1] per example   (B rows each)
-        D.grads <- grad_w L_D(x_real, x_fake, eps)          steps.critic_grads (L_D per method)
+        D.grads <- grad_w L_D(x_real, x_fake, eps)          steps.critic_grads (L_D per method,
+                                                            + R1, R2 where cfg.r1, cfg.r2 > 0)
         w <- optimizer step (wgan: then clip into [-c, c])  steps.update_critic
     z ~ N(0, I)                                                        # Trainer.generator_step
     G.grads <- grad_theta L_G(z)                            steps.generator_grads
@@ -52,7 +53,7 @@ class TrainingDiverged(RuntimeError):
 
 
 def fit_critic(D, opt, draw, n_steps, method="wgan-gp", lam=10.0, clip=0.01, seed=0,
-               lr_decay=False, on_step=None):
+               lr_decay=False, on_step=None, r1=0.0, r2=0.0):
     """Train the critic alone, against FIXED real and fake distributions (no generator steps),
     as the WGAN-GP paper's Figure 1 does, with the Trainer's own critic step.
 
@@ -62,6 +63,7 @@ def fit_critic(D, opt, draw, n_steps, method="wgan-gp", lam=10.0, clip=0.01, see
     lr_decay: the learning rate falls linearly from ``opt.lr`` to 0 over the steps.
     on_step: None, or ``on_step(t + 1, out)`` after each update (t + 1 updates done; ``out`` is
     critic_grads's dict), e.g. to measure the critic as it learns.
+    r1, r2: gamma of the zero-centred penalties (``steps.critic_grads``; 0: off).
     Returns the last update's dict (critic_loss, w_estimate, ...).
     """
     validate.choice("fit_critic: method", method, METHODS)
@@ -79,7 +81,7 @@ def fit_critic(D, opt, draw, n_steps, method="wgan-gp", lam=10.0, clip=0.01, see
         eps = rng.random((x_real.shape[0], 1), dtype=D.dtype) if method in INTERPOLATING \
             else None                                                  # one per example
         D.power_iterate()                                              # SN only
-        out = critic_grads(D, x_real, x_fake, eps, method, lam)
+        out = critic_grads(D, x_real, x_fake, eps, method, lam, r1, r2)
         update_critic(D, opt, method, clip)
         if on_step is not None:
             on_step(t + 1, out)
@@ -141,7 +143,7 @@ class Trainer:
             else None                                                           # (B, 1)
         D.power_iterate()                                       # SN: u, v one step; else no-op
         out = self.steps.critic_grads(D, x_real, self.steps.generate(G, z), eps, cfg.method,
-                                      cfg.lam)
+                                      cfg.lam, cfg.r1, cfg.r2)
         out["critic_grad_sq"] = D.grads @ D.grads
         update_critic(D, self.opt_d, cfg.method, cfg.clip)
         return out
@@ -253,7 +255,7 @@ class Trainer:
         ref = real(0)
         floor = np.mean([metrics.w1_exact(real(k), ref) for k in range(1, floor_pairs + 1)])
         out = {"w1": metrics.w1_exact(fake, ref), "w1_floor": float(floor), "eval_n": n}
-        if cfg.dataset in ("8gaussians", "25gaussians"):
+        if cfg.dataset in data.MIXTURES:
             out.update(metrics.mode_coverage(fake, data.centres(cfg.dataset),
                                              data.mode_std(cfg.dataset)))
         return out
