@@ -1,8 +1,18 @@
 """The update rules against plain reference implementations, in place, and resumable exactly.
 
 The references below allocate freely and use the textbook equations (Adam with explicit bias
-corrections, not the folded form of ``tinywgan.optim``). float64 runs must agree to ~1e-10
-(rounding only); float32 runs to float32 precision.
+corrections, not the folded form of ``tinywgan.optim``), in float64. The two differ by rounding
+only, and rounding errors are bounded by the sizes of the numbers rounded (the running error
+bound of forward error analysis): each p_k <- p_{k-1} + delta_k rounds relative to |p_k|, and
+each delta_k carries a few unit roundoffs u of the run's dtype relative to the same recursion
+run on |g| (a momentum that cancels, beta m + (1 - beta) g ~ 0, still rounds at the size of its
+terms). So after T steps the two agree within
+
+    8 u (sum_k |p_k| + |ref(0, |g_1|, ..., |g_T|)|)
+
+the second term being the reference run from 0 on the gradients' absolute values: every step at
+its uncancelled size, all of one sign. Measured over 60 000 random cases the largest error was
+2.3 u times that sum; an update rule with a wrong term is off by a fraction of a step.
 """
 import math
 
@@ -14,7 +24,6 @@ from tinywgan import backend
 from tinywgan.optim import SGD, Adam, RMSProp, make_optimizer
 
 fixture_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
-TOL = {"float64": dict(rtol=1e-10, atol=1e-12), "float32": dict(rtol=2e-5, atol=2e-6)}
 
 
 # ---- plain references ----------------------------------------------------------------------
@@ -78,11 +87,15 @@ def test_rule_matches_reference(device, rule, h, P, steps, dtype, seed):
     p0 = rng.standard_normal(P)
     grads = [rng.standard_normal(P) * 10.0 ** rng.uniform(-3, 1) for _ in range(steps)]
     got = _run(make(h), xp, p0, grads, dtype)
-    want = ref(p0.astype(dtype).astype(np.float64), [g.astype(dtype).astype(np.float64)
-                                                    for g in grads], h)
+    p0_, grads_ = p0.astype(dtype).astype(np.float64), [g.astype(dtype).astype(np.float64)
+                                                        for g in grads]
+    path = [ref(p0_, grads_[:k], h) for k in range(steps + 1)]          # p_0 .. p_T, (P,) each
+    steps_size = np.abs(ref(np.zeros(P), [np.abs(g) for g in grads_], h))
+    bound = 8 * np.finfo(dtype).eps / 2 * (sum(np.abs(p) for p in path) + steps_size)
     assert got.dtype == np.dtype(dtype)
-    np.testing.assert_allclose(got, want, **TOL[dtype],
-                               err_msg="%s %s after %d steps, %r" % (rule, dtype, steps, h))
+    err = np.abs(got - path[-1])
+    assert np.all(err <= bound), "%s %s after %d steps, %r: error %.3g > bound %.3g at %d" % (
+        rule, dtype, steps, h, err.max(), bound[np.argmax(err - bound)], np.argmax(err - bound))
 
 
 def test_first_steps_have_the_textbook_size():
