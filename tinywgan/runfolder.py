@@ -74,7 +74,8 @@ class RunFolder:
         """What run the folder holds, as words ('checkpoint.npz, 80 history rows'), or ''."""
         found = [n for n in ("checkpoint.npz", "metrics.json") if os.path.exists(self.file(n))]
         rows = len(self._read_rows()[0])
-        return ", ".join(found + (["%d history rows" % rows] if rows else []))
+        return ", ".join(found + (["%d history row%s" % (rows, "" if rows == 1 else "s")] if rows
+                                  else []))
 
     # ---- the lock ----------------------------------------------------------------------------
     def lock(self):
