@@ -38,7 +38,8 @@ penalty R = 2B and there is no INTERP block). Then, one product per layer over a
    *sets* every gradient.
 
 **One generator step**: G's forward with masks (B rows), D's forward on G(z), D's backward to its
-input only (no parameter gradients), G's backward writing dW, db (no dz). ``generate`` is G's
+input only (no parameter gradients), G's backward writing dW, db (no dz); D's pass runs in the
+first B rows of the critic step's buffers, which that step no longer needs. ``generate`` is G's
 forward without masks (ReLU in place), for the critic step's x_fake.
 
 **R1 and R2** (``steps``' zero-centred penalties on the REAL or FAKE rows) need the input
@@ -188,8 +189,8 @@ class FusedSteps:
         self._buffers = {}
 
     def buffers(self, role, net, rows):
-        """The Buffers of ``role`` ('critic', 'generator', 'critic-of-generator', 'reverse': R1's
-        or R2's reverse pass) for ``net``."""
+        """The Buffers of ``role`` ('critic', 'generator', 'reverse': R1's or R2's reverse pass)
+        for ``net``."""
         key = (role, tuple(net.widths), rows, str(net.dtype), net.xp.__name__)
         if key not in self._buffers:
             self._buffers[key] = Buffers(net, rows)
@@ -267,23 +268,29 @@ class FusedSteps:
         """``steps.generator_grads``, fused (module docstring)."""
         self._check(method, G, D)
         xp, B = G.xp, z.shape[0]
-        g, d = self.buffers("generator", G, B), self.buffers("critic-of-generator", D, B)
+        g = self.buffers("generator", G, B)
+        # D's pass runs in the first B rows of the critic step's buffers (the critic step is
+        # done with them; reusing them keeps the working set small)
+        c = self.buffers("critic", D, (3 if method in INTERPOLATING else 2) * B)
+        top = slice(0, B)
+        dH, dmask, ddA, dout = ([a[top] for a in c.H], [a[top] for a in c.mask],
+                                [a[top] for a in c.dA], c.out[top])
 
         # 1. forward through G (masks kept) and D
         Hg = [z] + g.H[1:]
         forward(G, Hg, g.mask, g.out)                                             # (B, d)
         if noise is not None:
             g.out += noise                             # instance noise: D sees G(z) + noise
-        forward(D, [g.out] + d.H[1:], d.mask, d.out)                              # (B, 1)
+        forward(D, [g.out] + dH[1:], dmask, dout)                                 # (B, 1)
         if method == "gan":
-            loss, d_fake = gan_generator_loss(d.out, gan_loss)
+            loss, d_fake = gan_generator_loss(dout, gan_loss)
         else:
-            loss, d_fake = wasserstein_generator_loss(d.out)
+            loss, d_fake = wasserstein_generator_loss(dout)
 
         # 2. D's backward to its input only; its dx starts G's backward
-        d.dA[-1][...] = d_fake
-        backward(D, d.dA, d.mask)
-        xp.matmul(d.dA[0], D.W[0].T, out=g.dA[-1])        # dx = dA[0] W[0]^T       (B, d)
+        ddA[-1][...] = d_fake
+        backward(D, ddA, dmask)
+        xp.matmul(ddA[0], D.W[0].T, out=g.dA[-1])         # dx = dA[0] W[0]^T       (B, d)
 
         # 3. G's backward, writing dW, db (no dz)
         for l in range(G.L - 1, -1, -1):
