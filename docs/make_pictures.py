@@ -6,15 +6,16 @@
     python docs/make_pictures.py --smoke --out DIR  # the whole pipeline at the smoke budget, into
                                                     # DIR (a dry run: docs/ is left alone)
 
-For each picture: run the command under it in the README (``python demos/NN_name.py``, for the
-main job ``python -m tinywgan train``, for the bug zoo ``python -m tinywgan bugzoo``, for the
+For each picture: run the command under it in the README (``python demos/NN_name.py``, for the main
+job ``python -m tinywgan train``, for the bug zoo ``python -m tinywgan bugzoo``, for the
 mode-collapse table ``python -m tinywgan table``, most of the time) in a work folder,
 ``build/pictures/``, with neither budget variable set; take the figure it writes
-(``figures/name.png``); reduce it the same way for all (``REDUCTION``); write ``docs/name.png``; and record it in ``docs/pictures.json``: the picture's
-demo and command, the figure's size, the reduction, the sha256 of the file written, and the
-run's wall and CPU seconds. The test suite checks the README against that record, each committed
-picture against its sha256 and the reduction's format, and each demo's smoke figure against the
-recorded size (a layout changed since the pictures were made shows there).
+(``figures/name.png``); reduce it the same way for all (``REDUCTION``); write ``docs/name.png``;
+and record it in ``docs/pictures.json``: the picture's demo and command, the figure's size, the
+reduction, the sha256 of the file written, and the run's wall and CPU seconds. The test suite
+checks the README against that record, each committed picture against its sha256 and the
+reduction's format, and each demo's smoke figure against the recorded size (a layout changed since
+the pictures were made shows there).
 
 Needs Pillow (it comes with matplotlib).
 """

@@ -99,9 +99,11 @@ class Config:
 #: its real-vs-real floor in 8000 iterations, about 80 s (demos/13_digits.py).
 #: The literature's unscaled ring (8gaussians shrunk by 1.414) and grid (25gaussians grown by
 #: 2.828), ``python -m tinywgan table``: a learning rate of 4e-3 and 12000 iterations, about
-#: 50 s each on one core. Measured for WGAN-GP over seeds 0 and 1: ring 98.3 / 98.4 % high
-#: quality (the defaults: 95.9 / 95.6; 14000 iterations at 2e-3: 97.3 / 97.6), grid 93.4 /
-#: 93.2 % (16000 iterations at 2e-3, 66 s: 94.2 / 92.0; Adam betas (0.5, 0.9): collapse).
+#: 50 s each on one core. Measured for WGAN-GP by ``train``'s final evaluation over seeds 0 and
+#: 1: ring 98.3 / 98.4 % high quality (the defaults: 95.9 / 95.6; 14000 iterations at 2e-3:
+#: 97.3 / 97.6), grid 93.4 / 93.2 % (16000 iterations at 2e-3, 66 s: 94.2 / 92.0; Adam betas
+#: (0.5, 0.9): collapse). The table scores other draws of 2500 samples over seeds 0-4: ring
+#: 97.7 +- 0.3 %, grid 92.8 +- 0.7 %.
 #: ``make_config`` applies these unless the field is given or a preset is chosen.
 DATASET_DEFAULTS = {
     "25gaussians": dict(iters=16000, betas=(0.0, 0.9)),
