@@ -1,6 +1,6 @@
 """How fast is a gan_toy iteration on each device, against the matrix products it needs?
 
-Runs ``tinywgan.bench`` at the gan_toy size and at a GPU-sized configuration on every device
+Runs ``tinywgan.job.bench`` at the gan_toy size and at a GPU-sized configuration on every device
 present (cpu always, gpu when CuPy sees a GPU) and prints one table. The floor is the time of
 the bare (B x W)(W x W) products one iteration cannot avoid (``bench.matmul_count``);
 ``ratio`` = iteration / floor, 1.0 being "nothing but the products". Each repeat times the floor
@@ -46,7 +46,7 @@ cfg = lesson.setup(Config, smoke=dict(sizes=[("gan_toy/16", 32, 16), ("gpu-sized
                                       repeats=1, iters_per_repeat=1, warmup=0), threads=None)
 if cfg.threads:
     lesson.set_threads(cfg.threads)
-from tinywgan import bench  # noqa: E402  (after the thread count: it loads NumPy)
+from tinywgan.job import bench  # noqa: E402  (after the thread count: it loads NumPy)
 
 
 def gpu_present():

@@ -47,8 +47,8 @@ cfg = lesson.setup(Config, smoke=dict(n_random=20))
 # %%
 import numpy as np
 
-from tinywgan import metrics
-from tinywgan.plot import pyplot
+from tinywgan.measure import metrics
+from tinywgan.measure.plot import pyplot
 
 plt = pyplot()                   # matplotlib, file-only backend
 

@@ -61,13 +61,14 @@ import math
 
 import numpy as np
 
-from tinywgan import MLP, metrics
+from tinywgan import MLP
+from tinywgan.measure import metrics
 from tinywgan.backend import rng
-from tinywgan.data import parallel_lines
-from tinywgan.lipschitz import clip_weights, clipping_bound, lipschitz_estimate
-from tinywgan.optim import Adam, RMSProp
-from tinywgan.plot import pyplot
-from tinywgan.train import fit_critic
+from tinywgan.measure.data import parallel_lines
+from tinywgan.core.lipschitz import clip_weights, clipping_bound, lipschitz_estimate
+from tinywgan.core.optim import Adam, RMSProp
+from tinywgan.measure.plot import pyplot
+from tinywgan.core.loop import fit_critic
 
 
 def line(n, theta, *stream):
@@ -77,7 +78,7 @@ def line(n, theta, *stream):
 
 def train_critic(theta, method):
     """A critic trained from scratch to separate P_0 (real) from P_theta (fake), with the
-    library's critic step (``train.fit_critic``), learning rate decayed linearly to 0.
+    library's critic step (``loop.fit_critic``), learning rate decayed linearly to 0.
     method 'wgan-gp': L = mean f(fake) - mean f(real) + lam mean (||grad f(x_hat)|| - 1)^2, Adam;
     method 'wgan': L = mean f(fake) - mean f(real), RMSProp, then every weight into [-c, c]."""
     D = MLP(cfg.widths, cfg.activation, seed=cfg.seed)

@@ -19,7 +19,7 @@
 # p_g = p_r, 0 when the supports are disjoint), and no D does better: L_disc(D) >= L_disc(D*).
 #
 # 1. train a small MLP (``tinywgan.MLP``, tanh) on fresh samples each step with that loss and
-#    Adam (``tinywgan.optim``), the learning rate decayed linearly to 0;
+#    Adam (``tinywgan.core.optim``), the learning rate decayed linearly to 0;
 # 2. compare D(x) with D*(x) on a grid: max |D - D*| over the bulk (where (p_r + p_g)/2 is at
 #    least ``bulk`` of its peak; far out, both densities vanish and D is unconstrained);
 # 3. compare the loss: JSD by ``metrics.js_divergence`` of the two densities on a fine grid
@@ -63,13 +63,14 @@ import math
 
 import numpy as np
 
-from tinywgan import MLP, get_activation, metrics
+from tinywgan import MLP, get_activation
+from tinywgan.measure import metrics
 from tinywgan.backend import rng
-from tinywgan.data import mixture_1d, mixture_1d_pdf
-from tinywgan.losses import gan_discriminator_loss
-from tinywgan.optim import Adam
-from tinywgan.plot import pyplot
-from tinywgan.train import fit_critic
+from tinywgan.measure.data import mixture_1d, mixture_1d_pdf
+from tinywgan.core.losses import gan_discriminator_loss
+from tinywgan.core.optim import Adam
+from tinywgan.measure.plot import pyplot
+from tinywgan.core.loop import fit_critic
 
 plt = pyplot()                   # matplotlib, file-only backend
 

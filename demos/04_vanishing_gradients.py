@@ -65,12 +65,14 @@ import math
 
 import numpy as np
 
-from tinywgan import MLP, data, steps
+from tinywgan import MLP
+from tinywgan.measure import data
+from tinywgan.core import steps
 from tinywgan.backend import rng
-from tinywgan.lipschitz import clip_weights
-from tinywgan.optim import Adam, RMSProp
-from tinywgan.plot import critic_grid, pyplot
-from tinywgan.train import fit_critic
+from tinywgan.core.lipschitz import clip_weights
+from tinywgan.core.optim import Adam, RMSProp
+from tinywgan.measure.plot import critic_grid, pyplot
+from tinywgan.core.loop import fit_critic
 
 rad = math.radians(cfg.angle)
 ROT = np.array([[math.cos(rad), math.sin(rad)],                              # x @ ROT turns x

@@ -17,7 +17,7 @@
 #                    it keeps x^2 - eta x y + y^2 fixed, so the iterates circle for ever on that
 #                    ellipse: bounded, but no convergence either.
 #
-# Both players step with the library's plain SGD (``tinywgan.optim.SGD``, p <- p - lr g), the rule
+# Both players step with the library's plain SGD (``tinywgan.core.optim.SGD``, p <- p - lr g), the rule
 # the trainers use, on one-element parameter vectors.
 #
 #     python demos/05_nash_oscillation.py                  # a second
@@ -48,8 +48,8 @@ import math
 import numpy as np
 from matplotlib.ticker import ScalarFormatter
 
-from tinywgan.optim import SGD
-from tinywgan.plot import pyplot
+from tinywgan.core.optim import SGD
+from tinywgan.measure.plot import pyplot
 
 plt = pyplot()                   # matplotlib, file-only backend
 

@@ -97,9 +97,10 @@ import statistics
 
 import numpy as np
 
-from tinywgan import MLP, steps
-from tinywgan.optim import SGD
-from tinywgan.plot import pyplot
+from tinywgan import MLP
+from tinywgan.core import steps
+from tinywgan.core.optim import SGD
+from tinywgan.measure.plot import pyplot
 
 plt = pyplot()                   # matplotlib, file-only backend
 

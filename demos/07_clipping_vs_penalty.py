@@ -72,9 +72,13 @@ import time
 
 import numpy as np
 
-from tinywgan import MLP, backend, data, train
-from tinywgan.losses import wasserstein_critic_loss
-from tinywgan.plot import pyplot
+from tinywgan import MLP, backend, fast
+from tinywgan.core import steps
+from tinywgan.core.loop import Trainer
+from tinywgan.core.losses import wasserstein_critic_loss
+from tinywgan.core.optim import Adam, RMSProp
+from tinywgan.measure import data, metrics
+from tinywgan.measure.plot import pyplot
 
 plt = pyplot()                   # matplotlib, file-only backend
 L = len(cfg.critic_widths) - 1   # linear layers; H[0] = x, ..., H[L-1] the last hidden layer
@@ -120,33 +124,44 @@ def weight_change(start, trained, c):
     return out
 
 
+def w1_to_data(G, n):
+    """Exact W1 between n generated and n real swiss-roll points (the main job's streams)."""
+    fake = G(backend.rng(np, cfg.seed, "eval-fake").standard_normal((n, 2), dtype=G.dtype))
+    real = data.sample("swissroll", n, backend.rng(np, cfg.seed, "eval-real", 0))
+    return metrics.w1_exact(backend.to_numpy(fake), real)
+
+
 def run_one(setting):
-    """Train one WGAN (the Trainer, with the lesson's deep critic) and measure its critic."""
+    """Train one WGAN (the core Trainer, given the lesson's deep critic) and measure its
+    critic."""
     label, method, c = setting
     t0 = time.perf_counter()
     clipped = method == "wgan"
     lr = cfg.lr_rmsprop if clipped else cfg.lr_adam
-    trainer = train.Trainer(train.make_config(
-        method=method, dataset="swissroll", width=cfg.width, depth=cfg.depth, iters=cfg.iters,
-        n_critic=cfg.n_critic, batch=cfg.batch, lam=cfg.lam, clip=c if clipped else 0.01,
-        optimizer="rmsprop" if clipped else "adam", lr_d=lr, lr_g=lr, betas=(0.5, 0.9),
-        lr_decay=False, dtype=cfg.dtype, seed=cfg.seed, log_every=cfg.iters))
-    # The Trainer builds both networks with one width and depth; the paper's critic is deeper
-    # than its generator, so the lesson's critic replaces the Trainer's before any step (the
-    # optimizer's state is made at the first step, the fused steps' buffers per network).
-    trainer.D = MLP(cfg.critic_widths, activation="relu", spectral_norm=(method == "wgan-sn"),
-                    dtype=cfg.dtype, seed=cfg.seed, check_finite=False)
-    start = weights(trainer.D)
+    # The parts: the paper's critic is deeper than its generator (cfg.critic_widths)
+    G = MLP([2] + [cfg.width] * cfg.depth + [2], dtype=cfg.dtype, seed=cfg.seed * 2 + 1,
+            check_finite=False)                                       # latent 2 -> swiss roll
+    D = MLP(cfg.critic_widths, activation="relu", spectral_norm=(method == "wgan-sn"),
+            dtype=cfg.dtype, seed=cfg.seed, check_finite=False)
+
+    def optimizer():
+        return RMSProp(lr) if clipped else Adam(lr, betas=(0.5, 0.9))
+    trainer = Trainer(G, D, optimizer(), optimizer(),
+                      real=lambda n, rng: data.sample("swissroll", n, rng, D.dtype),
+                      step_fns=fast.FusedSteps() if fast.applies(method, G, D) else steps,
+                      method=method, lam=cfg.lam, clip=c if clipped else 0.01,
+                      batch=cfg.batch, n_critic=cfg.n_critic, seed=cfg.seed)
+    start = weights(D)
     if clipped:                          # where the first update's clip puts the He-uniform start
         start = [np.clip(W, -c, c) for W in start]
-    w1_start = trainer.evaluate(cfg.eval_n)["w1"]
-    trainer.train()
+    w1_start = w1_to_data(G, cfg.eval_n)
+    trainer.train(cfg.iters, log_every=cfg.iters)
     measured = [activation_gradients(trainer, backend.rng(np, cfg.seed, "measure", k))
                 for k in range(cfg.measure_batches)]
-    return dict(weight_change(start, weights(trainer.D), c), label=label, method=method, c=c,
+    return dict(weight_change(start, weights(D), c), label=label, method=method, c=c,
                 act=np.mean([m[0] for m in measured], axis=0),      # (L,), l = 0 the input x
                 w_est=np.mean([m[1] for m in measured]), w1_start=w1_start,
-                w1_end=trainer.evaluate(cfg.eval_n)["w1"], seconds=time.perf_counter() - t0)
+                w1_end=w1_to_data(G, cfg.eval_n), seconds=time.perf_counter() - t0)
 
 
 # %% [markdown]

@@ -43,8 +43,11 @@ import time
 
 import numpy as np
 
-from tinywgan import backend, data, lipschitz, train
-from tinywgan.plot import pyplot
+from tinywgan import backend
+from tinywgan.measure import data
+from tinywgan.core import lipschitz
+from tinywgan.job import TrainingJob, make_config
+from tinywgan.measure.plot import pyplot
 
 plt = pyplot()                   # matplotlib, file-only backend
 
@@ -67,7 +70,7 @@ rows = []
 for method in cfg.methods:
     # 1. train a WGAN with this method; keep its critic D and a batch of its fakes
     t0 = time.perf_counter()
-    trainer = train.Trainer(train.make_config(method=method, dataset=cfg.dataset,
+    trainer = TrainingJob(make_config(method=method, dataset=cfg.dataset,
                                               iters=cfg.iters, seed=cfg.seed))
     trainer.train()
     D = trainer.D

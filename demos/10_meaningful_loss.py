@@ -11,7 +11,7 @@
 # generated and the real points at every evaluation (an assignment problem,
 # ``metrics.w1_exact``) and ask how well each loss follows it.
 #
-# Three runs on 8gaussians, one each, with the library's own loop (``train.Trainer``) and the
+# Three runs on 8gaussians, one each, with the library's own loop (``TrainingJob``) and the
 # settings written out in the configuration below (so a retune of the library's defaults does not
 # change the lesson). Every ``every`` generator iterations, on one large FIXED sample (``n_est``
 # real points and ``n_est`` latent vectors, drawn once; a batch's estimate would be noise):
@@ -71,9 +71,11 @@ import time
 
 import numpy as np
 
-from tinywgan import backend, data, metrics, train
-from tinywgan.losses import gan_discriminator_loss
-from tinywgan.plot import pyplot
+from tinywgan import backend
+from tinywgan.measure import data, metrics
+from tinywgan.job import TrainingJob, make_config
+from tinywgan.core.losses import gan_discriminator_loss
+from tinywgan.measure.plot import pyplot
 
 DATASET = "8gaussians"
 RUNS = [                         # (label, method, the fields that differ between the runs)
@@ -116,7 +118,7 @@ def run(job):
     Returns host numbers: its (evaluated iterations), loss and w1 (one per iteration), seconds."""
     label, method, fields = job
     t0 = time.perf_counter()
-    trainer = train.Trainer(train.make_config(
+    trainer = TrainingJob(make_config(
         method=method, dataset=DATASET, iters=cfg.iters, batch=cfg.batch,
         n_critic=cfg.n_critic, width=cfg.width, depth=3, activation="relu", latent=2,
         betas=(0.5, 0.9), lr_decay=True, gan_loss="nonsaturating", seed=cfg.seed,

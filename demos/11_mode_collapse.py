@@ -3,7 +3,7 @@
 #
 # The vanilla GAN against three WGANs, over several seeds.
 #
-# Each method trains with the library's Trainer and its own defaults (``train.make_config``:
+# Each method trains with the library's Trainer and its own defaults (``make_config``:
 # WGAN-GP's tuned settings, and ``METHOD_DEFAULTS`` for clipping and spectral norm) on the ring
 # of 8 and the grid of 25 Gaussians, once per seed; then 2500 generated points are scored as the
 # published tables score them (VEEGAN: Srivastava et al. 2017; PacGAN: Lin et al. 2018):
@@ -65,17 +65,19 @@ import time
 
 import numpy as np
 
-from tinywgan import backend, data, metrics, train
-from tinywgan.plot import pyplot
+from tinywgan import backend
+from tinywgan.measure import data, metrics
+from tinywgan.job import TrainingJob, make_config
+from tinywgan.measure.plot import pyplot
 
 
 def run_one(job):
     """Train one (method, dataset, seed) and score its samples. Returns a dict (host numbers)."""
     label, fields, dataset, seed = job
     t0 = time.perf_counter()
-    full = train.make_config(dataset=dataset, **fields)          # the method's own defaults
+    full = make_config(dataset=dataset, **fields)          # the method's own defaults
     iters = max(1, int(round(cfg.budget * full.iters)))
-    trainer = train.Trainer(train.make_config(dataset=dataset, seed=seed, iters=iters,
+    trainer = TrainingJob(make_config(dataset=dataset, seed=seed, iters=iters,
                                               log_every=max(1, iters), **fields))
     trainer.train()
     x = backend.to_numpy(trainer.sample(cfg.n_eval, ("mode-collapse",)))      # (n_eval, 2)

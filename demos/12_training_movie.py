@@ -3,7 +3,7 @@
 #
 # WGAN-GP on the ring of 8 Gaussians, the critic and the samples evolving.
 #
-# The library's main job, unchanged (``train.Trainer(train.make_config(dataset="8gaussians",
+# The library's main job, unchanged (``TrainingJob(make_config(dataset="8gaussians",
 # seed=0))``: width 128, 3 hidden layers, one critic step per generator step, lam 1, Adam 2e-3
 # decayed linearly to 0 over 8000 generator iterations), paused at snapshots spaced geometrically
 # (the first few hundred iterations change the picture most) and drawn as the WGAN-GP paper's
@@ -68,8 +68,9 @@ import numpy as np
 from matplotlib.animation import PillowWriter   # Pillow ships with matplotlib
 from PIL import Image
 
-from tinywgan import metrics, train
-from tinywgan.plot import draw_toy, pyplot
+from tinywgan.measure import metrics
+from tinywgan.job import TrainingJob, make_config
+from tinywgan.measure.plot import draw_toy, pyplot
 
 plt = pyplot()                   # matplotlib, file-only backend
 
@@ -81,7 +82,7 @@ stills = [snapshots[i] for i in np.linspace(0, len(snapshots) - 1, cfg.stills).r
 
 
 def draw(ax, trainer, fontsize, cax=True):
-    """One snapshot: contour, colour bar and points (tinywgan.plot.draw_toy; cax: the colour
+    """One snapshot: contour, colour bar and points (tinywgan.measure.plot.draw_toy; cax: the colour
     bar's Axes, or True for one beside ax), and in the title the iteration, the critic's
     estimate and the exact W1 on the points drawn. Returns (estimate, exact W1)."""
     ax.clear()
@@ -101,7 +102,7 @@ def draw(ax, trainer, fontsize, cax=True):
 # ## 1. The run, paused at each snapshot: one GIF frame each, and the chosen stills drawn as well
 
 # %%
-trainer = train.Trainer(train.make_config(dataset=cfg.dataset, iters=cfg.iters, seed=cfg.seed))
+trainer = TrainingJob(make_config(dataset=cfg.dataset, iters=cfg.iters, seed=cfg.seed))
 fig = plt.figure(figsize=(1.25 * cfg.frame_size, cfg.frame_size), dpi=cfg.dpi)
 ax = fig.add_axes((0.02, 0.02, 0.74, 0.78))        # fixed places: no jitter between frames
 cax = fig.add_axes((0.80, 0.06, 0.04, 0.70))       # the colour bar's, redrawn every frame

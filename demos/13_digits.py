@@ -3,7 +3,7 @@
 #
 # WGAN-GP with two MLPs on scikit-learn's 8x8 handwritten digits.
 #
-# The library's own loop (``train.Trainer``) with its defaults for the dataset ``"digits"``
+# The library's own loop (``TrainingJob``) with its defaults for the dataset ``"digits"``
 # (``config.DATASET_DEFAULTS``; the same run as ``python -m tinywgan train --dataset digits``):
 # each image is a vector of 64 pixels scaled to [-1, 1] (``data.sample`` draws them with
 # replacement from the 1797 images), the generator maps z ~ N(0, I_32) -> 256 -> 256 -> 64 (a
@@ -76,8 +76,10 @@ import time
 
 import numpy as np
 
-from tinywgan import backend, data, train
-from tinywgan.plot import draw_digits, pyplot
+from tinywgan import backend
+from tinywgan.measure import data
+from tinywgan.job import TrainingJob, make_config
+from tinywgan.measure.plot import draw_digits, pyplot
 
 plt = pyplot()                   # matplotlib, file-only backend
 
@@ -100,7 +102,7 @@ except ImportError as e:
 # those points.
 
 # %%
-trainer = train.Trainer(train.make_config(
+trainer = TrainingJob(make_config(
     method="wgan-gp", dataset="digits", iters=cfg.iters, width=cfg.width,
     log_every=cfg.log_every, eval_every=cfg.eval_every, curve_n=cfg.eval_n, eval_n=cfg.eval_n,
     seed=cfg.seed))

@@ -4,7 +4,7 @@
 # A tour of the answer key: every hand-derived gradient in tinywgan against finite differences.
 #
 # The exercise walk-through (CS231n style): each piece is checked alone, then in networks, with
-# ``tinywgan.gradcheck`` (float64, centred differences, CS231n's relative error
+# ``tinywgan.measure.gradcheck`` (float64, centred differences, CS231n's relative error
 # max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)). What to expect:
 #
 # - a correct backward, smooth activation: the fourth-order stencil at h = 1e-3 has truncation
@@ -20,7 +20,7 @@
 # - a wrong backward: 1e-3..1, far above the tolerance 1e-6.
 #
 # Last, ONE deliberately broken backward (``tinywgan.bugzoo``): tanh whose penalty double
-# backward drops the s'' path (A_bar = gA_bar * gH * s''(a); ``tinywgan/penalty.py``, step 4), the
+# backward drops the s'' path (A_bar = gA_bar * gH * s''(a); ``tinywgan/core/penalty.py``, step 4), the
 # bug of from-scratch WGAN-GP implementations such as the numpy-ml library's. Its first-order
 # checks still pass; only the second-order checks catch it.
 #
@@ -49,9 +49,10 @@ cfg = lesson.setup(Config, smoke={})         # a few seconds already: the smoke 
 # %%
 import numpy as np
 
-from tinywgan import bugzoo, finitediff, gradcheck
-from tinywgan.layers import ACTIVATIONS, get_activation
-from tinywgan.plot import pyplot
+from tinywgan import bugzoo
+from tinywgan.measure import finitediff, gradcheck
+from tinywgan.core.layers import ACTIVATIONS, get_activation
+from tinywgan.measure.plot import pyplot
 
 plt = pyplot()                   # matplotlib, file-only backend
 activations = cfg.activations or sorted(ACTIVATIONS)
@@ -133,7 +134,7 @@ rows = [gradcheck.check_critic_step(method, "tanh", seed=cfg.seed)
         for method in ("wgan-gp", "wgan-sn", "gan")]
 rows += [gradcheck.check_generator_step(loss, "tanh", seed=cfg.seed)
          for loss in ("wasserstein", "nonsaturating")]
-section("6. the steps that train (tinywgan.steps): the critic's whole loss, and the generator "
+section("6. the steps that train (tinywgan.core.steps): the critic's whole loss, and the generator "
         "through a fixed critic", "1e-11..1e-8", rows)
 
 

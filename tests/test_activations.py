@@ -21,10 +21,11 @@ import mpmath
 import numpy as np
 import pytest
 
-from tinywgan import backend, layers, losses, steps
-from tinywgan.finitediff import compare, numerical_gradient
-from tinywgan.layers import get_activation
-from tinywgan.mlp import MLP
+from tinywgan import backend
+from tinywgan.core import layers, losses, steps
+from tinywgan.measure.finitediff import compare, numerical_gradient
+from tinywgan.core.layers import get_activation
+from tinywgan.core.mlp import MLP
 
 SMOOTH = ["tanh", "sigmoid", "softplus", "silu"]
 TOL = {np.float64: 1e-12, np.float32: 1e-5}

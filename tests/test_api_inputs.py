@@ -11,7 +11,10 @@ import pytest
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinywgan import MLP, checkpoint, lipschitz, losses, metrics, optim, strict
+from tinywgan import MLP, strict
+from tinywgan.job import checkpoint
+from tinywgan.core import lipschitz, losses, optim
+from tinywgan.measure import metrics
 
 #: Words of NumPy's and Python's own messages, which a user should never have to decode.
 INTERNAL = re.compile(

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from tinywgan import bench
+from tinywgan.job import bench
 from tinywgan.cli import main
 
 TINY = dict(width=16, depth=3, batch=8, n_critic=2, repeats=2, iters_per_repeat=1, warmup=1)

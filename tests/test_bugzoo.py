@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from tinywgan import steps
+from tinywgan.core import steps
 from tinywgan.bugzoo import broken, zoo
 from tinywgan.cli import main
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tinywgan import backend, checkpoint
-from tinywgan.checkpoint import CheckpointError, check_arrays, load, save
-from tinywgan.optim import Adam
+from tinywgan import backend
+from tinywgan.job import checkpoint
+from tinywgan.job.checkpoint import CheckpointError, check_arrays, load, save
+from tinywgan.core.optim import Adam
 
 fixture_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import tinywgan
-from tinywgan import checkpoint
+from tinywgan.job import checkpoint
 from tinywgan.cli import build_parser, main
-from tinywgan.train import Trainer, make_config
+from tinywgan.job.training import TrainingJob, make_config
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TINY = ["--iters", "20", "--width", "8", "--depth", "1", "--log-every", "10", "--eval-n", "100",
@@ -111,19 +111,19 @@ def test_a_full_disk_says_which_iteration_is_kept(tmp_path, capsys, monkeypatch)
     assert status == 1 and "(No space left on device); free some space; then iteration 10 is " \
         "saved in %s; resume with: python -m tinywgan train --out %s --resume" % (
             run_dir / "checkpoint.npz", run_dir) in one_line(err)
-    assert Trainer.from_checkpoint(run_dir / "checkpoint.npz").t == 10
+    assert TrainingJob.from_checkpoint(run_dir / "checkpoint.npz").t == 10
     assert not [n for n in os.listdir(run_dir) if checkpoint.is_temporary(n) or n == "lock"]
 
 
 def _poison_at(monkeypatch, iteration):
-    plain = Trainer.generator_step
+    plain = TrainingJob.generator_step
 
     def poisoned(self, t):
         out = plain(self, t)
         if t == iteration - 1:
             self.G.params[3] = np.nan
         return out
-    monkeypatch.setattr(Trainer, "generator_step", poisoned)
+    monkeypatch.setattr(TrainingJob, "generator_step", poisoned)
 
 
 @pytest.mark.parametrize("bad_at, kept", [(5, None), (15, 10)])
@@ -203,7 +203,7 @@ def test_sample_refuses_a_non_finite_model_and_non_finite_points(tmp_path, capsy
     checkpoint.save(tmp_path / "bad" / "checkpoint.npz", arrays, meta)
     status, _, err = run(capsys, "sample", str(tmp_path / "bad"), "-o", str(tmp_path / "p.npy"))
     assert status == 1 and "NaN or inf in G/params" in one_line(err)
-    monkeypatch.setattr(Trainer, "sample", lambda self, n, stream: self.xp.full(
+    monkeypatch.setattr(TrainingJob, "sample", lambda self, n, stream: self.xp.full(
         (n, 2), np.inf, dtype=self.G.dtype))
     status, _, err = run(capsys, "sample", str(trained), "-n", "4", "-o", str(tmp_path / "p.npy"))
     assert status == 2 and "4 of the 4 points are NaN or inf" in one_line(err)
@@ -213,7 +213,7 @@ def test_sample_refuses_a_non_finite_model_and_non_finite_points(tmp_path, capsy
 def test_a_run_too_big_to_train_here_can_still_be_sampled(tmp_path, capsys):
     """Sampling needs the networks and the rows asked for, not a training step's memory."""
     (tmp_path / "big").mkdir()
-    Trainer(make_config(batch=10 ** 11, width=8, depth=1)).save_checkpoint(
+    TrainingJob(make_config(batch=10 ** 11, width=8, depth=1)).save_checkpoint(
         tmp_path / "big" / "checkpoint.npz")
     status, _, err = run(capsys, "sample", str(tmp_path / "big"), "-n", "5", "-o",
                          str(tmp_path / "p.npy"))
@@ -241,7 +241,7 @@ def test_version_has_one_source(capsys):
     with pytest.raises(SystemExit) as e:
         main(["--version"])
     assert e.value.code == 0 and capsys.readouterr().out == "tinywgan %s\n" % tinywgan.__version__
-    assert tinywgan.__version__ == "0.1.0"
+    assert tinywgan.__version__ == "0.2.0"
     assert "version=" not in (ROOT / "setup.py").read_text().replace("version=_version()", "")
 
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from tinywgan import losses
-from tinywgan.layers import get_activation
-from tinywgan.mlp import MLP
+from tinywgan.core import losses
+from tinywgan.core.layers import get_activation
+from tinywgan.core.mlp import MLP
 
 
 def test_parameters_are_views_of_one_flat_buffer():
@@ -216,8 +216,8 @@ def test_gradcheck_command_prints_a_table_and_passes(capsys):
 def test_a_network_without_biases_learns_its_weights_alone():
     """bias=False: f = x W (through the activations), P counts the weights, the biases are
     constant zeros an optimizer never sees, and the gradients are still right."""
-    from tinywgan.finitediff import numerical_gradient, rel_error
-    from tinywgan.optim import SGD
+    from tinywgan.measure.finitediff import numerical_gradient, rel_error
+    from tinywgan.core.optim import SGD
     net = MLP([3, 4, 1], "tanh", dtype="float64", bias=False, seed=2)
     assert net.n_params == 3 * 4 + 4 * 1 and "no bias" in repr(net)
     x = np.random.default_rng(0).normal(size=(5, 3))

@@ -10,8 +10,9 @@ import types
 import numpy as np
 import pytest
 
-from tinywgan import backend, data
-from tinywgan.data import TOY_DATASETS
+from tinywgan import backend
+from tinywgan.measure import data
+from tinywgan.measure.data import TOY_DATASETS
 
 DTYPES = [np.float32, np.float64]
 MIXTURES = ["8gaussians", "25gaussians", "ring", "grid"]
@@ -50,7 +51,7 @@ def test_sample_dispatches_and_is_deterministic(device, name):
 def test_strict_device_draws_the_same_numbers_as_cpu(label, f, cols):
     """The strict device wraps NumPy's generator, so any difference is a device-path bug."""
     cpu = f(64, backend.rng(np, 5), np.float64)
-    strict = f(64, backend.rng(backend.strict.xp, 5), np.float64)
+    strict = f(64, backend.rng(backend.array_module("strict"), 5), np.float64)
     np.testing.assert_array_equal(cpu, backend.to_numpy(strict))
 
 
@@ -240,8 +241,8 @@ def test_digits_are_loaded_once_per_device_and_dtype(monkeypatch):
         data.sample("digits", 10, backend.rng(np, 0), np.float32)
     assert len(loads) == 1
     data.sample("digits", 10, backend.rng(np, 0), np.float64)
-    strict = data.sample("digits", 10, backend.rng(backend.strict.xp, 0), np.float32)
-    assert len(loads) == 3 and isinstance(strict, backend.strict.xp.ndarray)
+    strict = data.sample("digits", 10, backend.rng(backend.array_module("strict"), 0), np.float32)
+    assert len(loads) == 3 and isinstance(strict, backend.array_module("strict").ndarray)
 
 
 def test_digits_sample_without_sklearn_says_what_to_install(monkeypatch):

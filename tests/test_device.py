@@ -7,8 +7,9 @@ device array silently turned into a host one, raises TypeError, as it does (or b
 import numpy as np
 import pytest
 
-from tinywgan import backend, lipschitz, strict
-from tinywgan.mlp import MLP
+from tinywgan import backend, strict
+from tinywgan.core import lipschitz
+from tinywgan.core.mlp import MLP
 
 xp = strict.xp
 

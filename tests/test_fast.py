@@ -1,4 +1,4 @@
-"""The fused steps (tinywgan.fast.FusedSteps) against the plain ones (tinywgan.steps).
+"""The fused steps (tinywgan.fast.FusedSteps) against the plain ones (tinywgan.core.steps).
 
 The two implementations share their signatures, so the same networks and the same inputs go
 into both and their losses and gradients must agree: float64, 1e-12 relative (the fused products
@@ -10,8 +10,9 @@ tolerance and Adam at a looser one.
 import numpy as np
 import pytest
 
-from tinywgan import MLP, backend, fast, steps
-from tinywgan.train import Trainer, make_config
+from tinywgan import MLP, backend, fast
+from tinywgan.core import steps
+from tinywgan.job.training import TrainingJob, make_config
 
 
 def _rel(a, b):
@@ -72,9 +73,9 @@ def test_the_fused_steps_refuse_what_they_do_not_compute():
     """A smooth activation or spectral norm needs the plain steps: refused, not computed wrong."""
     G, D, _, _ = _nets("cpu", "tanh")
     x = np.zeros((4, 2))
-    with pytest.raises(ValueError, match="use tinywgan.steps"):
+    with pytest.raises(ValueError, match="use tinywgan.core.steps"):
         fast.FusedSteps().critic_grads(D, x, x, np.zeros((4, 1)), "wgan-gp", 1.0)
-    with pytest.raises(ValueError, match="use tinywgan.steps"):
+    with pytest.raises(ValueError, match="use tinywgan.core.steps"):
         fast.FusedSteps().critic_grads(MLP([2, 4, 1], spectral_norm=True, dtype="float64"), x,
                                        x, None, "wgan-sn", 1.0)
 
@@ -82,8 +83,8 @@ def test_the_fused_steps_refuse_what_they_do_not_compute():
 def _pair(device, dtype="float64", **kw):
     fields = dict(width=16, depth=3, batch=8, latent=2, dtype=dtype, device=device, seed=3)
     fields.update(kw)
-    return (Trainer(make_config(None, fast=True, **fields)),
-            Trainer(make_config(None, fast=False, **fields)))
+    return (TrainingJob(make_config(None, fast=True, **fields)),
+            TrainingJob(make_config(None, fast=False, **fields)))
 
 
 def _assert_close(fast_tr, plain_tr, out_fast, out_plain, tol, what):
@@ -100,7 +101,7 @@ def _assert_close(fast_tr, plain_tr, out_fast, out_plain, tol, what):
 def test_full_iterations_agree(device, act, method, r1):
     f, p = _pair(device, activation=act, method=method, optimizer="sgd", lr_d=1e-2, lr_g=1e-2,
                  r1=r1)
-    assert f.steps is not steps and p.steps is steps
+    assert f.step_fns is not steps and p.step_fns is steps
     for t in range(3):
         _assert_close(f, p, f.step(), p.step(), 1e-10, "iteration %d" % t)
 
@@ -125,8 +126,8 @@ def test_the_trainer_chooses_the_fused_steps_only_where_they_apply():
                       (dict(method="wgan-lp"), True),
                       (dict(activation="tanh"), False), (dict(activation="softplus"), False),
                       (dict(method="wgan-sn"), False), (dict(fast=False), False)):
-        tr = Trainer(make_config(None, **dict(dict(width=8, depth=2, batch=4, n_critic=2), **kw)))
-        assert (tr.steps is not steps) is fused, kw
+        tr = TrainingJob(make_config(None, **dict(dict(width=8, depth=2, batch=4, n_critic=2), **kw)))
+        assert (tr.step_fns is not steps) is fused, kw
         assert ("fused" in tr.describe_steps()) is fused
         tr.step()
 
@@ -134,9 +135,9 @@ def test_the_trainer_chooses_the_fused_steps_only_where_they_apply():
 def test_buffers_are_made_once_and_steps_do_not_allocate_them():
     f, _ = _pair("cpu", dtype="float32")
     f.step()
-    made = {k: [id(a) for a in b.H + b.mask + b.dA] for k, b in f.steps._buffers.items()}
+    made = {k: [id(a) for a in b.H + b.mask + b.dA] for k, b in f.step_fns._buffers.items()}
     f.step()
-    assert {k: [id(a) for a in b.H + b.mask + b.dA] for k, b in f.steps._buffers.items()} == made
+    assert {k: [id(a) for a in b.H + b.mask + b.dA] for k, b in f.step_fns._buffers.items()} == made
 
 
 @pytest.mark.parametrize("depth,width,batch,latent", [(1, 7, 5, 3), (4, 9, 3, 1)])
@@ -154,8 +155,8 @@ def test_digits_64_d_agree(device, method):
     pytest.importorskip("sklearn")
     f, p = _pair(device, dataset="digits", method=method, latent=5, optimizer="sgd",
                  lr_d=1e-2, lr_g=1e-2)
-    assert f.steps is not steps and p.steps is steps
+    assert f.step_fns is not steps and p.step_fns is steps
     for t in range(3):
         _assert_close(f, p, f.step(), p.step(), 1e-10, "digits %s iteration %d" % (method, t))
-    critic = f.steps.buffers("critic", f.D, (3 if method == "wgan-gp" else 2) * 8)
+    critic = f.step_fns.buffers("critic", f.D, (3 if method == "wgan-gp" else 2) * 8)
     assert critic.H[0].shape[1] == 64

@@ -5,8 +5,8 @@ import pytest
 
 from conftest import gpu
 from tinywgan import backend
-from tinywgan.mlp import MLP
-from tinywgan.train import Trainer, make_config
+from tinywgan.core.mlp import MLP
+from tinywgan.job.training import TrainingJob, make_config
 
 pytestmark = gpu
 
@@ -27,10 +27,10 @@ def test_penalty_on_the_gpu_matches_numpy():
 
 def test_training_stays_on_the_gpu_and_checkpoints(tmp_path):
     import cupy
-    tr = Trainer(make_config(iters=20, width=64, log_every=10, eval_n=500, device="gpu"))
+    tr = TrainingJob(make_config(iters=20, width=64, log_every=10, eval_n=500, device="gpu"))
     tr.train()
     assert isinstance(tr.G.params, cupy.ndarray) and isinstance(tr.sample(10), cupy.ndarray)
     tr.save_checkpoint(tmp_path / "c.npz")
-    back = Trainer.from_checkpoint(tmp_path / "c.npz", device="cpu")
+    back = TrainingJob.from_checkpoint(tmp_path / "c.npz", device="cpu")
     np.testing.assert_array_equal(back.G.params, tr.G.params.get())
     assert np.isfinite(tr.evaluate()["w1"])

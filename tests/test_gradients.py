@@ -1,7 +1,7 @@
 """Every hand-derived gradient against finite differences (float64), over random shapes.
 
 Read top to bottom: the pieces (activations, layers), the networks (backward, input gradient,
-the penalty's double backward), then the very functions that train (tinywgan.steps and the
+the penalty's double backward), then the very functions that train (tinywgan.core.steps and the
 fused tinywgan.fast) for every method and generator loss. Tolerance 1e-6 (CS231n's relative
 error). ReLU-family draws are kept only when every pre-activation is at least 1e-4 from its
 kink (the differences use h = 1e-6): across a kink the difference is wrong, not the backward.
@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from tinywgan import bugzoo, fast, finitediff, gradcheck as gc, steps
-from tinywgan.layers import ACTIVATIONS, get_activation
-from tinywgan.losses import GAN_LOSSES
+from tinywgan import bugzoo, fast
+from tinywgan.measure import finitediff, gradcheck as gc
+from tinywgan.core import steps
+from tinywgan.core.layers import ACTIVATIONS, get_activation
+from tinywgan.core.losses import GAN_LOSSES
 
 ACTS = sorted(ACTIVATIONS) + ["leaky_relu:0.05"]
 SMOOTH = [a for a in ACTS if get_activation(a).second_order]

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from tinywgan import lipschitz
-from tinywgan.layers import ACTIVATIONS
-from tinywgan.mlp import MLP
+from tinywgan.core import lipschitz
+from tinywgan.core.layers import ACTIVATIONS
+from tinywgan.core.mlp import MLP
 
 ACTS = sorted(ACTIVATIONS)
 

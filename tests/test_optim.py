@@ -1,7 +1,7 @@
 """The update rules against plain reference implementations, in place, and resumable exactly.
 
 The references below allocate freely and use the textbook equations (Adam with explicit bias
-corrections, not the folded form of ``tinywgan.optim``), in float64. The two differ by rounding
+corrections, not the folded form of ``tinywgan.core.optim``), in float64. The two differ by rounding
 only, and rounding errors are bounded by the sizes of the numbers rounded (the running error
 bound of forward error analysis): each p_k <- p_{k-1} + delta_k rounds relative to |p_k|, and
 each delta_k carries a few unit roundoffs u of the run's dtype relative to the same recursion
@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tinywgan import backend
-from tinywgan.optim import SGD, Adam, RMSProp, make_optimizer
+from tinywgan.core.optim import SGD, Adam, RMSProp, make_optimizer
 
 fixture_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -7,8 +7,8 @@ import tracemalloc
 
 import pytest
 
-from tinywgan import preflight
-from tinywgan.train import Trainer, make_config
+from tinywgan.job import preflight
+from tinywgan.job.training import TrainingJob, make_config
 
 
 @pytest.mark.parametrize("preset, fields", [
@@ -25,7 +25,7 @@ def test_the_estimate_bounds_what_training_allocates(preset, fields):
     estimate = preflight.total(preflight.estimate(cfg))
     tracemalloc.start()
     try:
-        tr = Trainer(cfg)
+        tr = TrainingJob(cfg)
         tr.train()
         tr.evaluate()
         peak = tracemalloc.get_traced_memory()[1]
@@ -50,7 +50,7 @@ def test_a_configuration_that_cannot_fit_is_refused_before_allocating(field, val
                                              r"machine has 8.0 GB: %s [0-9.]+ TB.*; make the "
                                              r"largest smaller" % re.escape(part)):
             if field == "width":
-                Trainer(cfg)
+                TrainingJob(cfg)
             else:
                 preflight.check_memory(preflight.estimate(cfg))
         assert tracemalloc.get_traced_memory()[1] < 2 ** 20        # nothing big was allocated

@@ -1,4 +1,4 @@
-"""The mode-collapse protocol (tinywgan.protocol, `python -m tinywgan table`): its data, its
+"""The mode-collapse protocol (tinywgan.job.protocol, `python -m tinywgan table`): its data, its
 three scores on samples whose answers are known, the mean +- standard error, and the command on
 a tiny budget (the protocol itself takes an hour; its numbers are in the README)."""
 import json
@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from tinywgan import backend, data, metrics, protocol
+from tinywgan import backend
+from tinywgan.measure import data, metrics
+from tinywgan.job import protocol
 from tinywgan.cli import main
 
 

@@ -5,9 +5,10 @@ the fused ones' agreement with the plain ones in test_fast.py."""
 import numpy as np
 import pytest
 
-from tinywgan import MLP, steps
+from tinywgan import MLP
+from tinywgan.core import steps
 from tinywgan.cli import build_parser, main
-from tinywgan.train import Trainer, make_config
+from tinywgan.job.training import TrainingJob, make_config
 
 
 def _linear_critic(w, b):
@@ -68,7 +69,7 @@ def test_off_by_default_and_refused_when_negative():
 def test_the_command_line_and_the_config_turn_them_on(tmp_path):
     args = build_parser().parse_args(["train", "--method", "gan", "--r1", "10", "--r2", "0.5"])
     assert (args.r1, args.r2) == (10.0, 0.5)
-    tr = Trainer(make_config(method="gan", r1=10.0, width=8, depth=2, batch=8, iters=3))
+    tr = TrainingJob(make_config(method="gan", r1=10.0, width=8, depth=2, batch=8, iters=3))
     out = tr.step()
     assert float(out["r1"]) > 0 and "r2" not in out
     assert main(["train", "--method", "gan", "--r1", "10", "--iters", "3", "--width", "8",

@@ -87,8 +87,9 @@ def test_every_picture_is_what_make_pictures_wrote():
 def test_main_job_figure_keeps_the_pictures_layout(tmp_path):
     """The main job's figure, from a few iterations, against docs/main_job.png."""
     pytest.importorskip("matplotlib")
-    from tinywgan import plot, train
-    trainer = train.Trainer(train.make_config(iters=3, log_every=1))
+    from tinywgan.measure import plot
+    from tinywgan.job import TrainingJob, make_config
+    trainer = TrainingJob(make_config(iters=3, log_every=1))
     trainer.train()
     plot.run_figure(trainer, str(tmp_path / "figure.png"))
     check_reduction(tmp_path / "figure.png", "docs/main_job.png", tmp_path)

@@ -6,10 +6,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tinywgan import backend, checkpoint
-from tinywgan.checkpoint import CheckpointError
-from tinywgan.resume import FIXED
-from tinywgan.train import Trainer, make_config
+from tinywgan import backend
+from tinywgan.job import checkpoint
+from tinywgan.job.checkpoint import CheckpointError
+from tinywgan.job.resume import FIXED
+from tinywgan.job.training import TrainingJob, make_config
 
 SMALL = dict(width=8, depth=2, batch=16, log_every=50, lr_decay=False)
 
@@ -21,36 +22,36 @@ def _params(tr):
 def test_extending_a_finished_run_equals_the_longer_run(tmp_path, device):
     """A finished 100-iteration run resumed with iters=200 lands on the 200-iteration run's
     parameters bit for bit (constant learning rates, so the schedules agree)."""
-    whole = Trainer(make_config(iters=200, device=device, **SMALL))
+    whole = TrainingJob(make_config(iters=200, device=device, **SMALL))
     whole.train()
-    short = Trainer(make_config(iters=100, device=device, **SMALL))
+    short = TrainingJob(make_config(iters=100, device=device, **SMALL))
     short.train()
     short.save_checkpoint(tmp_path / "c.npz")
-    longer = Trainer.from_checkpoint(tmp_path / "c.npz", changes={"iters": 200})
+    longer = TrainingJob.from_checkpoint(tmp_path / "c.npz", changes={"iters": 200})
     assert (longer.t, longer.cfg.iters, longer.changed) == (100, 200, {"iters": (100, 200)})
     longer.train()
     assert np.array_equal(_params(longer), _params(whole))
 
 
 def test_a_changed_learning_rate_is_applied_not_ignored(tmp_path):
-    tr = Trainer(make_config(iters=100, **SMALL))
+    tr = TrainingJob(make_config(iters=100, **SMALL))
     tr.train(iters=50)
     tr.save_checkpoint(tmp_path / "c.npz")
     saved = _params(tr)
-    frozen = Trainer.from_checkpoint(tmp_path / "c.npz", changes={"lr_d": 1e-30, "lr_g": 1e-30})
+    frozen = TrainingJob.from_checkpoint(tmp_path / "c.npz", changes={"lr_d": 1e-30, "lr_g": 1e-30})
     frozen.train()
     assert frozen.t == 100 and np.abs(_params(frozen) - saved).max() < 1e-20
-    plain = Trainer.from_checkpoint(tmp_path / "c.npz")
+    plain = TrainingJob.from_checkpoint(tmp_path / "c.npz")
     plain.train()
     assert np.abs(_params(plain) - saved).max() > 1e-4
 
 
 def test_seconds_accumulate_across_sessions(tmp_path):
-    tr = Trainer(make_config(iters=100, **SMALL))
+    tr = TrainingJob(make_config(iters=100, **SMALL))
     tr.train(iters=50)
     first = tr.seconds
     tr.save_checkpoint(tmp_path / "c.npz")
-    again = Trainer.from_checkpoint(tmp_path / "c.npz")
+    again = TrainingJob.from_checkpoint(tmp_path / "c.npz")
     assert again.seconds == first > 0
     again.train()
     assert again.seconds > first and again.history[-1]["seconds"] > first
@@ -61,22 +62,22 @@ def test_seconds_accumulate_across_sessions(tmp_path):
     ("activation", "tanh"), ("optimizer", "sgd"), ("dtype", "float64"), ("seed", 1)])
 def test_what_defines_the_state_cannot_change(tmp_path, field, value):
     assert field in FIXED
-    tr = Trainer(make_config(iters=20, **SMALL))
+    tr = TrainingJob(make_config(iters=20, **SMALL))
     tr.save_checkpoint(tmp_path / "c.npz")
     with pytest.raises(ValueError, match=r"a resumed run cannot change %s %s -> %s"
                        % (field, "adam" if field == "optimizer" else getattr(tr.cfg, field),
                           value)):
-        Trainer.from_checkpoint(tmp_path / "c.npz", changes={field: value})
+        TrainingJob.from_checkpoint(tmp_path / "c.npz", changes={field: value})
 
 
 def test_everything_else_can_change_and_the_method_s_own_optimizer_is_no_change(tmp_path):
-    tr = Trainer(make_config(iters=20, **SMALL))
+    tr = TrainingJob(make_config(iters=20, **SMALL))
     tr.save_checkpoint(tmp_path / "c.npz")
     changes = dict(iters=40, batch=8, n_critic=2, lam=3.0, r1=0.5, r2=0.25, clip=0.1, lr_d=1e-3,
                    lr_g=1e-4, betas=(0.0, 0.99), lr_decay=True, warmup=True, gan_loss="minimax",
                    log_every=5, checkpoint_every=10, eval_every=10, eval_n=100, curve_n=50,
                    optimizer="adam", device="strict", fast=False)
-    back = Trainer.from_checkpoint(tmp_path / "c.npz", changes=changes)
+    back = TrainingJob.from_checkpoint(tmp_path / "c.npz", changes=changes)
     for k, v in changes.items():
         assert getattr(back.cfg, k) == v, k
     assert "optimizer" not in back.changed and back.changed["iters"] == (20, 40)
@@ -85,19 +86,19 @@ def test_everything_else_can_change_and_the_method_s_own_optimizer_is_no_change(
 
 
 def test_a_run_cannot_go_back(tmp_path):
-    tr = Trainer(make_config(iters=40, **SMALL))
+    tr = TrainingJob(make_config(iters=40, **SMALL))
     tr.train(iters=30)
     tr.save_checkpoint(tmp_path / "c.npz")
     with pytest.raises(ValueError, match="iters = 20 is below the 30 iterations"):
-        Trainer.from_checkpoint(tmp_path / "c.npz", changes={"iters": 20})
-    assert Trainer.from_checkpoint(tmp_path / "c.npz", changes={"iters": 30}).t == 30
+        TrainingJob.from_checkpoint(tmp_path / "c.npz", changes={"iters": 20})
+    assert TrainingJob.from_checkpoint(tmp_path / "c.npz", changes={"iters": 30}).t == 30
 
 
 # ---- a checkpoint is checked whole, before use ---------------------------------------------------
 
 def _altered(tmp_path, method="wgan-gp", arrays=None, meta=None):
     """A checkpoint of a trained run with some arrays or meta entries replaced."""
-    tr = Trainer(make_config(method=method, iters=20, **SMALL))
+    tr = TrainingJob(make_config(method=method, iters=20, **SMALL))
     tr.train(iters=3)
     state = tr.state_arrays()
     state.update(arrays or {})
@@ -110,35 +111,35 @@ def _altered(tmp_path, method="wgan-gp", arrays=None, meta=None):
 
 @pytest.mark.parametrize("dtype", [np.int64, np.complex64, np.float64, np.float16])
 def test_parameters_of_another_dtype_are_refused_not_cast(tmp_path, dtype):
-    tr = Trainer(make_config(iters=20, **SMALL))
+    tr = TrainingJob(make_config(iters=20, **SMALL))
     path, _ = _altered(tmp_path, arrays={"G/params": tr.G.params.astype(dtype)})
     with pytest.raises(CheckpointError, match=r"c.npz.*G/params: expected dtype float32, "
                                               r"found %s" % np.dtype(dtype)):
-        Trainer.from_checkpoint(path)
+        TrainingJob.from_checkpoint(path)
 
 
 @pytest.mark.parametrize("name", ["G/params", "D/params", "opt_d/m", "opt_g/v"])
 def test_non_finite_numbers_are_refused(tmp_path, name):
-    tr = Trainer(make_config(iters=20, **SMALL))
+    tr = TrainingJob(make_config(iters=20, **SMALL))
     tr.train(iters=3)
     bad = np.array(tr.state_arrays()[name])
     bad[1] = np.nan
     path, _ = _altered(tmp_path, arrays={name: bad})
     with pytest.raises(CheckpointError, match=r"c.npz: NaN or inf in %s \(1 of" % name):
-        Trainer.from_checkpoint(path)
+        TrainingJob.from_checkpoint(path)
 
 
 def test_an_optimizer_state_of_the_wrong_shape_is_found_at_load_not_at_the_first_step(
         tmp_path):
     path, _ = _altered(tmp_path, arrays={"opt_d/m": np.zeros(5, np.float32)})
     with pytest.raises(CheckpointError, match=r"c.npz: opt_d: Adam: loaded state 'm' is \(5,\)"):
-        Trainer.from_checkpoint(path)
+        TrainingJob.from_checkpoint(path)
 
 
 def test_spectral_norm_vectors_are_checked(tmp_path):
     path, _ = _altered(tmp_path, method="wgan-sn", arrays={"D/sn_u0": np.zeros(3, np.float32)})
     with pytest.raises(CheckpointError, match=r"D/sn_u0: expected shape \(2,\), found \(3,\)"):
-        Trainer.from_checkpoint(path)
+        TrainingJob.from_checkpoint(path)
 
 
 @pytest.mark.parametrize("meta, match", [
@@ -157,11 +158,11 @@ def test_the_meta_s_ranges_are_checked(tmp_path, meta, match):
         meta = {"config": dict(dataclasses.asdict(tr.cfg), **meta["config"])}
     path, _ = _altered(tmp_path, meta=meta)
     with pytest.raises(CheckpointError, match=match):
-        Trainer.from_checkpoint(path)
+        TrainingJob.from_checkpoint(path)
 
 
 def test_an_optimizer_step_counter_below_zero_is_refused(tmp_path):
     path, _ = _altered(tmp_path, arrays={"opt_g/t": np.array(-2)})
     with pytest.raises(CheckpointError, match=r"opt_g: the step counter d\['t'\] must be an int "
                                               r">= 0"):
-        Trainer.from_checkpoint(path)
+        TrainingJob.from_checkpoint(path)

@@ -10,10 +10,10 @@ import time
 
 import numpy as np
 
-from tinywgan import checkpoint
+from tinywgan.job import checkpoint
 from tinywgan.cli import main
-from tinywgan.runfolder import RunFolder
-from tinywgan.train import Trainer
+from tinywgan.job.runfolder import RunFolder
+from tinywgan.job.training import TrainingJob
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TINY = ["--iters", "20", "--width", "8", "--depth", "1", "--log-every", "10", "--eval-n", "100",
@@ -154,7 +154,7 @@ def test_resume_cleans_what_a_crash_left(tmp_path, capsys):
     iteration (and a torn last line) are dropped from history.jsonl."""
     run = tmp_path / "run"
     assert train(capsys, "--out", str(run), "--iters", "40")[0] == 0
-    tr = Trainer.from_checkpoint(run / "checkpoint.npz")
+    tr = TrainingJob.from_checkpoint(run / "checkpoint.npz")
     tr.t = 20                                   # as if killed after logging 30 and 40
     tr.save_checkpoint(run / "checkpoint.npz")
     leftover = run / ".checkpoint.npz.4242.0badf00d.tmp"
@@ -228,7 +228,7 @@ def test_kill_9_in_a_loop_leaves_a_run_that_resumes_cleanly(tmp_path, capsys):
         proc.wait()
         proc.stdout.close()
         proc.stderr.close()
-        t = Trainer.from_checkpoint(run / "checkpoint.npz").t
+        t = TrainingJob.from_checkpoint(run / "checkpoint.npz").t
         assert t % 3 == 0 and t >= 3
     status, out, err = resume(capsys, run, "--iters", str(t + 6))
     assert status == 0, err
@@ -242,7 +242,7 @@ def test_ctrl_c_saves_the_iteration_and_says_how_to_resume(tmp_path, capsys):
     _wait_for_rows(tmp_path / "run" / "history.jsonl", 2, proc)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    t = Trainer.from_checkpoint(tmp_path / "run" / "checkpoint.npz").t
+    t = TrainingJob.from_checkpoint(tmp_path / "run" / "checkpoint.npz").t
     assert proc.returncode == 130 and one_line(err) == (
         "tinywgan train: interrupted; iteration %d is saved in run/checkpoint.npz; resume "
         "with: python -m tinywgan train --out run --resume\n" % t)

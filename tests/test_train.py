@@ -5,10 +5,11 @@ import os
 import numpy as np
 import pytest
 
-from tinywgan import backend, checkpoint
+from tinywgan import backend
+from tinywgan.job import checkpoint
 from tinywgan.cli import main
-from tinywgan.run import train_run
-from tinywgan.train import METHODS, Trainer, TrainingDiverged, make_config
+from tinywgan.job.run import train_run
+from tinywgan.job.training import METHODS, TrainingJob, TrainingDiverged, make_config
 
 TINY = dict(width=16, depth=2, batch=32, log_every=10, eval_n=200)
 
@@ -19,7 +20,7 @@ def test_every_method_trains_end_to_end_on_every_device(method, device):
     CPU's numbers (same draws; within float32 rounding)."""
     res = {}
     for dev in ("cpu", device):
-        tr = Trainer(make_config(method=method, iters=20, device=dev, eval_every=20, **TINY))
+        tr = TrainingJob(make_config(method=method, iters=20, device=dev, eval_every=20, **TINY))
         tr.train()
         assert isinstance(tr.G.params, backend.array_module(dev).ndarray)
         assert isinstance(tr.sample(5), backend.array_module(dev).ndarray)
@@ -35,12 +36,12 @@ def test_resume_is_bit_identical(method, tmp_path, device):
     """200 iterations in one go == 100 + checkpoint + resume + 100 (parameters, bit for bit)."""
     cfg = make_config(method=method, iters=200, device=device, width=8, depth=2, batch=16,
                       log_every=50)
-    whole = Trainer(cfg)
+    whole = TrainingJob(cfg)
     whole.train()
-    half = Trainer(cfg)
+    half = TrainingJob(cfg)
     half.train(iters=100)
     half.save_checkpoint(tmp_path / "c.npz")
-    resumed = Trainer.from_checkpoint(tmp_path / "c.npz")
+    resumed = TrainingJob.from_checkpoint(tmp_path / "c.npz")
     assert resumed.t == 100
     resumed.train()
     for a, b in ((whole.G.params, resumed.G.params), (whole.D.params, resumed.D.params)):
@@ -50,22 +51,22 @@ def test_resume_is_bit_identical(method, tmp_path, device):
 def test_a_nan_stops_training_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path,
                                                                                monkeypatch):
     cfg = make_config(iters=40, **TINY)
-    plain_step = Trainer.generator_step
+    plain_step = TrainingJob.generator_step
 
     def poisoned(self, t):
         out = plain_step(self, t)
         if t == 24:                                        # iteration 25 goes bad
             self.G.params[3] = np.nan
         return out
-    monkeypatch.setattr(Trainer, "generator_step", poisoned)
+    monkeypatch.setattr(TrainingJob, "generator_step", poisoned)
     with pytest.raises(TrainingDiverged, match=r"iteration 2[56]: .*(loss|grad).* nan"):
         train_run(cfg, str(tmp_path), quiet=True, figure=False)
-    kept = Trainer.from_checkpoint(tmp_path / "checkpoint.npz")
+    kept = TrainingJob.from_checkpoint(tmp_path / "checkpoint.npz")
     assert kept.t == 20 and np.all(np.isfinite(kept.G.params))
 
 
 def test_huge_learning_rates_diverge_with_advice():
-    tr = Trainer(make_config(iters=50, lr_d=1e30, lr_g=1e30, **TINY))
+    tr = TrainingJob(make_config(iters=50, lr_d=1e30, lr_g=1e30, **TINY))
     with pytest.raises(TrainingDiverged, match="smaller learning rate"):
         tr.train()
 
@@ -125,16 +126,16 @@ def test_corrupt_or_foreign_checkpoints_are_explained(tmp_path):
     bad = tmp_path / "c.npz"
     bad.write_bytes(b"not a zip at all")
     with pytest.raises(checkpoint.CheckpointError):
-        Trainer.from_checkpoint(bad)
+        TrainingJob.from_checkpoint(bad)
     checkpoint.save(bad, {"x": np.zeros(3)}, {"hello": 1})
     with pytest.raises(checkpoint.CheckpointError, match="not a tinywgan training checkpoint"):
-        Trainer.from_checkpoint(bad)
-    tr = Trainer(make_config(**TINY))
+        TrainingJob.from_checkpoint(bad)
+    tr = TrainingJob(make_config(**TINY))
     arrays = tr.state_arrays()
     arrays["D/params"] = np.zeros(5, np.float32)
     checkpoint.save(bad, arrays, {"config": {**vars(tr.cfg), "betas": [0.5, 0.9]}, "t": 0})
     with pytest.raises(checkpoint.CheckpointError, match="D/params"):
-        Trainer.from_checkpoint(bad)
+        TrainingJob.from_checkpoint(bad)
 
 
 def test_main_job_writes_the_run_folder_and_sample_writes_points(tmp_path, capsys):
@@ -172,8 +173,8 @@ def test_fit_critic_trains_each_lipschitz_method_against_fixed_samples():
     to W1 = 1 (on 4000 fresh points: sampling s.e. ~0.02); clipping keeps every parameter in
     [-c, c]; SN (a 1-Lipschitz critic) stays below W1."""
     from tinywgan import MLP
-    from tinywgan.optim import Adam, RMSProp
-    from tinywgan.train import fit_critic
+    from tinywgan.core.optim import Adam, RMSProp
+    from tinywgan.core.loop import fit_critic
     x_real, x_fake = _shifted_pair(backend.rng(np, 1, "test-eval"), 4000)
 
     def estimate(D):
@@ -193,8 +194,8 @@ def test_fit_critic_trains_each_lipschitz_method_against_fixed_samples():
 
 def test_fit_critic_refuses_a_method_its_critic_was_not_built_for():
     from tinywgan import MLP
-    from tinywgan.optim import Adam
-    from tinywgan.train import fit_critic
+    from tinywgan.core.optim import Adam
+    from tinywgan.core.loop import fit_critic
     with pytest.raises(ValueError, match="spectral_norm=True"):
         fit_critic(MLP([2, 4, 1]), Adam(), _shifted_pair, 1, method="wgan-sn")
     with pytest.raises(ValueError, match="spectral_norm=False"):
@@ -212,7 +213,7 @@ def test_every_method_trains_on_the_digits_on_every_device(method, device):
     pytest.importorskip("sklearn")
     res = {}
     for dev in ("cpu", device):
-        tr = Trainer(make_config(method=method, dataset="digits", iters=20, device=dev,
+        tr = TrainingJob(make_config(method=method, dataset="digits", iters=20, device=dev,
                                  eval_every=20, **TINY))
         assert tr.G.widths == [32, 16, 16, 64] and tr.D.widths == [64, 16, 16, 1]
         tr.train()
@@ -231,8 +232,8 @@ def test_digits_evaluation_compares_disjoint_real_sets():
     matched with itself at distance 0), so n is capped at 1797 // (floor_pairs + 1). A
     generator that returns the reference images themselves scores W1 = 0 below the floor."""
     pytest.importorskip("sklearn")
-    from tinywgan import data
-    tr = Trainer(make_config(dataset="digits", **TINY))
+    from tinywgan.measure import data
+    tr = TrainingJob(make_config(dataset="digits", **TINY))
     out = tr.evaluate(5000)
     assert out["eval_n"] == 898 and 0 < out["w1_floor"] < out["w1"]
     assert tr.evaluate(5000, floor_pairs=3)["eval_n"] == 449
@@ -259,7 +260,7 @@ def test_main_job_on_the_digits_writes_images_and_samples_64_pixels(tmp_path, ca
 def test_main_job_on_the_digits_without_sklearn_says_what_to_install(tmp_path, capsys,
                                                                        monkeypatch):
     import sys
-    from tinywgan import data
+    from tinywgan.measure import data
     monkeypatch.setattr(data, "_DIGITS_CACHE", {})
     monkeypatch.setitem(sys.modules, "sklearn", None)
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)

@@ -9,7 +9,8 @@ Three devices:
 - ``"cpu"``: NumPy;
 - ``"gpu"``: CuPy (imported only when asked for; tinywgan runs without it);
 - ``"strict"``: the strict test device (``tinywgan.strict``), NumPy arrays that refuse what CuPy
-  refuses, so that CI without a GPU breaks wherever a GPU would.
+  refuses, so that CI without a GPU breaks wherever a GPU would. Like CuPy it is imported only
+  when asked for (or when one of its arrays is seen, which only it can make).
 
 The way back to the host is always explicit: ``to_numpy(x)``.
 
@@ -21,9 +22,9 @@ seed and a stream key (for example the iteration number). A run that derives its
 iteration ``t`` from ``rng(xp, seed, "data", t)`` needs no generator state in its checkpoint:
 resuming at ``t`` draws the same numbers, on every device.
 """
-import numpy as np
+import sys
 
-from . import strict
+import numpy as np
 
 DEVICES = ("cpu", "gpu", "strict")
 DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -39,6 +40,17 @@ def _cupy():
     return cupy
 
 
+def _strict():
+    """The strict test device's module, imported on first use."""
+    from . import strict
+    return strict
+
+
+def is_strict_array(a):
+    """Whether ``a`` is a strict-device array (tested without importing the device)."""
+    return type(a).__module__ == __package__ + ".strict"
+
+
 def array_module(device):
     """The array module of a device name: 'cpu' -> numpy, 'gpu' -> cupy, 'strict' -> strict.xp."""
     if device == "cpu":
@@ -46,7 +58,7 @@ def array_module(device):
     if device == "gpu":
         return _cupy()
     if device == "strict":
-        return strict.xp
+        return _strict().xp
     raise ValueError("device must be one of %s, got %r" % (DEVICES, device))
 
 
@@ -54,7 +66,8 @@ def device_name(xp):
     """The inverse of ``array_module``."""
     if xp is np:
         return "cpu"
-    if xp is strict.xp:
+    strict = sys.modules.get(__package__ + ".strict")
+    if strict is not None and xp is strict.xp:
         return "strict"
     return "gpu"
 
@@ -62,8 +75,8 @@ def device_name(xp):
 def get_array_module(*arrays):
     """The array module that owns these arrays (numpy, cupy or the strict device)."""
     for a in arrays:
-        if isinstance(a, strict.StrictArray):
-            return strict.xp
+        if is_strict_array(a):
+            return _strict().xp
         if type(a).__module__.startswith("cupy"):
             return _cupy()
     return np
@@ -73,7 +86,7 @@ def to_numpy(x):
     """Explicit copy to the host (a no-op for NumPy arrays)."""
     if isinstance(x, np.ndarray):
         return x
-    if isinstance(x, strict.StrictArray) or type(x).__module__.startswith("cupy"):
+    if is_strict_array(x) or type(x).__module__.startswith("cupy"):
         return x.get()
     return np.asarray(x)
 

@@ -21,8 +21,8 @@ import sys
 
 
 def cmd_gradcheck(args):
-    from . import gradcheck
-    from .finitediff import format_table
+    from .measure import gradcheck
+    from .measure.finitediff import format_table
     if args.seed < 0:
         return _fail("gradcheck", "--seed must be an int >= 0, got %d" % args.seed, 2)
     rows = gradcheck.run_all(seed=args.seed)
@@ -34,7 +34,7 @@ def cmd_gradcheck(args):
 
 def cmd_bench(args):
     import json
-    from . import bench
+    from .job import bench
     try:
         r = bench.run(width=args.width, depth=args.depth, batch=args.batch,
                       n_critic=args.n_critic, dtype=args.dtype, device=args.device,
@@ -48,10 +48,10 @@ def cmd_bench(args):
 
 
 def cmd_train(args):
-    from .checkpoint import CheckpointError
-    from .config import Config, make_config
-    from .run import RunFolder, curve_every, train_run
-    from .train import TrainingDiverged
+    from .job.checkpoint import CheckpointError
+    from .job.config import Config, make_config
+    from .job.run import RunFolder, curve_every, train_run
+    from .job.training import TrainingDiverged
     fields = {f: getattr(args, f) for f in CONFIG_FLAGS}
     if args.no_lr_decay:
         fields["lr_decay"] = False
@@ -102,7 +102,7 @@ def cmd_train(args):
 
 def _kept(folder):
     """Which iteration is saved, and the command that resumes it, in words."""
-    from .run import resume_command
+    from .job.run import resume_command
     if folder is None or folder.saved is None:
         return "no checkpoint was saved"
     return "iteration %d is saved in %s; resume with: %s" % (
@@ -110,7 +110,7 @@ def _kept(folder):
 
 
 def _diverged(e, folder):
-    from .run import resume_command
+    from .job.run import resume_command
     cfg = folder.cfg
     head = "training diverged at generator iteration %d: %s became %s" % (
         e.iteration, " and ".join(e.quantities), e.value)
@@ -136,8 +136,8 @@ def _os_error(e, folder):
 
 
 def cmd_sample(args):
-    from .checkpoint import CheckpointError
-    from .run import sample_run
+    from .job.checkpoint import CheckpointError
+    from .job.run import sample_run
     try:
         points, cfg = sample_run(args.run_dir, args.n, args.o, device=args.device,
                                  seed=args.seed, grid=args.grid)
@@ -178,7 +178,7 @@ _PRESET_SOURCES = {"gan_toy": "the WGAN-GP paper's toy code", "wgan_paper": "the
 def _per_setting(name):
     """', 25gaussians: 16000, wgan: 3000' for a field that DATASET_DEFAULTS or METHOD_DEFAULTS
     sets per dataset or method."""
-    from .config import DATASET_DEFAULTS, METHOD_DEFAULTS
+    from .job.config import DATASET_DEFAULTS, METHOD_DEFAULTS
     return "".join(", %s: %s" % (key, " ".join(map(str, v[name])) if isinstance(v[name], tuple)
                                  else v[name])
                    for table in (DATASET_DEFAULTS, METHOD_DEFAULTS)
@@ -187,17 +187,17 @@ def _per_setting(name):
 
 def _add_train_flags(p):
     from .backend import DEVICES, DTYPES
-    from .config import Config, METHODS, PRESETS, default_optimizer
-    from .data import DATASETS, DIGITS_N
-    from .layers import ACTIVATIONS
-    from .losses import GAN_LOSSES
-    from .optim import OPTIMIZERS
-    from .resume import FIXED
-    from .run import FLOOR_PAIRS
+    from .job.config import Config, METHODS, PRESETS, default_optimizer
+    from .measure.data import DATASETS, DIGITS_N
+    from .core.layers import ACTIVATIONS
+    from .core.losses import GAN_LOSSES
+    from .core.optim import OPTIMIZERS
+    from .job.resume import FIXED
+    from .job.run import FLOOR_PAIRS
     d = Config()
     p.add_argument("--preset", choices=sorted(PRESETS), help="start from named settings "
                    "instead of the per-dataset and per-method defaults (a flag still wins): "
-                   + "; ".join("%s (%s): %s" % (k, _PRESET_SOURCES.get(k, "tinywgan/config.py"),
+                   + "; ".join("%s (%s): %s" % (k, _PRESET_SOURCES.get(k, "tinywgan/job/config.py"),
                                                 " ".join("%s=%s" % f for f in v.items()))
                                for k, v in sorted(PRESETS.items())))
     p.add_argument("--method", choices=METHODS, help="default %s" % d.method)
@@ -307,12 +307,12 @@ def build_parser():
     p.add_argument("--device", choices=DEVICES, default="cpu")
     p.add_argument("--fast", action=argparse.BooleanOptionalAction, default=True,
                    help="the fused steps of tinywgan/fast.py (--no-fast: the plain steps of "
-                   "tinywgan/steps.py)")
+                   "tinywgan/core/steps.py)")
     p.add_argument("--json", action="store_true", help="one JSON line")
     p.set_defaults(func=cmd_bench)
     from .bugzoo.cli import add_subcommand as add_bugzoo
     from .exercises.cli import add_subcommand as add_exercises
-    from .table import add_subcommand as add_table
+    from .job.table import add_subcommand as add_table
     add_exercises(sub)
     add_bugzoo(sub)
     add_table(sub)

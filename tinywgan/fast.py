@@ -1,8 +1,8 @@
-r"""The fused steps: a second implementation of ``tinywgan.steps`` (``generate``,
+r"""The fused steps: a second implementation of ``tinywgan.core.steps`` (``generate``,
 ``critic_grads``, ``generator_grads``: the same signatures, the same numbers, the same random
 inputs), in fewer, larger products on buffers allocated once.
 
-Read ``tinywgan/steps.py`` and ``tinywgan/penalty.py`` first: they are the derivation. This
+Read ``tinywgan/core/steps.py`` and ``tinywgan/core/penalty.py`` first: they are the derivation. This
 module computes exactly their numbers (``tests/test_fast.py``: to 1e-12 in float64; the products
 only sum in another order), and ``python -m tinywgan gradcheck`` checks it against finite
 differences too. ``train.Trainer`` chooses between the two in one place (``Trainer.__init__``).
@@ -62,11 +62,11 @@ forward 3, backward 3, weight gradient 3, penalty reverse 1, plus 1 for ``genera
 the plain steps need (``bench.matmul_count``), in products 3x as tall.
 """
 from .backend import get_array_module
-from .layers import LeakyReLU, ReLU
-from .losses import (gan_discriminator_loss, gan_generator_loss, wasserstein_critic_loss,
+from .core.layers import LeakyReLU, ReLU
+from .core.losses import (gan_discriminator_loss, gan_generator_loss, wasserstein_critic_loss,
                      wasserstein_generator_loss)
-from .penalty import penalty_head
-from .steps import INTERPOLATING, interpolates
+from .core.penalty import penalty_head
+from .core.steps import INTERPOLATING, interpolates
 from .validate import number
 
 #: The methods the fused steps compute (spectral norm, 'wgan-sn', keeps the plain steps).
@@ -179,7 +179,7 @@ def _penalty_reverse(D, H, mask, rows, gH_bar0, d_loss, scratch):
 # ------------------------------------------------------------------------------------------------
 
 class FusedSteps:
-    """``generate``, ``critic_grads`` and ``generator_grads`` of ``tinywgan.steps``, fused.
+    """``generate``, ``critic_grads`` and ``generator_grads`` of ``tinywgan.core.steps``, fused.
 
     Holds the buffers (``Buffers``), made on first use for each network and row count.
     An array returned by ``generate`` is one of them: valid until the next call.
@@ -199,7 +199,7 @@ class FusedSteps:
     def _check(self, method, *nets):
         if not applies(method, *nets):
             raise ValueError("the fused steps compute %s for ReLU-family networks without "
-                             "spectral norm; got method %r and %s: use tinywgan.steps"
+                             "spectral norm; got method %r and %s: use tinywgan.core.steps"
                              % (FUSED_METHODS, method, ", ".join(map(repr, nets))))
 
     def generate(self, G, z):

@@ -21,8 +21,7 @@ import math
 
 import numpy as np
 
-from .backend import get_array_module, to_numpy
-from .strict import StrictArray
+from .backend import is_strict_array, get_array_module, to_numpy
 
 
 def _is_real(value):
@@ -127,7 +126,7 @@ def array(name, x, shape=None, dtype=None, like=None):
 def host_array(name, x):
     """``x`` (a host or device array, a list or a number) as a host float64 NumPy array of
     finite real numbers; else TypeError (not numbers) or ValueError (ragged, NaN or inf)."""
-    if isinstance(x, StrictArray) or type(x).__module__.startswith("cupy"):
+    if is_strict_array(x) or type(x).__module__.startswith("cupy"):
         x = to_numpy(x)
     if not isinstance(x, (np.ndarray, list, tuple, int, float, np.number)) or \
             isinstance(x, (bool, np.bool_)):

@@ -13,11 +13,12 @@ import types
 
 import numpy as np
 
-from .. import data, penalty, steps
+from ..measure import data
+from ..core import penalty, steps
 from ..backend import get_array_module
-from ..layers import get_activation
-from ..lipschitz import clip_weights
-from ..losses import gan_generator_loss, wasserstein_critic_loss, wasserstein_generator_loss
+from ..core.layers import get_activation
+from ..core.lipschitz import clip_weights
+from ..core.losses import gan_generator_loss, wasserstein_critic_loss, wasserstein_generator_loss
 
 
 def copy_with(func, **names):
@@ -38,7 +39,7 @@ def copy_with(func, **names):
 
 def dropped_second_order(act):
     """A copy of the activation ``act`` (a name or an Activation) that pretends s'' = 0, so that
-    ``tinywgan.penalty`` skips step (4), the s'' injections: every first-order check still
+    ``tinywgan.core.penalty`` skips step (4), the s'' injections: every first-order check still
     passes and the penalty's weight gradient is wrong (the hidden biases get none at all)."""
     broken = copy.copy(get_activation(act))
     broken.second_order = False

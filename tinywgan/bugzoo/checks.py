@@ -2,10 +2,10 @@ r"""The detectors' small runs, each taking the pieces to run with (the library's
 copy), so that the same check measures both.
 
 - ``critic_run``: a critic trained alone against fixed distributions (the loop of
-  ``train.fit_critic``, with its critic step and its update as arguments);
+  ``loop.fit_critic``, with its critic step and its update as arguments);
 - ``interpolate_gradient_norm``, ``w_estimate``: what a person watches of such a critic;
 - ``critic_step_check``, ``generator_step_check``: a step's gradient against finite
-  differences of its own loss (``tinywgan.gradcheck``'s check, with the step as an argument);
+  differences of its own loss (``tinywgan.measure.gradcheck``'s check, with the step as an argument);
 - ``nonfinite_gradients``: one critic step at a critic whose input gradient is 0;
 - ``on_segment``: the fraction of penalised points x_hat on the segment between their pair;
 - ``generator_distance``: a short WGAN-GP run with a given generator step, and how far the
@@ -17,11 +17,13 @@ import types
 
 import numpy as np
 
-from .. import backend, data, steps
-from ..finitediff import compare, numerical_gradient
-from ..mlp import MLP
-from ..optim import Adam
-from ..train import Trainer, make_config
+from .. import backend
+from ..measure import data
+from ..core import steps
+from ..measure.finitediff import compare, numerical_gradient
+from ..core.mlp import MLP
+from ..core.optim import Adam
+from ..job.training import TrainingJob, make_config
 
 B = 64                     # batch of the critic-only runs
 
@@ -36,7 +38,7 @@ def critic_run(n_steps, method="wgan-gp", lam=10.0, critic_grads=steps.critic_gr
                update=steps.update_critic, penalty=None, opt=None, clip=0.01, seed=0):
     """A critic 2-64-64-1 (ReLU) trained alone for n_steps on ``draw_fixed``, with
     ``critic_grads`` and ``update`` in place of the library's steps (the loop of
-    ``train.fit_critic``) and, if given, ``penalty`` as its gradient penalty. Adam at 1e-3
+    ``loop.fit_critic``) and, if given, ``penalty`` as its gradient penalty. Adam at 1e-3
     unless ``opt`` is given. Returns the critic."""
     D = MLP([2, 64, 64, 1], "relu", dtype="float64", seed=seed)
     if penalty is not None:
@@ -145,10 +147,10 @@ def generator_distance(generator_grads=steps.generator_grads, iters=300, seed=0)
     that BLAS keeps to one thread; the library's defaults otherwise) whose generator step is
     ``generator_grads``. Returns the mean distance from 1000 generated points to their nearest
     mode centre."""
-    trainer = Trainer(make_config(iters=iters, width=32, depth=2, batch=64, log_every=iters,
+    trainer = TrainingJob(make_config(iters=iters, width=32, depth=2, batch=64, log_every=iters,
                                   seed=seed))
-    trainer.steps = types.SimpleNamespace(generate=steps.generate,
-                                          critic_grads=trainer.steps.critic_grads,
+    trainer.step_fns = types.SimpleNamespace(generate=steps.generate,
+                                          critic_grads=trainer.step_fns.critic_grads,
                                           generator_grads=generator_grads)
     trainer.train()
     x = backend.to_numpy(trainer.sample(1000)).astype(np.float64)              # (1000, 2)

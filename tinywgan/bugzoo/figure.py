@@ -3,7 +3,7 @@ with the broken copy (red), over the band where the check passes (green). Each p
 own axis: the checks measure different things."""
 import math
 
-from ..plot import pyplot
+from ..measure.plot import pyplot
 from .zoo import BUGS
 
 

@@ -12,8 +12,9 @@ from typing import Callable, Tuple
 
 import numpy as np
 
-from .. import data, penalty, steps
-from ..optim import RMSProp
+from ..measure import data
+from ..core import penalty, steps
+from ..core.optim import RMSProp
 from . import broken, checks
 
 
@@ -101,7 +102,7 @@ BUGS = [
     Bug("s'' path dropped",
         "For a smooth activation the input gradient depends on the weights below each layer "
         "through s'(A), so the penalty's weight gradient has a second-order path (the s'' "
-        "injection, tinywgan/penalty.py step 4). Dropped, every first-order check passes and "
+        "injection, tinywgan/core/penalty.py step 4). Dropped, every first-order check passes and "
         "the penalty's gradient is wrong, the hidden biases getting none at all.",
         "gradient check: a tanh critic step's D.grads against differences of its loss",
         "relative error", (0, 1e-6),

@@ -11,8 +11,8 @@ from functools import partial
 
 import numpy as np
 
-from .. import layers
-from ..finitediff import numerical_gradient
+from ..core import layers
+from ..measure.finitediff import numerical_gradient
 from .spec import Case, Exercise, Mistake, constant, unpack
 
 # ---- 1.1 linear_backward -----------------------------------------------------------------------
@@ -69,7 +69,7 @@ def _db_wrong_axis(da, cache):
 
 
 LINEAR = Exercise(
-    "linear_backward", "01_layers.py", "tinywgan.layers:linear_backward",
+    "linear_backward", "01_layers.py", "tinywgan.core.layers:linear_backward",
     "the linear layer's backward: dx, dW, db", _linear_cases, _linear_run, _linear_differences,
     [Mistake("dW transposed", "dW must have W's shape (D, M): dW = x^T da, not da^T x.",
              _dW_transposed),
@@ -119,7 +119,7 @@ def _activation_exercise(cls, which, mistakes):
         return {output: numerical_gradient(lambda: lower(a).sum(), a, return_noise=True)}
 
     return Exercise("%s.%s" % (cls.__name__, which), "01_layers.py",
-                    "tinywgan.layers:%s.%s" % (cls.__name__, which),
+                    "tinywgan.core.layers:%s.%s" % (cls.__name__, which),
                     "%s of %s" % (output, cls.name), _activation_cases, run, differences,
                     [Mistake(name, hint, type("Broken" + cls.__name__, (cls,), {which: fn}))
                      for name, hint, fn in mistakes])
@@ -193,7 +193,7 @@ def _act_layer_differences(args):
 
 
 ACTIVATION_BACKWARD = Exercise(
-    "activation_backward", "01_layers.py", "tinywgan.layers:activation_backward",
+    "activation_backward", "01_layers.py", "tinywgan.core.layers:activation_backward",
     "an activation layer's backward: da = dh * s'(a)", _act_layer_cases, _act_layer_run,
     _act_layer_differences,
     [Mistake("s(a), not s'(a)", "the chain rule multiplies dh by the derivative s'(a) "

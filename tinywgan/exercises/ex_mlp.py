@@ -8,7 +8,7 @@ from functools import partial
 
 import numpy as np
 
-from ..layers import ACTIVATIONS
+from ..core.layers import ACTIVATIONS
 from .spec import (Case, Exercise, Mistake, added, build_net, describe, differences,
                    draw_widths, kink_margin, parameter_views, prefill)
 
@@ -70,7 +70,7 @@ def _plain_backward(net, dout, cache, slope_at_output=False, slope_of_h=False, a
 
 
 MLP_BACKWARD = Exercise(
-    "mlp_backward", "02_mlp.py", "tinywgan.mlp:MLP.backward",
+    "mlp_backward", "02_mlp.py", "tinywgan.core.mlp:MLP.backward",
     "the MLP's backward: dW[l], db[l] added into the buffers, dx returned",
     partial(_net_cases, d_out=None), _backward_run, _backward_differences,
     [Mistake("s' after the last layer", "the output f = A[L-1] has no activation: start from "
@@ -114,7 +114,7 @@ def _with_parameter_gradients(net, x):
 
 
 INPUT_GRADIENT = Exercise(
-    "input_gradient", "02_mlp.py", "tinywgan.mlp:MLP.input_gradient",
+    "input_gradient", "02_mlp.py", "tinywgan.core.mlp:MLP.input_gradient",
     "grad_x f for every example: one backward seeded with 1",
     partial(_net_cases, d_out=1), _input_run, _input_differences,
     [Mistake("seeded with 1/N", "row i of f depends on row i of x only, so grad_x f(x_i) is the "

@@ -10,8 +10,9 @@ from functools import partial, partialmethod
 
 import numpy as np
 
-from .. import backend, lipschitz, optim
-from ..finitediff import numerical_gradient
+from .. import backend
+from ..core import lipschitz, optim
+from ..measure.finitediff import numerical_gradient
 from .spec import Case, Exercise, Mistake, constant
 
 # ---- 5.1 clip_weights --------------------------------------------------------------------------
@@ -39,7 +40,7 @@ def _clip_run(fn, args):
 
 
 CLIP = Exercise(
-    "clip_weights", "05_lipschitz_and_optim.py", "tinywgan.lipschitz:clip_weights",
+    "clip_weights", "05_lipschitz_and_optim.py", "tinywgan.core.lipschitz:clip_weights",
     "weight clipping, in place", _clip_cases, _clip_run, None,
     [Mistake("not in place", "np.clip(params, -c, c) returns a new array and leaves params as "
              "it was: write into the buffer, np.clip(params, -c, c, out=params).",
@@ -109,7 +110,7 @@ _STATE_LOST = ("the state must be updated in place (ms[...] = ..., ms *= ...): a
                "to a new array is lost after the step, and the running mean restarts from 0.")
 
 RMSPROP = Exercise(
-    "RMSProp._update", "05_lipschitz_and_optim.py", "tinywgan.optim:RMSProp._update",
+    "RMSProp._update", "05_lipschitz_and_optim.py", "tinywgan.core.optim:RMSProp._update",
     "one RMSProp step, state kept between steps", partial(_optimizer_cases, adam=False),
     _optimizer_run, None,
     [Mistake("eps inside the root", "p -= lr g / (sqrt(ms) + eps): eps outside the root "
@@ -138,7 +139,7 @@ def _adam_step(self, p, g, t, corrected=True, eps_inside=False, t0=1, keep=True,
 
 
 ADAM = Exercise(
-    "Adam._update", "05_lipschitz_and_optim.py", "tinywgan.optim:Adam._update",
+    "Adam._update", "05_lipschitz_and_optim.py", "tinywgan.core.optim:Adam._update",
     "one Adam step, bias-corrected, state kept between steps",
     partial(_optimizer_cases, adam=True), _optimizer_run, None,
     [Mistake("no bias correction", "m and v start at 0, so early on they underestimate the "
@@ -218,7 +219,7 @@ def _sn(**mistake):
 
 SPECTRAL = Exercise(
     "SpectralNorm.backward", "05_lipschitz_and_optim.py",
-    "tinywgan.lipschitz:SpectralNorm.backward",
+    "tinywgan.core.lipschitz:SpectralNorm.backward",
     "spectral normalisation's backward: the term through sigma", _sn_cases, _sn_run,
     _sn_differences,
     [Mistake("the term through sigma missing", "sigma depends on W too (d sigma/dW = u v^T): "

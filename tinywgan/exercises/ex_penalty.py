@@ -13,10 +13,10 @@ from functools import partial
 
 import numpy as np
 
-from .. import penalty
+from ..core import penalty
 from ..bugzoo import broken
-from ..layers import get_activation
-from ..finitediff import numerical_gradient
+from ..core.layers import get_activation
+from ..measure.finitediff import numerical_gradient
 from .spec import (Case, Exercise, Mistake, added, build_net, describe, differences,
                    kink_margin, parameter_views, prefill, split_target, unpack)
 
@@ -91,7 +91,7 @@ HEAD_MISTAKES = [
 ]
 
 PENALTY_HEAD = Exercise(
-    "penalty_head", "03_penalty.py", "tinywgan.penalty:penalty_head",
+    "penalty_head", "03_penalty.py", "tinywgan.core.penalty:penalty_head",
     "the penalty's value and dR/dg, one norm per example, no NaN at g = 0",
     _head_cases, _head_run, _head_differences, HEAD_MISTAKES)
 
@@ -185,12 +185,12 @@ SHARED_MISTAKES = [
      for m in HEAD_MISTAKES]
 
 PENALTY_RELU = Exercise(
-    "gradient_penalty_relu", "03_penalty.py", "tinywgan.penalty:gradient_penalty",
+    "gradient_penalty_relu", "03_penalty.py", "tinywgan.core.penalty:gradient_penalty",
     "the penalty's weight gradient for ReLU nets: the reverse of the input gradient",
     partial(_penalty_cases, smooth=False), _penalty_run, _penalty_differences, SHARED_MISTAKES)
 
 PENALTY = Exercise(
-    "gradient_penalty", "03_penalty.py", "tinywgan.penalty:gradient_penalty",
+    "gradient_penalty", "03_penalty.py", "tinywgan.core.penalty:gradient_penalty",
     "the penalty's exact weight gradient for every activation: the s'' injection",
     partial(_penalty_cases, smooth=True), _penalty_run, _penalty_differences,
     [Mistake("s'' path dropped", "for a smooth activation s'(A[l]) depends on the weights "

@@ -11,10 +11,10 @@ from functools import partial
 
 import numpy as np
 
-from .. import losses, steps
+from ..core import losses, steps
 from ..bugzoo import broken
-from ..finitediff import numerical_gradient
-from ..layers import sigmoid
+from ..measure.finitediff import numerical_gradient
+from ..core.layers import sigmoid
 from .spec import (Case, Exercise, Mistake, build_net, constant, describe, differences,
                    entries, gradient_views, kink_margin, parameter_views, prefill, split_target,
                    unpack)
@@ -65,7 +65,7 @@ def _loss_exercise(name, reference, teaches, outputs, mistakes, saturate=False, 
         return {out: numerical_gradient(lambda: ref(*args)[0], a, return_noise=True)
                 for out, a in zip(outputs[1:], arrays)}
 
-    return Exercise(name, "04_losses_and_steps.py", "tinywgan.losses:" + reference, teaches,
+    return Exercise(name, "04_losses_and_steps.py", "tinywgan.core.losses:" + reference, teaches,
                     partial(_loss_cases, n_inputs=n_inputs, saturate=saturate, kinds=kinds),
                     run, diffs, [Mistake(*m) for m in mistakes])
 
@@ -201,7 +201,7 @@ def _not_zeroed(G, D, z, method="wgan-gp", gan_loss="nonsaturating"):
 
 
 GENERATOR_GRADS = Exercise(
-    "generator_grads", "04_losses_and_steps.py", "tinywgan.steps:generator_grads",
+    "generator_grads", "04_losses_and_steps.py", "tinywgan.core.steps:generator_grads",
     "the generator's gradient through the critic", _generator_cases, _generator_run,
     _generator_differences,
     [Mistake("generator fed dL/df", "G needs dL/dx_fake, (B, d): the loss's gradient "
@@ -283,7 +283,7 @@ def _patched(attribute, replacement):
 
 
 CRITIC_GRADS = Exercise(
-    "critic_grads", "04_losses_and_steps.py", "tinywgan.steps:critic_grads",
+    "critic_grads", "04_losses_and_steps.py", "tinywgan.core.steps:critic_grads",
     "the critic's whole step, every method", _critic_cases, _critic_run, _critic_differences,
     [Mistake("critic's sign flipped", "the critic descends on mean f(fake) - mean f(real) (4.1).",
              broken.critic_loss_flipped),

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..finitediff import TOL, compare
+from ..measure.finitediff import TOL, compare
 from .spec import H_KINKED, KINK_REACH, ContractError
 
 NOT_STARTED, PASS, FAIL = "not started", "pass", "FAIL"

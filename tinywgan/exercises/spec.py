@@ -1,7 +1,7 @@
 r"""What an exercise is, to the grader, and the helpers the exercises' cases share.
 
 An ``Exercise`` names a function (``linear_backward``) or a method (``Tanh.df``) of the workbook,
-the library function that answers it (``reference``: ``"tinywgan.layers:linear_backward"``), and
+the library function that answers it (``reference``: ``"tinywgan.core.layers:linear_backward"``), and
 three functions of its own:
 
     cases(rng) -> [Case]             the random cases, drawn from a seeded NumPy generator
@@ -28,8 +28,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .. import finitediff, gradcheck
-from ..mlp import MLP
+from ..measure import finitediff, gradcheck
+from ..core.mlp import MLP
 
 
 @dataclass

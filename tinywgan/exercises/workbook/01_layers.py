@@ -20,7 +20,7 @@
 # %%
 import numpy as np
 
-from tinywgan import layers
+from tinywgan.core import layers
 
 # %% [markdown]
 # ## 1.1 The linear layer's backward

@@ -4,7 +4,7 @@
 # Grade with `python -m tinywgan exercises check . NAME` from a terminal in this folder, or
 # run the last cell (workbook 1 explains the grader).
 #
-# The network is tinywgan's `MLP` (`tinywgan/mlp.py`), L layers, l = 0..L-1, a batch of N rows:
+# The network is tinywgan's `MLP` (`tinywgan/core/mlp.py`), L layers, l = 0..L-1, a batch of N rows:
 #
 #     H[0] = x                                  (N, d_0)
 #     A[l] = H[l] W[l] + b[l]                   (N, d_{l+1})     the pre-activations

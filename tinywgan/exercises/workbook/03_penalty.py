@@ -21,7 +21,7 @@
 # A bar means "the gradient of R with respect to": W_bar[l] = dR/dW[l], gH_bar[l] = dR/dgH[l].
 # `net.input_gradient_pass(x_hat)` returns `(cache, gA, gH)`, the lists above, so you need not
 # redo 2.2. Add the results into `net.dW[l]` and `net.db[l]` (they accumulate, as in
-# workbook 2). The derivation in full is in `tinywgan/penalty.py`: read it after trying.
+# workbook 2). The derivation in full is in `tinywgan/core/penalty.py`: read it after trying.
 
 # %%
 import numpy as np

@@ -16,7 +16,8 @@
 # %%
 import numpy as np
 
-from tinywgan import MLP, layers, losses, steps
+from tinywgan import MLP
+from tinywgan.core import layers, losses, steps
 
 # %% [markdown]
 # ## 4.1 The Wasserstein losses

@@ -17,7 +17,7 @@
 # %%
 import numpy as np
 
-from tinywgan import lipschitz, optim
+from tinywgan.core import lipschitz, optim
 
 # %% [markdown]
 # ## 5.1 Weight clipping

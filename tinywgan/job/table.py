@@ -1,4 +1,4 @@
-"""``python -m tinywgan table``: the published mode-collapse protocol (``tinywgan/protocol.py``)
+"""``python -m tinywgan table``: the published mode-collapse protocol (``tinywgan/job/protocol.py``)
 on every method, a progress line per run, the table beside the published rows, a figure of
 the samples, or one JSON document."""
 import os

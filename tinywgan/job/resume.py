@@ -1,7 +1,7 @@
 """Resuming a run: what a training checkpoint must hold before any of it is used, and which
 settings a resumed run may change.
 
-A training checkpoint (``Trainer.save_checkpoint``) is a ``tinywgan.checkpoint`` file with
+A training checkpoint (``Trainer.save_checkpoint``) is a ``tinywgan.job.checkpoint`` file with
 
     arrays  G/params, D/params: (P,) in the run's dtype; D/sn_u<l>: (d_l,) (wgan-sn only);
             opt_d/<name>, opt_g/<name>: each optimizer's state_dict (t, a 0-d int, and once

@@ -1,8 +1,8 @@
 r"""Gradient checking: the answer key for every hand-derived backward in tinywgan, down to the
-steps that train (``tinywgan.steps`` and the fused ``tinywgan.fast``).
+steps that train (``tinywgan.core.steps`` and the fused ``tinywgan.fast``).
 
 Each ``check_*`` builds a small float64 case, runs the library's own function, and compares its
-gradient with centred finite differences (``tinywgan.finitediff``: the stencils, CS231n's
+gradient with centred finite differences (``tinywgan.measure.finitediff``: the stencils, CS231n's
 relative error, the differences' resolution). What to expect: 1e-12..1e-8 for a correct
 backward, 1e-2..1 for a wrong one, against a tolerance of 1e-6.
 
@@ -15,13 +15,14 @@ Each ``check_*`` returns a row ``{"what", "error", "tol", "ok"}``; ``run_all`` r
 """
 import numpy as np
 
-from . import backend, fast, steps
+from .. import backend, fast
+from ..core import steps
 from .finitediff import compare, numerical_gradient
-from .layers import (ACTIVATIONS, activation_backward, activation_forward,
+from ..core.layers import (ACTIVATIONS, activation_backward, activation_forward,
                      activation_input_grad_backward, get_activation, linear_backward,
                      linear_forward, linear_input_grad, linear_input_grad_backward)
-from .losses import GAN_LOSSES, gan_discriminator_loss, gan_generator_loss
-from .mlp import MLP
+from ..core.losses import GAN_LOSSES, gan_discriminator_loss, gan_generator_loss
+from ..core.mlp import MLP
 
 
 def min_abs_preactivation(mlp, *xs):
@@ -189,7 +190,7 @@ def check_penalty(act="tanh", widths=(2, 6, 5, 1), N=5, lam=10.0, one_sided=Fals
 
 
 # ------------------------------------------------------------------------------------------------
-# The training steps themselves (tinywgan.steps, and the fused tinywgan.fast)
+# The training steps themselves (tinywgan.core.steps, and the fused tinywgan.fast)
 # ------------------------------------------------------------------------------------------------
 
 def _implementation(fused):

@@ -19,7 +19,8 @@ import resource
 import sys
 import time
 
-from . import backend, steps
+from .. import backend
+from ..core import steps
 
 
 def matmul_count(depth, n_critic, method="wgan-gp"):
@@ -30,7 +31,7 @@ def matmul_count(depth, n_critic, method="wgan-gp"):
     - critic step: generator forward 1, critic forward on real and fake 2, the Wasserstein
       term's backward (dW and dx) on real and fake 4; with the penalty also the forward on the
       interpolates 1, the input-gradient pass 1 and its reverse (W_bar and gA_bar) 2: 7 or
-      11 (``tinywgan.penalty``; with ReLU its second-order path is empty);
+      11 (``tinywgan.core.penalty``; with ReLU its second-order path is empty);
     - generator step: generator forward 1, critic forward 1, critic backward to the input 1,
       generator backward (dW and dx) 2: 5.
 
@@ -83,7 +84,7 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
     count), peak_mem_mb, the configuration and the device.
     """
     from .config import make_config
-    from .train import Trainer
+    from .training import TrainingJob
     if depth < 2:
         raise ValueError("bench needs depth >= 2: the floor counts the (W x W) products, and a "
                          "network with one hidden layer has none")
@@ -93,7 +94,7 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
     cfg = make_config("gan_toy", width=width, depth=depth, batch=batch, n_critic=n_critic,
                       dtype=dtype, device=device, fast=fast, method=method,
                       activation=activation)
-    trainer = Trainer(cfg)
+    trainer = TrainingJob(cfg)
     xp, dt = trainer.xp, trainer.D.dtype
     n = matmul_count(depth, n_critic, method)
 
@@ -125,7 +126,7 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
         "matmuls": n,
         "gflop_per_iter": round(2.0 * n * batch * width * width / 1e9, 3),
         "fast": bool(fast),
-        "fast_path_taken": trainer.steps is not steps,
+        "fast_path_taken": trainer.step_fns is not steps,
         "config": dict(width=width, depth=depth, batch=batch, n_critic=n_critic, dtype=dtype,
                        method=method, activation=activation, repeats=repeats,
                        iters_per_repeat=iters_per_repeat),

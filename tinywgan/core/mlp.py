@@ -1,5 +1,5 @@
 r"""The multilayer perceptron: forward, the one backward recurrence, and the input gradient that
-the gradient penalty differentiates once more (``tinywgan.penalty``).
+the gradient penalty differentiates once more (``tinywgan.core.penalty``).
 
 Notation (0-based layers l = 0..L-1, row-vector convention, a batch of N rows):
 
@@ -21,7 +21,7 @@ Three passes are this one recurrence with a different seed:
 - ``backward(dout, cache)``: top = L-1, dA[L-1] = dout = dLoss/df, parameter gradients on;
 - ``input_gradient_pass(x)``: top = L-1, dA[L-1] = 1 (the seed df/df), parameter gradients
   off. Its dA[l] is gA[l] = df/dA[l] and its dH[l] is gH[l] = df/dH[l]; ``grad_x f = gH[0]``;
-- the penalty's second-order path (``tinywgan.penalty``): top = L-2, seeded and injected with
+- the penalty's second-order path (``tinywgan.core.penalty``): top = L-2, seeded and injected with
   the s'' terms A_bar[l] (dA[l-1] = dH[l] s'(A[l-1]) + A_bar[l-1]).
 
 Parameters live in ONE flat array ``params`` (P,) and their gradients in ``grads`` (P,);
@@ -41,7 +41,9 @@ advances by one step). Gradients are first taken w.r.t. the W_used that the forw
 import math
 from collections import namedtuple
 
-from . import backend, validate
+from .. import backend, validate
+from .lipschitz import SpectralNorm
+from .penalty import gradient_penalty
 from .layers import (activation_backward, activation_forward, get_activation, linear_forward,
                      linear_input_grad)
 
@@ -109,7 +111,6 @@ class MLP:
 
         self.spectral_norm = bool(spectral_norm)
         if self.spectral_norm:
-            from .lipschitz import SpectralNorm
             self.sn = SpectralNorm(self.W, rng)
             # the weights the forward computes with, and the gradients w.r.t. them
             self.W_used = tuple(xp.empty_like(W) for W in self.W)
@@ -263,9 +264,8 @@ class MLP:
 
     def gradient_penalty(self, x_hat, lam, target=1.0, one_sided=False):
         """The gradient penalty R = lam/N sum_i (||grad_x f(x_hat_i)|| - target)^2 (one-sided:
-        max(0, .)^2), its exact gradient ADDED to ``dW``/``db``: ``tinywgan.penalty``, where
+        max(0, .)^2), its exact gradient ADDED to ``dW``/``db``: ``tinywgan.core.penalty``, where
         it is derived. Inputs: x_hat: (N, d_0). Returns (R: 0-d array, norms: (N,))."""
-        from .penalty import gradient_penalty
         return gradient_penalty(self, x_hat, lam, target, one_sided)
 
     # --------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
     RUN_DIR/config.json      the Config in force (rewritten when a resume changes it)
     RUN_DIR/history.jsonl    one JSON object per logged iteration
-    RUN_DIR/checkpoint.npz   the state at the latest checkpoint (``tinywgan.resume`` lists it)
+    RUN_DIR/checkpoint.npz   the state at the latest checkpoint (``tinywgan.job.resume`` lists it)
     RUN_DIR/metrics.json     the final evaluation
     RUN_DIR/figure.png       the figure
     RUN_DIR/lock             while a trainer uses the folder: its pid

@@ -3,13 +3,13 @@ double backward that the gradient penalty needs.
 
 Contract (CS231n): ``forward(...) -> (out, cache)`` and ``backward(dout, cache) -> grads``, so
 every piece can be checked against finite differences with a one-line lambda
-(``tinywgan.gradcheck``).
+(``tinywgan.measure.gradcheck``).
 
 Row-vector convention: a batch is ``x: (N, D)``, a layer is ``a = x W + b`` with
 ``W: (D, M)``, ``b: (M,)``.
 
 The gradient penalty differentiates a *backward pass* (the input gradient) once more
-(``tinywgan.penalty`` derives it). The input gradient of a scalar network output f passes
+(``tinywgan.core.penalty`` derives it). The input gradient of a scalar network output f passes
 through each layer as
 
     linear:      gH = gA W^T            (gA = df/da for the layer's output a, gH = df/dx)
@@ -44,8 +44,8 @@ sigma'(a) = sigma(a) sigma(-a) = e/(1+e)^2; 1 - 2 sigma(a) = -tanh(a/2); sech^2 
 (s' at a = -1.2785, s'' at a = +-2.3994), where any formula subtracts terms of size ~0.2: near
 them the error is a few ulps of the terms, not of the result.
 """
-from .backend import get_array_module
-from .validate import number
+from ..backend import get_array_module
+from ..validate import number
 
 
 # ------------------------------------------------------------------------------------------------

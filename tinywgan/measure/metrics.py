@@ -25,8 +25,8 @@ import math
 import numpy as np
 
 from . import data
-from .backend import rng
-from .validate import choice, host_array, number
+from ..backend import rng
+from ..validate import choice, host_array, number
 
 
 def _points(x, name):

@@ -2,17 +2,18 @@
 
 ``make_config(preset=None, **fields)`` builds a validated Config: a preset's fields, or the
 defaults for the dataset and then for the method, and the fields given over them. The training
-loops that read it are in ``tinywgan.train`` (which re-exports these names).
+loops that read it are in ``tinywgan.job.training`` (which re-exports these names).
 """
 import dataclasses
 from dataclasses import dataclass
 from typing import Tuple
 
-from . import backend, data, validate
-from .layers import get_activation
-from .losses import GAN_LOSSES
-from .optim import OPTIMIZERS
-from .steps import METHODS
+from .. import backend, validate
+from ..measure import data
+from ..core.layers import get_activation
+from ..core.losses import GAN_LOSSES
+from ..core.optim import OPTIMIZERS
+from ..core.steps import METHODS
 
 
 def default_optimizer(method):

@@ -1,4 +1,4 @@
-r"""Finite differences and the relative error: the measuring tools of ``tinywgan.gradcheck``.
+r"""Finite differences and the relative error: the measuring tools of ``tinywgan.measure.gradcheck``.
 
 Centred finite differences of a scalar function f of an array x, one coordinate at a time:
 
@@ -18,7 +18,7 @@ Float32 is too coarse for any of this: check in float64.
 """
 import numpy as np
 
-from . import backend
+from .. import backend
 
 TOL = 1e-6          # float64, away from kinks
 NOISE_MARGIN = 10   # how far the measured resolution of the differences is trusted

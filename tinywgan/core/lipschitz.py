@@ -17,9 +17,9 @@ import math
 
 import numpy as np
 
-from .backend import get_array_module, to_numpy
-from . import validate
-from .validate import array, number
+from ..backend import get_array_module, to_numpy
+from .. import validate
+from ..validate import array, number
 
 
 def clip_weights(params, c):
@@ -81,8 +81,8 @@ def power_iteration(W, u):
 
 
 def _check_mlp(where, mlp):
-    from .mlp import MLP
-    if not isinstance(mlp, MLP):
+    """An MLP (``tinywgan.core.mlp``, which imports this module: so it is known by what it has)."""
+    if not all(hasattr(mlp, a) for a in ("W_used", "act", "widths", "input_gradient")):
         raise TypeError("%s: mlp must be a tinywgan MLP, got %s" % (where, type(mlp).__name__))
 
 

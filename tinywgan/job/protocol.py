@@ -34,9 +34,10 @@ import time
 
 import numpy as np
 
-from . import backend, data, metrics
+from .. import backend
+from ..measure import data, metrics
 from .config import make_config
-from .validate import choice, count
+from ..validate import choice, count
 
 #: The datasets of the protocol (``data.ring``, ``data.grid``).
 DATASETS = ("ring", "grid")
@@ -97,11 +98,11 @@ def run_one(dataset, label, seed, iters=None, keep_samples=False):
     ``iters`` if given), draw N_SAMPLES and score them. Returns a dict: dataset, label, seed,
     iters, the scores, seconds (wall) and cpu_seconds of training and scoring, and with
     ``keep_samples`` the samples as a nested list."""
-    from .train import Trainer                    # (train imports config; keep this light)
+    from .training import TrainingJob                    # (train imports config; keep this light)
     fields = {k: v[dataset] if isinstance(v, dict) else v for k, v in dict(ROWS)[label].items()}
     cfg = make_config(dataset=dataset, seed=seed, iters=iters, **fields)
     t0, c0 = time.perf_counter(), time.process_time()
-    trainer = Trainer(cfg)
+    trainer = TrainingJob(cfg)
     trainer.train()
     samples = backend.to_numpy(trainer.sample(N_SAMPLES, ("protocol",))).astype(np.float64)
     out = dict(dataset=dataset, label=label, seed=seed, iters=cfg.iters, **score(samples, dataset))
@@ -239,7 +240,7 @@ def format_table(summary, seeds):
 def figure(results, path):
     """The samples of each row's seed-0 run over the centres, one panel per (dataset, row),
     titled with its scores. Writes ``path`` (PNG)."""
-    from .plot import pyplot
+    from ..measure.plot import pyplot
     plt = pyplot()
     kept = [r for r in results if "samples" in r]
     datasets = [d for d in DATASETS if any(r["dataset"] == d for r in kept)]

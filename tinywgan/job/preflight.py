@@ -29,7 +29,7 @@ MemoryError, which the command line reports in one line).
 import importlib
 import os
 
-from . import data
+from ..measure import data
 
 #: Optional libraries: import name -> (what needs it, its pip name, the extra of setup.py that
 #: installs it).

@@ -26,8 +26,8 @@ import math
 
 import numpy as np
 
-from . import backend
-from .validate import array, number
+from .. import backend
+from ..validate import array, number
 
 
 class Optimizer:

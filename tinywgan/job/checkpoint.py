@@ -38,7 +38,7 @@ import zipfile
 
 import numpy as np
 
-from . import backend
+from .. import backend
 
 FORMAT_VERSION = 1
 _VERSION_KEY = "__format_version__"

@@ -1,4 +1,4 @@
-"""The main job: train (or resume), evaluate, and write a run folder (``tinywgan.runfolder``
+"""The main job: train (or resume), evaluate, and write a run folder (``tinywgan.job.runfolder``
 lists its files and the rules that keep them trustworthy); and sample from a saved run.
 
     train_run(cfg, "runs/a")                              # a new run; refuses a folder that
@@ -19,10 +19,11 @@ import sys
 
 import numpy as np
 
-from . import backend, checkpoint, preflight, validate
-from .data import DIGITS_N
+from .. import backend, validate
+from . import checkpoint, preflight
+from ..measure.data import DIGITS_N
 from .runfolder import RunFolder, RunFolderError
-from .train import Trainer, TrainingDiverged
+from .training import TrainingJob, TrainingDiverged
 
 FLOOR_PAIRS = 3      # the final W1 floor: the mean over three independent real-vs-real pairs
 CURVE_POINTS = 10    # a new run evaluates ten times for its W1 curve unless told otherwise
@@ -78,10 +79,10 @@ def train_run(cfg, run_dir, resume=False, force=False, changes=None, quiet=False
             raise RunFolderError("%s holds no checkpoint.npz to resume (a run writes its first "
                                  "at its first log step): train it anew without --resume"
                                  % folder.path)
-        trainer = Trainer.from_checkpoint(folder.file("checkpoint.npz"), changes=changes)
+        trainer = TrainingJob.from_checkpoint(folder.file("checkpoint.npz"), changes=changes)
         folder.saved = trainer.t
     else:
-        trainer = Trainer(cfg)
+        trainer = TrainingJob(cfg)
     folder.cfg = cfg = trainer.cfg
     preflight.check_memory(preflight.estimate(cfg))         # a step and the evaluations too
     preflight.require(preflight.needed(cfg, figure), {"matplotlib": "; or add --no-figure"})
@@ -150,7 +151,7 @@ def _train_and_write(trainer, folder, quiet, figure):
     out["w1_ratio"] = out["w1"] / out["w1_floor"] if out["w1_floor"] > 0 else math.inf
     folder.write_json("metrics.json", out)
     if figure:
-        from .plot import run_figure
+        from ..measure.plot import run_figure
         folder.write("figure.png", lambda f: run_figure(trainer, f))
     return out
 
@@ -208,7 +209,7 @@ def sample_run(run_dir, n, out_path, device=None, seed=0, grid=None):
     if not os.path.isfile(ckpt):
         raise RunFolderError("%s holds no checkpoint.npz: is it a run folder (tinywgan train "
                              "--out %s)?" % (run_dir, run_dir))
-    trainer = Trainer.from_checkpoint(ckpt, device=device)
+    trainer = TrainingJob.from_checkpoint(ckpt, device=device)
     cfg = trainer.cfg
     if grid is not None and cfg.dataset != "digits":
         raise ValueError("--grid draws digits; this run's dataset is %s (points in the plane): "
@@ -247,7 +248,7 @@ def _check_output(flag, path, formats):
 
 
 def _digit_grid(images, f):
-    from .plot import draw_digits, pyplot
+    from ..measure.plot import draw_digits, pyplot
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 0.6 * (-(-len(images) // 10)) + 0.6))
     draw_digits(ax, images, title="%d generated digits (pixels in [-1, 1], white = 1)"

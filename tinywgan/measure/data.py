@@ -11,7 +11,7 @@ independently (``gan_toy.py`` cycles 25gaussians through a shuffled fixed set):
   t = 1.5 pi (1 + 2u), u ~ U[0, 1]; x = ((t cos t, t sin t) + 0.25 e) / 7.5.
 
 And the two mixtures of the published mode-collapse tables (Srivastava et al. 2017, "VEEGAN";
-Lin et al. 2018, "PacGAN"), unscaled as they are there (``tinywgan.protocol``):
+Lin et al. 2018, "PacGAN"), unscaled as they are there (``tinywgan.job.protocol``):
 
 - ``ring``: 8 distinct centres on the unit circle, 45 degrees apart; x = c + 0.01 e;
 - ``grid``: centres (i, j), i, j in {-4, -2, 0, 2, 4}; x = c + 0.05 e.
@@ -30,8 +30,8 @@ import math
 
 import numpy as np
 
-from .backend import check_dtype, get_array_module
-from .validate import number
+from ..backend import check_dtype, get_array_module
+from ..validate import number
 
 #: 8gaussians: the unit-circle centres, the scale, the noise std and the final divisor.
 _RING = [(1, 0), (-1, 0), (0, 1), (0, -1),

@@ -14,15 +14,15 @@ Vanilla GAN (Goodfellow et al. 2014), from logits l with D = sigmoid(l):
 
 using log sigmoid(l) = -softplus(-l), log(1 - sigmoid(l)) = -softplus(l), and
 d softplus(l)/dl = sigmoid(l). ``softplus`` and ``sigmoid`` are the activations' own
-(``tinywgan.layers``), exact to rounding at every l: softplus(l) = logaddexp(0, l) is finite at
+(``tinywgan.core.layers``), exact to rounding at every l: softplus(l) = logaddexp(0, l) is finite at
 l = +-1000 where log(1 + e^l) is not, and sigmoid(-17) in float32 is 4.1e-8, where
 (1 + tanh(l/2))/2 gives 6e-8 and 0 below -20, so a saturated minimax gradient would read as
 exactly 0. Likewise sigmoid(l) - 1 is computed as -sigmoid(-l), never as a difference.
 
 Shapes: outputs f or logits are (N, 1); each gradient has the shape of what it is w.r.t.
 """
-from .backend import get_array_module
-from .validate import array, choice
+from ..backend import get_array_module
+from ..validate import array, choice
 from .layers import sigmoid, softplus
 
 #: The GAN generator's two losses (Goodfellow et al. 2014): the default first.

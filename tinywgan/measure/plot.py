@@ -2,7 +2,8 @@
 brought to the host explicitly before it is plotted."""
 import numpy as np
 
-from . import backend, data
+from .. import backend
+from . import data
 
 
 def pyplot():

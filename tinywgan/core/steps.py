@@ -9,7 +9,7 @@ as functions of every input they need.
 There are no random draws and no optimizer steps inside the gradient functions: the caller draws
 x_real, z (and x_fake = G(z)) and eps, so the very functions that train can be checked against
 finite differences (``python -m tinywgan gradcheck`` does, for every method and GAN loss). The
-training loop (``tinywgan.train.Trainer``), ``train.fit_critic``, the demos and the gradient
+training loop (``tinywgan.job.training.Trainer``), ``train.fit_critic``, the demos and the gradient
 checks all call these; nothing else assembles a step.
 
 ``tinywgan.fast.FusedSteps`` is a second implementation of ``generate``, ``critic_grads`` and
@@ -46,7 +46,7 @@ the same exact double backward as WGAN-GP's penalty. They pull f flat where the 
 that at an equilibrium the critic stops pushing (the Dirac-GAN lab, ``demos/06_dirac_gan.py``,
 shows what that does to convergence).
 """
-from .validate import choice, number
+from ..validate import choice, number
 from .lipschitz import clip_weights
 from .losses import (GAN_LOSSES, gan_discriminator_loss, gan_generator_loss,
                      wasserstein_critic_loss, wasserstein_generator_loss)

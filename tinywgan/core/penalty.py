@@ -17,7 +17,7 @@ Nowozin 2018 ("Which Training Methods for GANs do actually Converge?"):
 The critic's optimizer needs dR/dW and dR/db. R depends on the weights through g, and g is itself
 the output of a backward pass, so we differentiate that backward pass once more.
 
-Notation (``tinywgan.mlp``): H[0] = x, A[l] = H[l] W[l] + b[l], H[l+1] = s(A[l]), f = A[L-1],
+Notation (``tinywgan.core.mlp``): H[0] = x, A[l] = H[l] W[l] + b[l], H[l+1] = s(A[l]), f = A[L-1],
 l = 0..L-1, N rows. A bar is "the gradient of R with respect to": W_bar[l] = dR/dW[l].
 
 **(1) The first backward: the input gradient.** The rows of f depend only on their own rows of
@@ -76,8 +76,8 @@ costs about as much as two more backward passes.
 Under spectral normalisation every W above is the W_used = W / sigma the forward computed with,
 and the caller maps dW_used onto the raw W (``MLP.spectral_backward``).
 """
-from .backend import get_array_module
-from .validate import array, flag, number
+from ..backend import get_array_module
+from ..validate import array, flag, number
 from .layers import activation_input_grad_backward, linear_input_grad_backward
 
 
