@@ -65,7 +65,8 @@ from tinywgan import MLP
 from tinywgan.measure import metrics
 from tinywgan.backend import rng
 from tinywgan.measure.data import parallel_lines
-from tinywgan.core.lipschitz import clip_weights, clipping_bound, lipschitz_estimate
+from tinywgan.core.lipschitz import clip_weights
+from tinywgan.measure.bounds import clipping_bound, lipschitz_estimate
 from tinywgan.core.optim import Adam, RMSProp
 from tinywgan.measure.plot import pyplot
 from tinywgan.core.loop import fit_critic

@@ -17,8 +17,8 @@
 #                    it keeps x^2 - eta x y + y^2 fixed, so the iterates circle for ever on that
 #                    ellipse: bounded, but no convergence either.
 #
-# Both players step with the library's plain SGD (``tinywgan.core.optim.SGD``, p <- p - lr g), the rule
-# the trainers use, on one-element parameter vectors.
+# Both players step with the library's plain SGD (``tinywgan.core.optim.SGD``,
+# p <- p - lr g), the rule the trainers use, on one-element parameter vectors.
 #
 #     python demos/05_nash_oscillation.py                  # a second
 #     TINYWGAN_SMOKE=1 python demos/05_nash_oscillation.py # fewer steps

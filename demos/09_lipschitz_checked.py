@@ -45,7 +45,7 @@ import numpy as np
 
 from tinywgan import backend
 from tinywgan.measure import data
-from tinywgan.core import lipschitz
+from tinywgan.measure import bounds
 from tinywgan.job import TrainingJob, make_config
 from tinywgan.measure.plot import pyplot
 
@@ -83,9 +83,9 @@ for method in cfg.methods:
 
     # 3. empirical Lipschitz constant over interpolates, real, fake and the lattice; the bounds
     points = np.concatenate([x_hat, x_real, x_fake, lattice])                   # (3N + grid^2, 2)
-    estimate = lipschitz.lipschitz_estimate(D, points)        # max_i ||grad_x f(x_i)|| <= Lip(f)
-    bound = lipschitz.lipschitz_bound(D)                      # Lip(f) <= prod_l ||W_l||_2
-    clip_bound = lipschitz.clipping_bound(D.widths, trainer.cfg.clip) \
+    estimate = bounds.lipschitz_estimate(D, points)        # max_i ||grad_x f(x_i)|| <= Lip(f)
+    bound = bounds.lipschitz_bound(D)                      # Lip(f) <= prod_l ||W_l||_2
+    clip_bound = bounds.clipping_bound(D.widths, trainer.cfg.clip) \
         if method == "wgan" else None                         # prod_l c sqrt(d_l d_{l+1})
     rows.append(dict(method=method, norms=norms, estimate=estimate, bound=bound,
                      clip_bound=clip_bound, n=len(points), seconds=time.perf_counter() - t0))

@@ -20,7 +20,8 @@
 # - a wrong backward: 1e-3..1, far above the tolerance 1e-6.
 #
 # Last, ONE deliberately broken backward (``tinywgan.bugzoo``): tanh whose penalty double
-# backward drops the s'' path (A_bar = gA_bar * gH * s''(a); ``tinywgan/core/penalty.py``, step 4), the
+# backward drops the s'' path (A_bar = gA_bar * gH * s''(a); ``tinywgan/core/penalty.py``,
+# step 4), the
 # bug of from-scratch WGAN-GP implementations such as the numpy-ml library's. Its first-order
 # checks still pass; only the second-order checks catch it.
 #

@@ -14,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 from tinywgan import MLP, strict
 from tinywgan.job import checkpoint
 from tinywgan.core import lipschitz, losses, optim
+from tinywgan.measure import bounds
 from tinywgan.measure import metrics
 
 #: Words of NumPy's and Python's own messages, which a user should never have to decode.
@@ -88,11 +89,11 @@ CALLS = {
         logit_fake=arrays((None, 1)) | anything,
         kind=st.sampled_from(losses.GAN_LOSSES) | anything)),
     "clip_weights": (lipschitz.clip_weights, dict(params=arrays((None,)) | anything, c=numbers)),
-    "clipping_bound": (lipschitz.clipping_bound, dict(
+    "clipping_bound": (bounds.clipping_bound, dict(
         widths=st.lists(st.integers(-1, 4), max_size=4) | anything, c=numbers,
         act_lipschitz=numbers)),
-    "lipschitz_bound": (lipschitz.lipschitz_bound, dict(mlp=st.sampled_from(NETS) | anything)),
-    "lipschitz_estimate": (lipschitz.lipschitz_estimate, dict(
+    "lipschitz_bound": (bounds.lipschitz_bound, dict(mlp=st.sampled_from(NETS) | anything)),
+    "lipschitz_estimate": (bounds.lipschitz_estimate, dict(
         mlp=st.sampled_from(NETS) | anything, x=points())),
     "power_iteration": (lipschitz.power_iteration, dict(
         W=arrays((3, 2)) | anything, u=arrays((3,)) | anything)),

@@ -43,10 +43,10 @@ def test_broken_copies_differ_from_the_library_in_one_piece_only():
     """copy_with swaps one looked-up name and nothing else; it refuses a name the function does
     not use (a typo would otherwise copy the library unchanged)."""
     flipped = broken.copy_with(steps.critic_grads,
-                               wasserstein_critic_loss=broken.flipped_critic_loss)
+                               critic_loss=broken.flipped_critic_choice)
     assert flipped.__code__ is steps.critic_grads.__code__
-    assert flipped.__globals__["wasserstein_critic_loss"] is broken.flipped_critic_loss
-    assert steps.critic_grads.__globals__["wasserstein_critic_loss"] is not \
-        broken.flipped_critic_loss
+    assert flipped.__globals__["critic_loss"] is broken.flipped_critic_choice
+    assert steps.critic_grads.__globals__["critic_loss"] is not \
+        broken.flipped_critic_choice
     with pytest.raises(ValueError, match="does not look up"):
         broken.copy_with(steps.critic_grads, no_such_name=None)

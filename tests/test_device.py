@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tinywgan import backend, strict
-from tinywgan.core import lipschitz
+from tinywgan.measure import bounds
 from tinywgan.core.mlp import MLP
 
 xp = strict.xp
@@ -80,8 +80,8 @@ def test_core_runs_on_the_device_and_matches_the_cpu(device, act, sn):
         dx = net.backward(xd[:, :1] * 0 + 1.0, cache)
         R, norms = net.gradient_penalty(xd, 10.0)
         net.spectral_backward()
-        bound = lipschitz.lipschitz_bound(net)
-        est = lipschitz.lipschitz_estimate(net, xd)
+        bound = bounds.lipschitz_bound(net)
+        est = bounds.lipschitz_estimate(net, xd)
         for a in (out, dx, R, norms, net.grads, net.params):
             assert backend.get_array_module(a) is backend.array_module(dev)
         results[dev] = [backend.to_numpy(a) for a in (out, dx, R, norms, net.grads)] + [bound, est]

@@ -126,7 +126,8 @@ def test_the_trainer_chooses_the_fused_steps_only_where_they_apply():
                       (dict(method="wgan-lp"), True),
                       (dict(activation="tanh"), False), (dict(activation="softplus"), False),
                       (dict(method="wgan-sn"), False), (dict(fast=False), False)):
-        tr = TrainingJob(make_config(None, **dict(dict(width=8, depth=2, batch=4, n_critic=2), **kw)))
+        tr = TrainingJob(make_config(None, **dict(dict(width=8, depth=2, batch=4, n_critic=2),
+                                                  **kw)))
         assert (tr.step_fns is not steps) is fused, kw
         assert ("fused" in tr.describe_steps()) is fused
         tr.step()

@@ -2,10 +2,14 @@ r"""The fused steps: a second implementation of ``tinywgan.core.steps`` (``gener
 ``critic_grads``, ``generator_grads``: the same signatures, the same numbers, the same random
 inputs), in fewer, larger products on buffers allocated once.
 
-Read ``tinywgan/core/steps.py`` and ``tinywgan/core/penalty.py`` first: they are the derivation. This
-module computes exactly their numbers (``tests/test_fast.py``: to 1e-12 in float64; the products
-only sum in another order), and ``python -m tinywgan gradcheck`` checks it against finite
-differences too. ``train.Trainer`` chooses between the two in one place (``Trainer.__init__``).
+Read ``tinywgan/core/steps.py`` and ``tinywgan/core/penalty.py`` first: they are the derivation.
+This module computes exactly their numbers (``tests/test_fast.py``: to 1e-12 in float64; the
+products only sum in another order), and ``python -m tinywgan gradcheck`` checks it against finite
+differences too. The main job chooses between the two in one place
+(``tinywgan.job.training.build_parts``); a Trainer takes either as its ``step_fns``.
+
+The derivation is not repeated here: the numbered steps below are penalty.py's steps (1)-(4)
+rearranged onto stacked rows, and each names the plain function it stands for.
 
 When it applies (``applies``): a method of ``FUSED_METHODS`` (spectral norm keeps the plain
 steps), networks whose activation is piecewise linear (ReLU, leaky ReLU). Two identities then
@@ -20,14 +24,13 @@ penalty R = 2B and there is no INTERP block). Then, one product per layer over a
 
 1. Forward: ``A[l] = H[l] W[l] + b[l]``, ``mask[l] = s'(A[l])``, ``H[l+1] = A[l] mask[l]``.
    (Plain: three ``D.forward`` calls.)
-2. Backward, seeded with ``dA[L-1] = [dL/df_real; dL/df_fake; 1]``, then
-   ``dA[l-1] = (dA[l] W[l]^T) mask[l-1]``. On the REAL and FAKE rows this is the loss's
-   backward (``MLP.backward``); on the INTERP rows, seeded with 1, it is the penalty's first
-   backward, dA = gA = df/dA (``MLP.input_gradient_pass``): the same recurrence, so one product
-   serves both. The input gradient is ``g = gA[0] W[0]^T`` on the INTERP rows only.
-3. Penalty: ``penalty.penalty_head`` (shared with the plain path) gives R and gH_bar[0]; the
-   reverse pass ``gH_bar[l+1] = (gH_bar[l] W[l]) mask[l]`` runs on the INTERP rows, writing
-   gH_bar[l] over the INTERP rows of H[l], which nothing needs any more.
+2. Backward, seeded with ``dA[L-1] = [dL/df_real; dL/df_fake; 1]``: the MLP's recurrence
+   (``MLP.backprop``) on every row at once. On the REAL and FAKE rows it is the loss's
+   backward; on the INTERP rows, seeded with 1, it is the penalty's step (1), gA = df/dA: one
+   product serves both. The input gradient is ``g = gA[0] W[0]^T`` on the INTERP rows only.
+3. Penalty: step (2), ``penalty.penalty_head`` itself, then step (3)'s reverse pass on the
+   INTERP rows (its A_bar is 0 here), writing gH_bar[l] over the INTERP rows of H[l], which
+   nothing needs any more.
 4. Weight gradients, ONE product per layer over all rows:
 
        dW[l] = H[l]^T dA[l] = H_real^T dA_real + H_fake^T dA_fake      (the loss, MLP.backward)
@@ -63,11 +66,10 @@ the plain steps need (``bench.matmul_count``), in products 3x as tall.
 """
 from .backend import get_array_module
 from .core.layers import LeakyReLU, ReLU
-from .core.losses import (gan_discriminator_loss, gan_generator_loss, wasserstein_critic_loss,
-                     wasserstein_generator_loss)
+from .core.losses import GAN_LOSSES, critic_loss, generator_loss
 from .core.penalty import penalty_head
-from .core.steps import INTERPOLATING, interpolates
-from .validate import number
+from .core.steps import INTERPOLATING, check_critic_args, interpolates
+from .validate import choice
 
 #: The methods the fused steps compute (spectral norm, 'wgan-sn', keeps the plain steps).
 FUSED_METHODS = ("wgan-gp", "wgan-lp", "wgan", "gan")
@@ -211,7 +213,7 @@ class FusedSteps:
                      r2=0.0):
         """``steps.critic_grads``, fused (module docstring, steps 1-4, and R1, R2)."""
         self._check(method, D)
-        r1, r2 = number("critic_grads: r1", r1, low=0), number("critic_grads: r2", r2, low=0)
+        r1, r2 = check_critic_args("critic_grads", D, method, lam, r1, r2)
         xp, B, L = D.xp, x_real.shape[0], D.L
         interpolating = method in INTERPOLATING
         buf = self.buffers("critic", D, 3 * B if interpolating else 2 * B)
@@ -226,8 +228,7 @@ class FusedSteps:
 
         # 1. the forward on all rows at once, keeping the masks
         forward(D, H, mask, f)                                                    # (R, 1)
-        loss_of = gan_discriminator_loss if method == "gan" else wasserstein_critic_loss
-        loss, d_real, d_fake = loss_of(f[REAL], f[FAKE])
+        loss, d_real, d_fake = critic_loss(method, f[REAL], f[FAKE])
         out = {"w_estimate": f[REAL].mean() - f[FAKE].mean()}
 
         # the penalties: (name, rows, weight, target, one-sided, the loss's dL/df on the rows)
@@ -267,30 +268,28 @@ class FusedSteps:
     def generator_grads(self, G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=None):
         """``steps.generator_grads``, fused (module docstring)."""
         self._check(method, G, D)
+        choice("generator_grads: gan_loss", gan_loss, GAN_LOSSES)
         xp, B = G.xp, z.shape[0]
         g = self.buffers("generator", G, B)
         # D's pass runs in the first B rows of the critic step's buffers (the critic step is
         # done with them; reusing them keeps the working set small)
         c = self.buffers("critic", D, (3 if method in INTERPOLATING else 2) * B)
         top = slice(0, B)
-        dH, dmask, ddA, dout = ([a[top] for a in c.H], [a[top] for a in c.mask],
-                                [a[top] for a in c.dA], c.out[top])
+        H_D, mask_D, dA_D, f_fake = ([a[top] for a in c.H], [a[top] for a in c.mask],
+                                      [a[top] for a in c.dA], c.out[top])
 
         # 1. forward through G (masks kept) and D
         Hg = [z] + g.H[1:]
         forward(G, Hg, g.mask, g.out)                                             # (B, d)
         if noise is not None:
             g.out += noise                             # instance noise: D sees G(z) + noise
-        forward(D, [g.out] + dH[1:], dmask, dout)                                 # (B, 1)
-        if method == "gan":
-            loss, d_fake = gan_generator_loss(dout, gan_loss)
-        else:
-            loss, d_fake = wasserstein_generator_loss(dout)
+        forward(D, [g.out] + H_D[1:], mask_D, f_fake)                             # (B, 1)
+        loss, d_fake = generator_loss(method, f_fake, gan_loss)
 
         # 2. D's backward to its input only; its dx starts G's backward
-        ddA[-1][...] = d_fake
-        backward(D, ddA, dmask)
-        xp.matmul(ddA[0], D.W[0].T, out=g.dA[-1])         # dx = dA[0] W[0]^T       (B, d)
+        dA_D[-1][...] = d_fake
+        backward(D, dA_D, mask_D)
+        xp.matmul(dA_D[0], D.W[0].T, out=g.dA[-1])         # dx = dA[0] W[0]^T       (B, d)
 
         # 3. G's backward, writing dW, db (no dz)
         for l in range(G.L - 1, -1, -1):

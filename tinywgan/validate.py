@@ -149,3 +149,69 @@ def _shape(shape):
     names = iter("NMK")
     sizes = [str(n) if n is not None else next(names) for n in shape]
     return "(%s)" % (sizes[0] + "," if len(sizes) == 1 else ", ".join(sizes))
+
+
+# ---- a network's inputs, at the MLP's doors (tinywgan.core.mlp) --------------------------------
+
+def net_input(where, net, x, name="x"):
+    """``x`` must be an array (N, d_0), N >= 1, of ``net``'s device and dtype (and finite, if
+    ``net.check_finite``); else an error naming ``where`` and ``name``."""
+    if not isinstance(x, net.xp.ndarray):
+        raise TypeError("%s: %s must be an array of device %r (%s), got %s; move it with "
+                        "xp.asarray(x)" % (where, name, net.device, net.xp.__name__,
+                                           type(x).__name__))
+    if x.ndim != 2 or x.shape[1] != net.widths[0] or x.shape[0] == 0:
+        raise ValueError("%s: %s must have shape (N, %d) with N >= 1, got %s"
+                         % (where, name, net.widths[0], tuple(x.shape)))
+    if x.dtype != net.dtype:
+        raise ValueError("%s: %s has dtype %s but the network is %s; convert with "
+                         "x.astype(...)" % (where, name, x.dtype, net.dtype))
+    if net.check_finite and not bool(net.xp.isfinite(x).all()):
+        raise ValueError("%s: %s holds NaN or inf" % (where, name))
+
+
+def net_cache(where, net, cache):
+    """The rows N of a ``Cache(H, A)`` from ``net``'s forward; else a TypeError naming it."""
+    H, A = getattr(cache, "H", None), getattr(cache, "A", None)
+    ok = type(cache).__name__ == "Cache" and isinstance(H, list) and isinstance(A, list) \
+        and len(H) == len(A) == net.L
+    if ok:
+        shapes = [getattr(h, "shape", None) for h in H + A]
+        N = shapes[0][0] if shapes[0] else None
+        ok = shapes == [(N, w) for w in net.widths[:-1] + net.widths[1:]]
+    if not ok:
+        raise TypeError("%s: cache must be the Cache(H, A) that this network's forward "
+                        "returned (%s), got %s" % (where, net, type(cache).__name__))
+    return N
+
+
+def critic(where, net):
+    """Refuse a network without a scalar output where a critic f(x) is needed."""
+    if net.widths[-1] != 1:
+        raise ValueError("%s needs a critic, a network with a scalar output; this one's last "
+                         "width is %d" % (where, net.widths[-1]))
+
+
+# ---- an optimizer's saved state, at load_state_dict (tinywgan.core.optim) ----------------------
+
+def state_like(where, name, a, params):
+    """A loaded state array ``a`` must have the shape and dtype of the params it will step."""
+    if a.shape != params.shape or a.dtype != params.dtype:
+        raise ValueError("%s: loaded state %r is %s %s but params are %s %s; load the state saved "
+                         "with this model (same widths and dtype)"
+                         % (where, name, a.shape, a.dtype, params.shape, params.dtype))
+
+
+def step_counter(t):
+    """The step counter of a state dict as an int: an int, a NumPy integer or a 0-d integer
+    array, >= 0; else a ValueError."""
+    if t is None:
+        raise ValueError("d has no step counter d['t']; pass what state_dict() returned")
+    ok = not isinstance(t, (bool, np.bool_))
+    if ok and hasattr(t, "dtype"):
+        ok = t.ndim == 0 and t.dtype.kind in "iu"
+    elif ok:
+        ok = isinstance(t, int)
+    if not ok or int(t) < 0:
+        raise ValueError("the step counter d['t'] must be an int >= 0, got %r" % (t,))
+    return int(t)

@@ -18,7 +18,8 @@ from ..core import penalty, steps
 from ..backend import get_array_module
 from ..core.layers import get_activation
 from ..core.lipschitz import clip_weights
-from ..core.losses import gan_generator_loss, wasserstein_critic_loss, wasserstein_generator_loss
+from ..core.losses import (critic_loss, gan_generator_loss, wasserstein_critic_loss,
+                           wasserstein_generator_loss)
 
 
 def copy_with(func, **names):
@@ -78,12 +79,9 @@ def penalty_value_only(net, x_hat, lam, target=1.0, one_sided=False):
 
 
 def with_penalty(penalty_fn):
-    """``steps.critic_grads`` on a critic whose penalty is ``penalty_fn`` (a function with
-    ``penalty.gradient_penalty``'s signature), installed on that critic alone."""
-    def critic_grads(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0):
-        D.gradient_penalty = types.MethodType(penalty_fn, D)
-        return steps.critic_grads(D, x_real, x_fake, eps, method, lam)
-    return critic_grads
+    """``steps.critic_grads`` whose penalty is ``penalty_fn`` (a function with
+    ``penalty.gradient_penalty``'s signature)."""
+    return copy_with(steps.critic_grads, gradient_penalty=penalty_fn)
 
 
 def critic_grads_without_s2(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0):
@@ -105,8 +103,15 @@ def flipped_critic_loss(f_real, f_fake):
     return -loss, -d_real, -d_fake
 
 
+def flipped_critic_choice(method, f_real, f_fake):
+    """``losses.critic_loss`` with the Wasserstein critic's loss flipped (the GAN's as it is)."""
+    if method == "gan":
+        return critic_loss(method, f_real, f_fake)
+    return flipped_critic_loss(f_real, f_fake)
+
+
 #: ``steps.critic_grads`` descending on mean f(real) - mean f(fake): the critic's sign flipped.
-critic_loss_flipped = copy_with(steps.critic_grads, wasserstein_critic_loss=flipped_critic_loss)
+critic_loss_flipped = copy_with(steps.critic_grads, critic_loss=flipped_critic_choice)
 
 
 def _ascending_loss_at(D, x_fake, method="wgan-gp", gan_loss="nonsaturating"):

@@ -5,7 +5,8 @@ copy), so that the same check measures both.
   ``loop.fit_critic``, with its critic step and its update as arguments);
 - ``interpolate_gradient_norm``, ``w_estimate``: what a person watches of such a critic;
 - ``critic_step_check``, ``generator_step_check``: a step's gradient against finite
-  differences of its own loss (``tinywgan.measure.gradcheck``'s check, with the step as an argument);
+  differences of its own loss (``tinywgan.measure.gradcheck``'s check, with the step as an
+  argument);
 - ``nonfinite_gradients``: one critic step at a critic whose input gradient is 0;
 - ``on_segment``: the fraction of penalised points x_hat on the segment between their pair;
 - ``generator_distance``: a short WGAN-GP run with a given generator step, and how far the
@@ -17,6 +18,7 @@ import types
 
 import numpy as np
 
+from .broken import copy_with
 from .. import backend
 from ..measure import data
 from ..core import steps
@@ -42,7 +44,7 @@ def critic_run(n_steps, method="wgan-gp", lam=10.0, critic_grads=steps.critic_gr
     unless ``opt`` is given. Returns the critic."""
     D = MLP([2, 64, 64, 1], "relu", dtype="float64", seed=seed)
     if penalty is not None:
-        D.gradient_penalty = types.MethodType(penalty, D)
+        critic_grads = copy_with(critic_grads, gradient_penalty=penalty)
     opt = opt or Adam(lr=1e-3, betas=(0.5, 0.9))
     for t in range(n_steps):
         rng = backend.rng(np, seed, "critic", t)
@@ -117,11 +119,11 @@ def nonfinite_gradients(penalty=None, seed=0):
     gradient penalty if given. Returns how many entries of D.grads are NaN or inf."""
     D = MLP([2, 16, 16, 1], "relu", dtype="float64", seed=seed)
     D.W[-1][...] = 0
-    if penalty is not None:
-        D.gradient_penalty = types.MethodType(penalty, D)
+    critic_grads = steps.critic_grads if penalty is None else \
+        copy_with(steps.critic_grads, gradient_penalty=penalty)
     x_real, x_fake = draw_fixed(backend.rng(np, seed, "bugzoo", "zero"))
     with np.errstate(all="ignore"):
-        steps.critic_grads(D, x_real, x_fake, np.full((B, 1), 0.5), "wgan-gp", 10.0)
+        critic_grads(D, x_real, x_fake, np.full((B, 1), 0.5), "wgan-gp", 10.0)
     return int((~np.isfinite(D.grads)).sum())
 
 

@@ -1,29 +1,21 @@
 r"""Layers: a linear map and the activations, each with its backward and the pieces of the
 double backward that the gradient penalty needs.
 
-Contract (CS231n): ``forward(...) -> (out, cache)`` and ``backward(dout, cache) -> grads``, so
-every piece can be checked against finite differences with a one-line lambda
-(``tinywgan.measure.gradcheck``).
+Contract (CS231n) for the layer functions: ``linear_forward(x, W, b) -> (out, cache)`` and
+``linear_backward(dout, cache) -> grads``, ``activation_forward(a, act) -> (h, cache)`` and
+``activation_backward(dh, cache)``, so that every piece can be checked against finite
+differences alone with a one-line lambda (``tinywgan.measure.gradcheck``). The MLP
+(``tinywgan.core.mlp``) calls them layer after layer and keeps what its backward needs in one
+``Cache(H, A)`` rather than a list of the layers' caches.
 
 Row-vector convention: a batch is ``x: (N, D)``, a layer is ``a = x W + b`` with
 ``W: (D, M)``, ``b: (M,)``.
 
-The gradient penalty differentiates a *backward pass* (the input gradient) once more
-(``tinywgan.core.penalty`` derives it). The input gradient of a scalar network output f passes
-through each layer as
-
-    linear:      gH = gA W^T            (gA = df/da for the layer's output a, gH = df/dx)
-    activation:  gA = gH * s'(a)        (gH = df/dh for h = s(a), gA = df/da)
-
-and its reverse (the "double backward"), given the penalty's gradient ``gH_bar`` of gH or
-``gA_bar`` of gA, is
-
-    linear:      W_bar += gH_bar^T gA,      gA_bar = gH_bar W
-    activation:  gH_bar = gA_bar * s'(a),   A_bar = gA_bar * gH * s''(a)   (the s'' injection)
-
-``_bar`` always means "gradient of the penalty R with respect to that quantity". ``A_bar`` is
-zero for piecewise-linear activations (ReLU, leaky ReLU): ``second_order = False`` lets the
-penalty skip it.
+The double-backward pieces (``linear_input_grad_backward``, ``activation_input_grad_backward``)
+are the two lines of step (3) of the penalty's derivation, which ``tinywgan/core/penalty.py``
+writes out; ``_bar`` means "the gradient of the penalty R with respect to that quantity".
+``second_order = False`` marks the activations whose s'' is zero (ReLU, leaky ReLU), for which
+the penalty skips step (4).
 
 The smooth activations (tanh, sigmoid, softplus, SiLU) compute s, s' and s'' to a few ulps at
 every a, tails included (``tests/test_activations.py`` measures them against mpmath over

@@ -20,6 +20,10 @@ l = +-1000 where log(1 + e^l) is not, and sigmoid(-17) in float32 is 4.1e-8, whe
 exactly 0. Likewise sigmoid(l) - 1 is computed as -sigmoid(-l), never as a difference.
 
 Shapes: outputs f or logits are (N, 1); each gradient has the shape of what it is w.r.t.
+
+Each public loss checks its arguments, then calls its maths (``_wasserstein_critic`` ...). The
+step functions, which made the outputs with their own forward, call ``critic_loss`` and
+``generator_loss`` instead: the choice of loss for a method, written once, without the checks.
 """
 from ..backend import get_array_module
 from ..validate import array, choice
@@ -29,11 +33,32 @@ from .layers import sigmoid, softplus
 GAN_LOSSES = ("nonsaturating", "minimax")
 
 
-def _check(out, name, like=None):
-    """A critic's outputs: a float array (N, 1), N >= 1, of ``like``'s device and dtype. (Integer
-    outputs are refused: the gradients below would round to 0.)"""
-    array(name + " (the critic's outputs)", out, shape=(None, 1), like=like,
-          dtype=None if like is None else like.dtype)
+# ---- the loss choice, once: the step functions (plain and fused) call these ---------------------
+
+def critic_loss(method, f_real, f_fake):
+    """The critic's loss for ``method`` ('gan': the discriminator's; any WGAN: the Wasserstein
+    critic's) and its gradient on each set of rows: (L, dL/df_real, dL/df_fake).
+    No checks: the step functions call it with the outputs their own forward made."""
+    if method == "gan":
+        return _gan_discriminator(f_real, f_fake)
+    return _wasserstein_critic(f_real, f_fake)
+
+
+def generator_loss(method, f_fake, gan_loss="nonsaturating"):
+    """The generator's loss for ``method`` on the critic's outputs for G(z), and dL/df_fake:
+    (L, dL/df_fake). No checks (as ``critic_loss``)."""
+    if method == "gan":
+        return _gan_generator(f_fake, gan_loss)
+    return _wasserstein_generator(f_fake)
+
+
+# ---- each loss: its maths, and the public function that checks its arguments first -------------
+
+def _wasserstein_critic(f_real, f_fake):
+    xp = get_array_module(f_real)
+    loss = f_fake.mean() - f_real.mean()
+    return (loss, xp.full(f_real.shape, -1.0 / f_real.shape[0], dtype=f_real.dtype),
+            xp.full(f_fake.shape, 1.0 / f_fake.shape[0], dtype=f_fake.dtype))
 
 
 def wasserstein_critic_loss(f_real, f_fake):
@@ -44,17 +69,24 @@ def wasserstein_critic_loss(f_real, f_fake):
     """
     _check(f_real, "f_real")
     _check(f_fake, "f_fake", like=f_real)
-    xp = get_array_module(f_real)
-    loss = f_fake.mean() - f_real.mean()
-    return (loss, xp.full(f_real.shape, -1.0 / f_real.shape[0], dtype=f_real.dtype),
-            xp.full(f_fake.shape, 1.0 / f_fake.shape[0], dtype=f_fake.dtype))
+    return _wasserstein_critic(f_real, f_fake)
+
+
+def _wasserstein_generator(f_fake):
+    xp = get_array_module(f_fake)
+    return -f_fake.mean(), xp.full(f_fake.shape, -1.0 / f_fake.shape[0], dtype=f_fake.dtype)
 
 
 def wasserstein_generator_loss(f_fake):
     """L = -mean f(G(z)). Inputs: f_fake: (M, 1). Returns (L, dL/df_fake = -1/M: (M, 1))."""
     _check(f_fake, "f_fake")
-    xp = get_array_module(f_fake)
-    return -f_fake.mean(), xp.full(f_fake.shape, -1.0 / f_fake.shape[0], dtype=f_fake.dtype)
+    return _wasserstein_generator(f_fake)
+
+
+def _gan_discriminator(logit_real, logit_fake):
+    loss = softplus(-logit_real).mean() + softplus(logit_fake).mean()
+    return (loss, -sigmoid(-logit_real) / logit_real.shape[0],           # sigmoid(l) - 1
+            sigmoid(logit_fake) / logit_fake.shape[0])
 
 
 def gan_discriminator_loss(logit_real, logit_fake):
@@ -65,9 +97,14 @@ def gan_discriminator_loss(logit_real, logit_fake):
     """
     _check(logit_real, "logit_real")
     _check(logit_fake, "logit_fake", like=logit_real)
-    loss = softplus(-logit_real).mean() + softplus(logit_fake).mean()
-    return (loss, -sigmoid(-logit_real) / logit_real.shape[0],           # sigmoid(l) - 1
-            sigmoid(logit_fake) / logit_fake.shape[0])
+    return _gan_discriminator(logit_real, logit_fake)
+
+
+def _gan_generator(logit_fake, kind):
+    M = logit_fake.shape[0]
+    if kind == "minimax":
+        return -softplus(logit_fake).mean(), -sigmoid(logit_fake) / M
+    return softplus(-logit_fake).mean(), -sigmoid(-logit_fake) / M          # (sigmoid - 1)/M
 
 
 def gan_generator_loss(logit_fake, kind="nonsaturating"):
@@ -80,7 +117,11 @@ def gan_generator_loss(logit_fake, kind="nonsaturating"):
     """
     _check(logit_fake, "logit_fake")
     choice("gan_generator_loss: kind", kind, GAN_LOSSES)
-    M = logit_fake.shape[0]
-    if kind == "minimax":
-        return -softplus(logit_fake).mean(), -sigmoid(logit_fake) / M
-    return softplus(-logit_fake).mean(), -sigmoid(-logit_fake) / M          # (sigmoid - 1)/M
+    return _gan_generator(logit_fake, kind)
+
+
+def _check(out, name, like=None):
+    """A critic's outputs: a float array (N, 1), N >= 1, of ``like``'s device and dtype. (Integer
+    outputs are refused: the gradients below would round to 0.)"""
+    array(name + " (the critic's outputs)", out, shape=(None, 1), like=like,
+          dtype=None if like is None else like.dtype)

@@ -10,19 +10,23 @@ Notation (0-based layers l = 0..L-1, row-vector convention, a batch of N rows):
 
 ``forward`` returns f and a ``Cache(H, A)``: the lists above, by name (``cache.A[l]``).
 
-**The backward recurrence** (``_backprop``), written once. Given dA[top] = dLoss/dA[top]:
+**The backward recurrence** (``backprop``), written once. Given dA[top] = dLoss/dA[top]:
 
     dW[l] += H[l]^T dA[l],   db[l] += sum_rows dA[l]           (the parameter gradients)
     dH[l]  = dA[l] W[l]^T                                       (N, d_l)
-    dA[l-1] = dH[l] * s'(A[l-1])   (+ an injection, see below)  for l = top .. 0
+    dA[l-1] = dH[l] * s'(A[l-1])   (+ inject[l-1], if given)    for l = top .. 0
 
 Three passes are this one recurrence with a different seed:
 
 - ``backward(dout, cache)``: top = L-1, dA[L-1] = dout = dLoss/df, parameter gradients on;
 - ``input_gradient_pass(x)``: top = L-1, dA[L-1] = 1 (the seed df/df), parameter gradients
   off. Its dA[l] is gA[l] = df/dA[l] and its dH[l] is gH[l] = df/dH[l]; ``grad_x f = gH[0]``;
-- the penalty's second-order path (``tinywgan.core.penalty``): top = L-2, seeded and injected with
-  the s'' terms A_bar[l] (dA[l-1] = dH[l] s'(A[l-1]) + A_bar[l-1]).
+- the penalty's second-order path: step (4) of the derivation in ``tinywgan/core/penalty.py``,
+  which seeds it and passes the injections.
+
+Checks at the door: ``forward``, ``backward``, ``input_gradient`` and ``gradient_penalty`` check
+their arguments (each names what was wrong); ``backprop`` and ``input_gradient_pass`` do not:
+they are for the step functions and the penalty, which made their inputs themselves.
 
 Parameters live in ONE flat array ``params`` (P,) and their gradients in ``grads`` (P,);
 ``W[l]: (d_l, d_{l+1})`` and ``b[l]: (d_{l+1},)`` are views into ``params``, ``dW[l]``, ``db[l]``
@@ -43,7 +47,7 @@ from collections import namedtuple
 
 from .. import backend, validate
 from .lipschitz import SpectralNorm
-from .penalty import gradient_penalty
+from .penalty import check_penalty_args, gradient_penalty
 from .layers import (activation_backward, activation_forward, get_activation, linear_forward,
                      linear_input_grad)
 
@@ -142,36 +146,6 @@ class MLP:
                                            self.device)
 
     # --------------------------------------------------------------------------------------------
-    def _check_input(self, x, where, name="x"):
-        if not isinstance(x, self.xp.ndarray):
-            raise TypeError("%s: %s must be an array of device %r (%s), got %s; move it with "
-                            "xp.asarray(x)" % (where, name, self.device, self.xp.__name__,
-                                               type(x).__name__))
-        if x.ndim != 2 or x.shape[1] != self.widths[0]:
-            raise ValueError("%s: %s must have shape (N, %d), got %s"
-                             % (where, name, self.widths[0], tuple(x.shape)))
-        if x.shape[0] == 0:
-            raise ValueError("%s: %s must hold at least one row, got shape %s"
-                             % (where, name, tuple(x.shape)))
-        if x.dtype != self.dtype:
-            raise ValueError("%s: %s has dtype %s but the network is %s; convert with "
-                             "x.astype(...)" % (where, name, x.dtype, self.dtype))
-        if self.check_finite and not bool(self.xp.isfinite(x).all()):
-            raise ValueError("%s: %s holds NaN or inf" % (where, name))
-
-    def _check_cache(self, cache, where):
-        """The rows N of a ``Cache`` from this network's ``forward``; else an error naming it."""
-        ok = isinstance(cache, Cache) and isinstance(cache.H, list) and isinstance(cache.A, list) \
-            and len(cache.H) == len(cache.A) == self.L
-        if ok:
-            shapes = [getattr(h, "shape", None) for h in cache.H + cache.A]
-            N = shapes[0][0] if shapes[0] else None
-            ok = shapes == [(N, w) for w in self.widths[:-1] + self.widths[1:]]
-        if not ok:
-            raise TypeError("%s: cache must be the Cache(H, A) that this network's forward "
-                            "returned (%s), got %s" % (where, self, type(cache).__name__))
-        return N
-
     def zero_grad(self):
         """Set every gradient (dW, db, and spectral norm's dW_used) to zero."""
         self.grads.fill(0)
@@ -184,7 +158,11 @@ class MLP:
     # --------------------------------------------------------------------------------------------
     def forward(self, x):
         """Inputs: x: (N, d_0). Returns f: (N, d_L) and the ``Cache(H, A)`` the backward needs."""
-        self._check_input(x, "MLP.forward")
+        validate.net_input("MLP.forward", self, x)
+        return self._forward(x)
+
+    def _forward(self, x):
+        """``forward`` without the check, for callers that checked x at their own door."""
         H, A = [x], []
         for l in range(self.L):
             A.append(linear_forward(H[l], self.W_used[l], self.b[l])[0])   # A[l] = H[l] W[l] + b[l]
@@ -195,15 +173,18 @@ class MLP:
     def __call__(self, x):
         return self.forward(x)[0]
 
-    def _backprop(self, cache, dA_top, top, param_grads=True, inject=None, to_input=True):
-        """The backward recurrence (module docstring), from layer ``top`` down to layer 0.
+    def backprop(self, dA_top, cache, top=None, param_grads=True, inject=None, to_input=True):
+        """The backward recurrence (module docstring), from layer ``top`` (default: the last)
+        down to layer 0. No checks: ``backward`` is the door that checks; the step functions
+        and the penalty call this with what their own forward made.
 
-        Inputs: cache from ``forward``; dA_top: (N, d_{top+1}) dLoss/dA[top]; param_grads: add
+        Inputs: dA_top: (N, d_{top+1}) dLoss/dA[top]; cache from ``forward``; param_grads: add
         dW[l], db[l]; inject: None or a list whose inject[l]: (N, d_{l+1}) is added to dA[l]
         (l < top); to_input: also form dH[0] (skip it when nobody needs dx).
         Returns the lists dA[l]: (N, d_{l+1}) and dH[l]: (N, d_l) (None where not formed).
         """
         H, A = cache
+        top = self.L - 1 if top is None else top
         dA, dH = [None] * self.L, [None] * self.L
         dA[top] = dA_top
         for l in range(top, -1, -1):
@@ -229,14 +210,14 @@ class MLP:
         with depth (Gulrajani et al. 2017, Fig. 1b).
         Returns dx = dLoss/dx: (N, d_0).
         """
-        N = self._check_cache(cache, "MLP.backward")
+        N = validate.net_cache("MLP.backward", self, cache)
         validate.array("MLP.backward: dout", dout, shape=(N, self.widths[-1]), dtype=self.dtype,
                        like=self.params)
         param_grads = validate.flag("MLP.backward: param_grads", param_grads)
         if dH is not None and not isinstance(dH, list):
             raise TypeError("MLP.backward: dH must be None or a list to fill, got %s"
                             % type(dH).__name__)
-        _, dH_all = self._backprop(cache, dout, self.L - 1, param_grads)
+        _, dH_all = self.backprop(dout, cache, param_grads=param_grads)
         if dH is not None:
             dH[:] = dH_all
         return dH_all[0]
@@ -248,24 +229,29 @@ class MLP:
 
         Inputs: x: (N, d_0), for a network with scalar output (d_L = 1).
         Returns (cache, gA, gH): gA[l] = df/dA[l]: (N, d_{l+1}), gH[l] = df/dH[l]: (N, d_l);
-        grad_x f = gH[0], one row per example.
+        grad_x f = gH[0], one row per example. No checks: ``input_gradient`` and
+        ``gradient_penalty`` are its doors.
         """
-        if self.widths[-1] != 1:
-            raise ValueError("the input gradient needs a scalar output; this network's last "
-                             "width is %d" % self.widths[-1])
-        _, cache = self.forward(x)
+        _, cache = self._forward(x)
         ones = self.xp.ones((x.shape[0], 1), dtype=self.dtype)             # (N, 1) the seed
-        gA, gH = self._backprop(cache, ones, self.L - 1, param_grads=False)
+        gA, gH = self.backprop(ones, cache, param_grads=False)
         return cache, gA, gH
 
     def input_gradient(self, x):
         """grad_x f(x) for each example. Inputs: x: (N, d_0). Returns grad_x: (N, d_0)."""
+        validate.critic("MLP.input_gradient", self)
+        validate.net_input("MLP.input_gradient", self, x)
         return self.input_gradient_pass(x)[2][0]
 
     def gradient_penalty(self, x_hat, lam, target=1.0, one_sided=False):
         """The gradient penalty R = lam/N sum_i (||grad_x f(x_hat_i)|| - target)^2 (one-sided:
-        max(0, .)^2), its exact gradient ADDED to ``dW``/``db``: ``tinywgan.core.penalty``, where
-        it is derived. Inputs: x_hat: (N, d_0). Returns (R: 0-d array, norms: (N,))."""
+        max(0, .)^2), its exact gradient added to ``dW_used`` (``dW`` itself without spectral
+        norm) and ``db``: ``tinywgan.core.penalty``, where it is derived. This is its door,
+        which checks the arguments.
+        Inputs: x_hat: (N, d_0). Returns (R: 0-d array, norms: (N,))."""
+        validate.critic("gradient penalty", self)
+        check_penalty_args("gradient penalty", lam, target, one_sided)
+        validate.net_input("gradient penalty", self, x_hat, "x_hat")
         return gradient_penalty(self, x_hat, lam, target, one_sided)
 
     # --------------------------------------------------------------------------------------------

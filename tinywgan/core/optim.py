@@ -24,9 +24,7 @@ References: Tieleman & Hinton 2012, Lecture 6.5 (RMSProp); Kingma & Ba 2015, "Ad
 import inspect
 import math
 
-import numpy as np
-
-from .. import backend
+from .. import backend, validate
 from ..validate import array, number
 
 
@@ -42,6 +40,7 @@ class Optimizer:
         self._state = None      # name -> array (P,), made on the first step
         self._pending = None    # loaded by load_state_dict, adopted on the next step
         self._scratch = None    # (P,) work buffer, not state
+        self._seen = (None, None)   # the (params, grads) buffers last checked
 
     def step(self, params, grads):
         """Update ``params`` in place from ``grads``.
@@ -49,7 +48,16 @@ class Optimizer:
         Inputs:
         - params: (P,) float array, updated in place.
         - grads: (P,) gradient of the loss being *minimised*, same shape, dtype and device.
+        Checked at the door: the first time these two buffers are seen (a model's flat
+        buffers are the same arrays at every step), not again at every step.
         """
+        if self._state is None or params is not self._seen[0] or grads is not self._seen[1]:
+            self._adopt(params, grads)
+        self.t += 1
+        self._update(params, grads, self.t)
+
+    def _adopt(self, params, grads):
+        """Check a new pair of buffers and make (or check) the state for them."""
         _check_pair(params, grads)
         if self._state is None:
             self._make_state(params)
@@ -60,8 +68,7 @@ class Optimizer:
                     "%s was stepping params of shape %s %s, now got %s %s; use one optimizer "
                     "per parameter vector" % (type(self).__name__, ref.shape, ref.dtype,
                                               params.shape, params.dtype))
-        self.t += 1
-        self._update(params, grads, self.t)
+        self._seen = (params, grads)
 
     def state_dict(self):
         """Copies of the state: ``{"t": int, name: array (P,) for each state array}``.
@@ -83,7 +90,7 @@ class Optimizer:
         if not isinstance(d, dict):
             raise TypeError("%s.load_state_dict: d must be the dict state_dict() returned, got %s"
                             % (type(self).__name__, type(d).__name__))
-        t = _count(d.get("t", None))
+        t = validate.step_counter(d.get("t", None))
         expected = set(self._names) if t > 0 else set()
         missing, unexpected = sorted(expected - set(d)), sorted(set(d) - expected - {"t"})
         if missing or unexpected:
@@ -98,7 +105,7 @@ class Optimizer:
         if params is not None:
             array("%s.load_state_dict: params" % type(self).__name__, params, shape=(None,))
             for k in expected:
-                _check_state(self, k, d[k], params)
+                validate.state_like(type(self).__name__, k, d[k], params)
         self.t, self._state, self._scratch = t, None, None
         self._pending = {k: d[k].copy() for k in expected} or None
 
@@ -111,7 +118,7 @@ class Optimizer:
             a = (self._pending or {}).get(k)
             if a is None:
                 continue
-            _check_state(self, k, a, params)
+            validate.state_like(type(self).__name__, k, a, params)
             if backend.get_array_module(a) is not xp:
                 a = xp.asarray(backend.to_numpy(a))         # explicit move between devices
             state[k][...] = a
@@ -259,27 +266,6 @@ def _positive(name, value):
 
 def _fraction(name, value):
     return number(name, value, low=0, high=1, high_open=True)
-
-
-def _check_state(opt, name, a, params):
-    if a.shape != params.shape or a.dtype != params.dtype:
-        raise ValueError("%s: loaded state %r is %s %s but params are %s %s; load the state saved "
-                         "with this model (same widths and dtype)"
-                         % (type(opt).__name__, name, a.shape, a.dtype, params.shape, params.dtype))
-
-
-def _count(t):
-    """The step counter from a state dict: an int, a NumPy integer or a 0-d integer array."""
-    if t is None:
-        raise ValueError("d has no step counter d['t']; pass what state_dict() returned")
-    ok = not isinstance(t, (bool, np.bool_))
-    if ok and hasattr(t, "dtype"):
-        ok = t.ndim == 0 and t.dtype.kind in "iu"
-    elif ok:
-        ok = isinstance(t, int)
-    if not ok or int(t) < 0:
-        raise ValueError("the step counter d['t'] must be an int >= 0, got %r" % (t,))
-    return int(t)
 
 
 def _check_pair(params, grads):

@@ -77,7 +77,7 @@ Under spectral normalisation every W above is the W_used = W / sigma the forward
 and the caller maps dW_used onto the raw W (``MLP.spectral_backward``).
 """
 from ..backend import get_array_module
-from ..validate import array, flag, number
+from ..validate import flag, number
 from .layers import activation_input_grad_backward, linear_input_grad_backward
 
 
@@ -87,14 +87,11 @@ def penalty_head(grad_x, lam, target=1.0, one_sided=False):
         R = lam/N sum_i gap_i^2,  gap_i = ||g_i|| - target  (one-sided: max(0, ||g_i|| - target))
         dR/dg_i = 2 lam/N gap_i g_i / ||g_i||   (direction 0 where g_i = 0)
 
-    Shared by ``gradient_penalty`` and the fused steps (``tinywgan.fast``).
+    Shared by ``gradient_penalty`` and the fused steps (``tinywgan.fast``), which checked lam,
+    target and one_sided at their doors.
     Inputs: grad_x: (N, d) the input gradients g_i; lam >= 0; target >= 0.
     Returns (R: 0-d array, norms: (N,) the ||g_i||, gH_bar0 = dR/dg: (N, d)).
     """
-    lam = number("gradient penalty: lam", lam, low=0)
-    target = number("gradient penalty: target", target, low=0)
-    one_sided = flag("gradient penalty: one_sided", one_sided)
-    array("gradient penalty: grad_x", grad_x, shape=(None, None))
     xp, N = get_array_module(grad_x), grad_x.shape[0]
     norms = xp.sqrt((grad_x * grad_x).sum(axis=1))                         # (N,) ||g_i||
     gap = norms - target
@@ -105,17 +102,23 @@ def penalty_head(grad_x, lam, target=1.0, one_sided=False):
     return R, norms, (2 * lam / N * gap)[:, None] * unit                   # (N, d)
 
 
+def check_penalty_args(where, lam, target, one_sided):
+    """The penalty's numbers, checked at a door (``MLP.gradient_penalty``,
+    ``steps.critic_grads``): lam >= 0, target >= 0, one_sided a bool."""
+    number(where + ": lam", lam, low=0)
+    number(where + ": target", target, low=0)
+    flag(where + ": one_sided", one_sided)
+
+
 def gradient_penalty(net, x_hat, lam, target=1.0, one_sided=False):
-    """The penalty R at x_hat and its exact gradient, ADDED to ``net.dW_used``/``net.db``.
+    """The penalty R at x_hat and its exact gradient, ADDED to ``net.dW_used`` (the weights the
+    forward computed with: W itself without spectral norm) and ``net.db``: steps (1)-(4) above.
 
     Inputs: net: an MLP with scalar output; x_hat: (N, d_0); lam >= 0; target >= 0 (1 for
-    WGAN-GP, 0 for R1/R2); one_sided: penalise only norms above the target.
+    WGAN-GP, 0 for R1/R2); one_sided: penalise only norms above the target. Checked at the
+    callers' doors (``MLP.gradient_penalty``, ``steps.critic_grads``), not here.
     Returns (R: 0-d array, norms: (N,) the ||grad_x f(x_hat_i)||).
     """
-    number("gradient penalty: lam", lam, low=0)                    # before any work
-    number("gradient penalty: target", target, low=0)
-    flag("gradient penalty: one_sided", one_sided)
-    net._check_input(x_hat, "gradient penalty", "x_hat")
     L, act, W = net.L, net.act, net.W_used
     cache, gA, gH = net.input_gradient_pass(x_hat)                     # (1) g = gH[0]
     R, norms, gH_bar = penalty_head(gH[0], lam, target, one_sided)     # (2) gH_bar[0]
@@ -128,6 +131,5 @@ def gradient_penalty(net, x_hat, lam, target=1.0, one_sided=False):
             gH_bar, A_bar[l] = activation_input_grad_backward(gA_bar, gH[l + 1], cache.A[l], act)
 
     if act.second_order and L > 1:                                     # (4) s'' injections
-        net._backprop(cache, A_bar[L - 2], L - 2, inject=A_bar, to_input=False)
+        net.backprop(A_bar[L - 2], cache, top=L - 2, inject=A_bar, to_input=False)
     return R, norms
-

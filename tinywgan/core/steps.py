@@ -9,8 +9,13 @@ as functions of every input they need.
 There are no random draws and no optimizer steps inside the gradient functions: the caller draws
 x_real, z (and x_fake = G(z)) and eps, so the very functions that train can be checked against
 finite differences (``python -m tinywgan gradcheck`` does, for every method and GAN loss). The
-training loop (``tinywgan.job.training.Trainer``), ``train.fit_critic``, the demos and the gradient
-checks all call these; nothing else assembles a step.
+training loop (``tinywgan.core.loop``: the Trainer and ``fit_critic``), the demos and the gradient
+checks call these. Two other places assemble a step, each on purpose: the fused steps
+(below) and the bug zoo's broken copies (``tinywgan.bugzoo``), which are these functions with
+one piece swapped.
+
+Each function checks its arguments once, at its door (``check_critic_args``); what it calls
+inside (the MLP's ``backprop``, the losses' ``critic_loss``, the penalty) does not check again.
 
 ``tinywgan.fast.FusedSteps`` is a second implementation of ``generate``, ``critic_grads`` and
 ``generator_grads`` with the same signatures and the same numbers (tested to 1e-12 in float64)
@@ -46,10 +51,10 @@ the same exact double backward as WGAN-GP's penalty. They pull f flat where the 
 that at an equilibrium the critic stops pushing (the Dirac-GAN lab, ``demos/06_dirac_gan.py``,
 shows what that does to convergence).
 """
-from ..validate import choice, number
+from ..validate import choice, critic, number
 from .lipschitz import clip_weights
-from .losses import (GAN_LOSSES, gan_discriminator_loss, gan_generator_loss,
-                     wasserstein_critic_loss, wasserstein_generator_loss)
+from .losses import GAN_LOSSES, critic_loss, generator_loss
+from .penalty import check_penalty_args, gradient_penalty
 
 #: Every method a critic can be trained with (the choice list the CLI and the Config read).
 METHODS = ("wgan-gp", "wgan-lp", "wgan", "wgan-sn", "gan")
@@ -60,6 +65,15 @@ INTERPOLATING = ("wgan-gp", "wgan-lp")
 def generate(G, z):
     """x_fake = G(z). Inputs: z: (B, latent). Returns x_fake: (B, d)."""
     return G(z)
+
+
+def check_critic_args(where, D, method, lam, r1, r2):
+    """The critic step's door (``critic_grads`` here and in ``tinywgan.fast``): D a critic, a
+    known method, lam, r1, r2 numbers >= 0. Returns (r1, r2) as floats."""
+    critic(where, D)
+    choice(where + ": method", method, METHODS)
+    check_penalty_args(where, lam, 1.0, False)
+    return number(where + ": r1", r1, low=0), number(where + ": r2", r2, low=0)
 
 
 def critic_grads(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0, r1=0.0, r2=0.0):
@@ -77,25 +91,23 @@ def critic_grads(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0, r1=0.0,
     and wgan-lp penalty and grad_norm (the mean ||grad_x f(x_hat)||), and r1, r2 (the penalties'
     values) where they are on.
     """
-    choice("critic_grads: method", method, METHODS)
-    r1, r2 = number("critic_grads: r1", r1, low=0), number("critic_grads: r2", r2, low=0)
+    r1, r2 = check_critic_args("critic_grads", D, method, lam, r1, r2)
     D.spectral_normalise()                        # W_used = W / sigma(W); a no-op without SN
     D.zero_grad()
     f_real, cache_real = D.forward(x_real)                                      # (B, 1)
     f_fake, cache_fake = D.forward(x_fake)                                      # (B, 1)
-    loss_of = gan_discriminator_loss if method == "gan" else wasserstein_critic_loss
-    loss, d_real, d_fake = loss_of(f_real, f_fake)            # dL/df on each set of rows
-    D.backward(d_real, cache_real)                                              # dW += dL/dW
-    D.backward(d_fake, cache_fake)
+    loss, d_real, d_fake = critic_loss(method, f_real, f_fake)  # dL/df on each set of rows
+    D.backprop(d_real, cache_real)                                              # dW += dL/dW
+    D.backprop(d_fake, cache_fake)
     out = {"w_estimate": f_real.mean() - f_fake.mean()}
     if method in INTERPOLATING:
         x_hat = interpolates(x_real, x_fake, eps)                               # (B, d)
-        R, norms = D.gradient_penalty(x_hat, lam, one_sided=(method == "wgan-lp"))  # dW += dR/dW
+        R, norms = gradient_penalty(D, x_hat, lam, one_sided=(method == "wgan-lp"))  # dW += dR/dW
         loss = loss + R
         out.update(penalty=R, grad_norm=norms.mean())
     for name, gamma, x in (("r1", r1, x_real), ("r2", r2, x_fake)):
         if gamma:                                  # (gamma/2) mean ||grad_x f(x_i)||^2
-            R, _ = D.gradient_penalty(x, gamma / 2, target=0.0)                  # dW += dR/dW
+            R, _ = gradient_penalty(D, x, gamma / 2, target=0.0)                # dW += dR/dW
             loss = loss + R
             out[name] = R
     D.spectral_backward()                          # dL/dW_used -> dL/dW; a no-op without SN
@@ -123,15 +135,14 @@ def generator_loss_at(D, x_fake, method="wgan-gp", gan_loss="nonsaturating"):
     Inputs: D: d -> 1; x_fake: (B, d); method: one of METHODS; gan_loss: one of
     losses.GAN_LOSSES (gan only). Returns (L_G: 0-d array, dL_G/dx_fake: (B, d)).
     """
+    critic("generator loss", D)
     choice("generator loss: method", method, METHODS)
     choice("generator loss: gan_loss", gan_loss, GAN_LOSSES)
     D.spectral_normalise()                        # W_used = W / sigma(W); a no-op without SN
     f_fake, cache = D.forward(x_fake)                                           # (B, 1)
-    if method == "gan":
-        loss, d_fake = gan_generator_loss(f_fake, gan_loss)
-    else:
-        loss, d_fake = wasserstein_generator_loss(f_fake)
-    return loss, D.backward(d_fake, cache, param_grads=False)                  # (B, d)
+    loss, d_fake = generator_loss(method, f_fake, gan_loss)
+    _, dH = D.backprop(d_fake, cache, param_grads=False)
+    return loss, dH[0]                                                          # (B, d)
 
 
 def generator_grads(G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=None):
@@ -152,7 +163,7 @@ def generator_grads(G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=N
     if noise is not None:
         x_fake = x_fake + noise
     loss, dx_fake = generator_loss_at(D, x_fake, method, gan_loss)              # (B, d)
-    G.backward(dx_fake, cache)                                                  # dW += dL_G/dW
+    G.backprop(dx_fake, cache)                                                  # dW += dL_G/dW
     return {"gen_loss": loss}
 
 

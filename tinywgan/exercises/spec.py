@@ -1,8 +1,8 @@
 r"""What an exercise is, to the grader, and the helpers the exercises' cases share.
 
 An ``Exercise`` names a function (``linear_backward``) or a method (``Tanh.df``) of the workbook,
-the library function that answers it (``reference``: ``"tinywgan.core.layers:linear_backward"``), and
-three functions of its own:
+the library function that answers it (``reference``:
+``"tinywgan.core.layers:linear_backward"``), and three functions of its own:
 
     cases(rng) -> [Case]             the random cases, drawn from a seeded NumPy generator
     run(obj, args) -> {name: array}  calls a solution (the learner's, the library's, a known

@@ -5,8 +5,8 @@ ends in a traceback and wastes the hour. ``require`` names every missing library
 ``pip install`` that adds it; ``check_memory`` adds up what a configuration allocates and
 refuses one that cannot fit, before anything is allocated.
 
-``Trainer.__init__`` checks the networks (``estimate(cfg)[:1]``), so that nothing builds one
-that cannot fit; the main job checks a step and the evaluations too, before training, and
+``job.training.build_parts`` checks the networks (``estimate(cfg)[:1]``), so that nothing builds
+one that cannot fit; the main job checks a step and the evaluations too, before training, and
 ``sample`` its rows, so that a run trained on a larger machine can still be sampled here.
 
 The memory estimate, in numbers of the run's dtype (s bytes each), for G and D with P_G, P_D

@@ -1,7 +1,7 @@
 """Resuming a run: what a training checkpoint must hold before any of it is used, and which
 settings a resumed run may change.
 
-A training checkpoint (``Trainer.save_checkpoint``) is a ``tinywgan.job.checkpoint`` file with
+A training checkpoint (``TrainingJob.save_checkpoint``) is a ``tinywgan.job.checkpoint`` file with
 
     arrays  G/params, D/params: (P,) in the run's dtype; D/sn_u<l>: (d_l,) (wgan-sn only);
             opt_d/<name>, opt_g/<name>: each optimizer's state_dict (t, a 0-d int, and once
@@ -10,7 +10,7 @@ A training checkpoint (``Trainer.save_checkpoint``) is a ``tinywgan.job.checkpoi
             at most config["iters"]), "seconds": training time so far (>= 0)}
 
 ``read`` checks all of it (names, shapes, exact dtypes, finite numbers, the meta's ranges)
-before a Trainer is built, so a bad file is refused with its name and what is wrong, never
+before a TrainingJob is built, so a bad file is refused with its name and what is wrong, never
 cast, and never found out at the first step.
 
 **What a resume may change.** The saved config is the default; ``changes`` (field -> value)

@@ -1,4 +1,5 @@
-r"""Finite differences and the relative error: the measuring tools of ``tinywgan.measure.gradcheck``.
+r"""Finite differences and the relative error: the measuring tools of
+``tinywgan.measure.gradcheck``.
 
 Centred finite differences of a scalar function f of an array x, one coordinate at a time:
 
