@@ -4,6 +4,7 @@ with its hint; the grader says when a ReLU kink fools the differences; errors re
 """
 import ast
 import builtins
+import functools
 import inspect
 import os
 import shutil
@@ -18,6 +19,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from exercise_answers import ANSWERS, PLANTS
+from tinywgan.bugzoo import broken
 from tinywgan.cli import main
 from tinywgan.exercises import EXERCISES, FILES, check, find, show, workbook
 from tinywgan.exercises.grader import FAIL, NOT_STARTED, PASS, grade, reference, \
@@ -25,6 +27,7 @@ from tinywgan.exercises.grader import FAIL, NOT_STARTED, PASS, grade, reference,
 from tinywgan.exercises.spec import Case, build_net, differences
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXERCISES_DIR = os.path.join(ROOT, "tinywgan", "exercises")
 
 
 # ---- writing into a workbook --------------------------------------------------------------------
@@ -259,6 +262,56 @@ def test_a_straddled_relu_kink_is_the_check_not_the_code():
 
 
 # ---- the known mistakes -------------------------------------------------------------------------
+
+def test_every_known_mistake_comes_from_the_catalogue():
+    """The exercises' known mistakes are entries of the one catalogue (tinywgan.bugzoo.broken),
+    the objects themselves, which the bug zoo uses too."""
+    strays = [(ex.name, m.name) for ex in EXERCISES for m in ex.mistakes
+              if not any(m is entry for entry in broken.CATALOGUE)]
+    assert strays == []
+
+
+def _defined_in_exercises(obj, seen=None):
+    """The functions reachable from a mistake's broken copy (a partial's function, a class's
+    methods, a copy_with function's swapped names, a step_with copy's methods) whose code is
+    written in tinywgan/exercises/."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, (functools.partial, functools.partialmethod)):
+        return _defined_in_exercises(obj.func, seen)
+    if isinstance(obj, type):
+        return [f for value in vars(obj).values() for f in _defined_in_exercises(value, seen)]
+    if isinstance(obj, dict):
+        return [f for value in obj.values() for f in _defined_in_exercises(value, seen)]
+    if not isinstance(obj, types.FunctionType):
+        return []
+    found = [obj.__qualname__] if os.path.dirname(obj.__code__.co_filename) == EXERCISES_DIR \
+        else []
+    library = vars(sys.modules[obj.__module__])
+    swapped = {name: value for name, value in obj.__globals__.items()
+               if name in obj.__code__.co_names and library.get(name) is not value}
+    cells = [c.cell_contents for c in obj.__closure__ or ()]
+    return found + _defined_in_exercises(swapped, seen) + [
+        f for value in cells for f in _defined_in_exercises(value, seen)]
+
+
+def test_no_broken_code_is_defined_in_the_exercises():
+    """ex_*.py hold cases and differences only: no Mistake entries (nor copy_with, step_with),
+    and no code any known mistake runs."""
+    for name in sorted(os.listdir(EXERCISES_DIR)):
+        if name.startswith("ex_") and name.endswith(".py"):
+            with open(os.path.join(EXERCISES_DIR, name)) as f:
+                tree = ast.parse(f.read())
+            used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} | \
+                {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)} | \
+                {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                 for alias in node.names}
+            assert not used & {"Mistake", "copy_with", "step_with", "_known"}, name
+    assert [(ex.name, m.name, where) for ex in EXERCISES for m in ex.mistakes
+            for where in _defined_in_exercises(m.obj)] == []
+
 
 def test_every_known_mistake_is_planted_in_a_test():
     assert set(PLANTS) == {(ex.name, m.name) for ex in EXERCISES for m in ex.mistakes}

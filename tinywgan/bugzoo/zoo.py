@@ -1,5 +1,6 @@
 r"""The zoo: each classic WGAN and WGAN-GP mistake, what goes wrong, and the check that catches it,
-measured with the library's piece and with the broken copy (``tinywgan.bugzoo.broken``).
+measured with the library's piece and with the mistake's broken copy from the catalogue
+(``tinywgan.bugzoo.broken``, which the exercises' grader uses too).
 
 A bug is caught when its check passes with the library's piece and fails with the broken one.
 ``run()`` measures every bug; ``python -m tinywgan bugzoo`` prints them, draws one figure and
@@ -8,6 +9,7 @@ exits with status 1 if any bug goes uncaught.
 import math
 import textwrap
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Tuple
 
 import numpy as np
@@ -25,7 +27,9 @@ class Bug:
     detector: str                    # the check, as a person would run it
     unit: str                        # its number, in a few words (the figure's axis)
     band: Tuple[float, float]        # the check passes when low <= number <= high
-    measure: Callable[[bool], float]     # measure(with_bug) -> the detector's number
+    measure: Callable[[object], float]   # measure(piece) -> the detector's number with piece
+    library: object                      # the library's piece
+    mistake: broken.Mistake              # the catalogue's mistake: its broken copy, mistake.obj
     log: bool = False                    # draw the numbers on a log axis
 
     def passes(self, value):
@@ -44,16 +48,12 @@ class Bug:
         return "in [%g, %g]" % (low, high)
 
 
-def _distinct_modes(with_bug):
-    """The ring's distinct mode centres: two closer than 3 std (the mode-coverage radius)
-    count once."""
-    c = broken.ring_centres_linspace() if with_bug else data.centres("8gaussians")   # (8, 2)
+def _distinct_modes(centres):
+    """The distinct mode centres of the ring ``centres()`` draws from: two closer than 3 std
+    (the mode-coverage radius) count once."""
+    c = centres()                                                                  # (8, 2)
     close = np.linalg.norm(c[:, None] - c[None], axis=2) < 3 * data.mode_std("8gaussians")
     return sum(not close[i, :i].any() for i in range(c.shape[0]))
-
-
-def _head(head):
-    return broken.copy_with(penalty.gradient_penalty, penalty_head=head)
 
 
 STEPS = 300           # critic steps of the critic-only runs; generator iterations of the short run
@@ -66,8 +66,9 @@ BUGS = [
         "far flatter than 1-Lipschitz, and its W estimate far too small.",
         "Lipschitz estimate: mean ||grad f|| at fresh interpolates, critic trained alone "
         "%d steps (lam 10)" % STEPS, "mean ||grad f||", (0.75, 1.25),
-        lambda bug: checks.interpolate_gradient_norm(checks.critic_run(
-            STEPS, penalty=_head(broken.head_norm_over_batch) if bug else None))),
+        lambda gradient_penalty: checks.interpolate_gradient_norm(checks.critic_run(
+            STEPS, penalty=gradient_penalty)),
+        penalty.gradient_penalty, broken.find(broken.GRADIENT_PENALTY, "norm over the wrong axis")),
     Bug("eps per coordinate",
         "x_hat = eps x_real + (1 - eps) x_fake needs one eps per example, eps: (B, 1). Drawn per "
         "coordinate, (B, d), each x_hat is a corner of the box spanned by the pair, not a point "
@@ -75,30 +76,31 @@ BUGS = [
         "(The library's interpolates refuses eps of that shape.)",
         "the fraction of penalised points x_hat on the segment between their pair",
         "fraction on the segment", (1, 1),
-        lambda bug: checks.on_segment(broken.eps_per_coordinate if bug else checks.library_eps,
-                                      broken.interpolates_unchecked)),
+        lambda draw_eps: checks.on_segment(draw_eps, broken.interpolates_unchecked),
+        checks.library_eps, broken.find(broken.EPS_DRAW, "eps per coordinate")),
     Bug("eps from N(0, 1)",
         "eps must be uniform on [0, 1]. From a standard normal about two thirds of the x_hat "
         "fall outside the segment, beyond the real or the fake point, where nothing is "
         "transported and a 1-Lipschitz critic need not have gradient norm 1.",
         "the fraction of penalised points x_hat on the segment between their pair",
         "fraction on the segment", (1, 1),
-        lambda bug: checks.on_segment(broken.eps_normal if bug else checks.library_eps)),
+        checks.on_segment, checks.library_eps, broken.find(broken.EPS_DRAW, "eps from N(0, 1)")),
     Bug("norm's gradient at 0",
         "d||g||/dg = g/||g|| is 0/0 at g = 0, and g = 0 is common: a zero-initialised last "
         "layer makes f constant, a dead ReLU unit flattens f locally. Unguarded, one such "
         "x_hat turns every weight gradient into NaN and the run is lost.",
         "NaN or inf entries of D.grads after one step at a critic with zero last layer",
         "NaN or inf entries", (0, 0),
-        lambda bug: checks.nonfinite_gradients(_head(broken.head_unguarded) if bug else None)),
+        checks.nonfinite_gradients, penalty.gradient_penalty,
+        broken.find(broken.GRADIENT_PENALTY, "NaN at g = 0")),
     Bug("penalty not backpropagated",
         "The penalty's value is added to the loss (so the logged loss looks right) but its "
         "gradient never reaches the weights: the critic trains as an unconstrained WGAN "
         "critic. A gradient check of the step against its own loss sees the missing term.",
         "gradient check: the critic step's D.grads against differences of its loss",
         "relative error", (0, 1e-6),
-        lambda bug: checks.critic_step_check(broken.with_penalty(broken.penalty_value_only))
-        if bug else checks.critic_step_check(), log=True),
+        checks.critic_step_check, steps.critic_grads,
+        broken.find(broken.CRITIC_GRADS, "penalty not backpropagated"), log=True),
     Bug("s'' path dropped",
         "For a smooth activation the input gradient depends on the weights below each layer "
         "through s'(A), so the penalty's weight gradient has a second-order path (the s'' "
@@ -106,27 +108,25 @@ BUGS = [
         "the penalty's gradient is wrong, the hidden biases getting none at all.",
         "gradient check: a tanh critic step's D.grads against differences of its loss",
         "relative error", (0, 1e-6),
-        lambda bug: checks.critic_step_check(
-            broken.critic_grads_without_s2 if bug else steps.critic_grads, act="tanh"),
-        log=True),
+        partial(checks.critic_step_check, act="tanh"), steps.critic_grads,
+        broken.find(broken.CRITIC_GRADS, "s'' path dropped"), log=True),
     Bug("clipped before the step",
         "WGAN clips the weights into [-c, c] after each optimizer step. Clipped before it, the "
         "critic computes with weights up to one step outside the box, and the Lipschitz bound "
         "that clipping was meant to give does not hold.",
         "max |w| / c after %d clipped RMSProp critic steps (lr 5e-5, c 0.01)" % STEPS,
         "max |w| / c", (0, 1),
-        lambda bug: float(abs(checks.critic_run(
-            STEPS, method="wgan", opt=RMSProp(lr=5e-5),
-            update=broken.update_critic_clip_first if bug else steps.update_critic).params)
-            .max() / 0.01)),
+        lambda update: float(abs(checks.critic_run(STEPS, method="wgan", opt=RMSProp(lr=5e-5),
+                                                   update=update).params).max() / 0.01),
+        steps.update_critic, broken.find(broken.UPDATE_CRITIC, "clipped before the step")),
     Bug("generator's sign flipped",
         "The generator must descend -mean f(G(z)), climbing the critic towards the data. With "
         "the sign flipped it runs down the critic's slope, away from the data, and the "
         "critic's estimate of W grows without bound.",
         "mean distance of G(z) to the nearest mode after %d WGAN-GP iterations" % STEPS,
         "mean distance to a mode", (0, 1.414),
-        lambda bug: checks.generator_distance(
-            broken.generator_sign_flipped if bug else steps.generator_grads, STEPS), log=True),
+        partial(checks.generator_distance, iters=STEPS), steps.generator_grads,
+        broken.find(broken.GENERATOR_GRADS, "generator's sign flipped"), log=True),
     Bug("generator fed dL/df",
         "The generator's gradient is dL/dx_fake, the loss's gradient backpropagated through the "
         "critic to its input. Fed the loss's gradient with respect to the critic's OUTPUT "
@@ -134,16 +134,17 @@ BUGS = [
         "whatever the critic says: a generator that never learns the data.",
         "gradient check: the generator step's G.grads against differences of its loss",
         "relative error", (0, 1e-6),
-        lambda bug: checks.generator_step_check(
-            broken.generator_fed_output_gradient if bug else steps.generator_grads), log=True),
+        checks.generator_step_check, steps.generator_grads,
+        broken.find(broken.GENERATOR_GRADS, "generator fed dL/df"), log=True),
     Bug("critic's sign flipped",
         "The critic maximises mean f(real) - mean f(fake), so it descends on the negative. With "
         "the sign flipped it learns -f: its estimate of W is negative, and a generator "
         "following it moves away from the data.",
         "the critic's W estimate, mean f(real) - mean f(fake), after %d steps alone" % STEPS,
         "W estimate", (0, math.inf),
-        lambda bug: checks.w_estimate(checks.critic_run(
-            STEPS, critic_grads=broken.critic_loss_flipped if bug else steps.critic_grads))),
+        lambda critic_grads: checks.w_estimate(checks.critic_run(STEPS,
+                                                                 critic_grads=critic_grads)),
+        steps.critic_grads, broken.find(broken.CRITIC_GRADS, "critic's sign flipped")),
     Bug("lambda 0.1, not 10",
         "lambda 10 is the WGAN-GP paper's weight; the toy code's 0.1 is far weaker. The "
         "Wasserstein term pulls the critic's slope up with the distance between the "
@@ -151,15 +152,16 @@ BUGS = [
         "several times steeper than 1-Lipschitz and overestimates W as much.",
         "Lipschitz estimate: mean ||grad f|| at fresh interpolates, critic trained alone "
         "%d steps" % STEPS, "mean ||grad f||", (0.75, 1.25),
-        lambda bug: checks.interpolate_gradient_norm(
-            checks.critic_run(STEPS, lam=0.1 if bug else 10.0))),
+        lambda lam: checks.interpolate_gradient_norm(checks.critic_run(STEPS, lam=lam)),
+        10.0, broken.find(broken.PENALTY_WEIGHT, "lambda 0.1, not 10")),
     Bug("ring from linspace",
         "Centres at angles linspace(0, 2 pi, 8) include both 0 and 2 pi: seven distinct modes, "
         "the first twice, with twice the mass (published mode-collapse benchmarks used this "
         "ring). Scored against those centres, a generator that covers seven modes scores 8 of "
         "8: the benchmark's '8 modes' measures 7.",
         "distinct mode centres of the ring (two within 3 std count once)",
-        "distinct centres", (8, 8), _distinct_modes),
+        "distinct centres", (8, 8), _distinct_modes, partial(data.centres, "8gaussians"),
+        broken.find(broken.RING_CENTRES, "ring from linspace")),
 ]
 
 
@@ -170,7 +172,7 @@ def run(names=None):
     chosen = [b for b in BUGS if names is None or b.name in names]
     rows = []
     for b in chosen:
-        clean, buggy = float(b.measure(False)), float(b.measure(True))
+        clean, buggy = float(b.measure(b.library)), float(b.measure(b.mistake.obj))
         rows.append({"name": b.name, "library": clean, "bug": buggy, "rule": b.rule,
                      "library_passes": b.passes(clean),
                      "caught": b.passes(clean) and not b.passes(buggy)})

@@ -21,8 +21,9 @@ so a run repeats, and ``--seed`` draws others; NumPy stays the only dependency. 
 drives the grader with hypothesis over many seeds.
 
 Modules: ``spec`` (what an exercise is), ``ex_layers``, ``ex_mlp``, ``ex_penalty``,
-``ex_steps``, ``ex_optim`` (the exercises of each workbook file: cases, differences, known
-mistakes), ``catalogue`` (all of them, in order), ``grader``, ``workbook`` (the files), ``cli``.
+``ex_steps``, ``ex_optim`` (the exercises of each workbook file: cases, differences, and the
+known mistakes they take from the catalogue of known mistakes, ``tinywgan.bugzoo.broken``),
+``catalogue`` (all the exercises, in order), ``grader``, ``workbook`` (the files), ``cli``.
 """
 import inspect
 import os

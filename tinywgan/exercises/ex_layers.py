@@ -1,5 +1,6 @@
 r"""Workbook 1's exercises: the linear layer's backward, s' and s'' of the smooth activations, an
-activation layer's backward; their cases, their differences and their known mistakes.
+activation layer's backward; their cases and their differences (their known mistakes are the
+catalogue's, ``tinywgan.bugzoo.broken``).
 
 Cases are float64 and drawn from the exercise's seeded generator (``spec.Exercise.rng``).
 The activations are graded twice: for |a| <= 4 against differences of the library's s (or s')
@@ -11,9 +12,10 @@ from functools import partial
 
 import numpy as np
 
+from ..bugzoo import broken
 from ..core import layers
 from ..measure.finitediff import numerical_gradient
-from .spec import Case, Exercise, Mistake, constant, unpack
+from .spec import Case, Exercise, constant, unpack
 
 # ---- 1.1 linear_backward -----------------------------------------------------------------------
 
@@ -48,39 +50,10 @@ def _linear_differences(args):
             for name, v in (("dx", x), ("dW", W), ("db", b))}
 
 
-def _dW_transposed(da, cache):
-    x, W = cache
-    return da @ W.T, da.T @ x, da.sum(axis=0)
-
-
-def _db_not_summed(da, cache):
-    x, W = cache
-    return da @ W.T, x.T @ da, da
-
-
-def _db_averaged(da, cache):
-    x, W = cache
-    return da @ W.T, x.T @ da, da.mean(axis=0)
-
-
-def _db_wrong_axis(da, cache):
-    x, W = cache
-    return da @ W.T, x.T @ da, da.sum(axis=1)
-
-
 LINEAR = Exercise(
     "linear_backward", "01_layers.py", "tinywgan.core.layers:linear_backward",
     "the linear layer's backward: dx, dW, db", _linear_cases, _linear_run, _linear_differences,
-    [Mistake("dW transposed", "dW must have W's shape (D, M): dW = x^T da, not da^T x.",
-             _dW_transposed),
-     Mistake("db not summed over the rows", "b is added to every row of a, so dL/db collects "
-             "every row's gradient: the sum of da over the rows, (M,), not da itself.",
-             _db_not_summed),
-     Mistake("db averaged over the rows", "every row's loss depends on b with weight 1: sum "
-             "da over the rows, do not average it (any 1/N belongs to the loss, not here).",
-             _db_averaged),
-     Mistake("db summed over the wrong axis", "sum over the rows (axis 0), one entry per "
-             "output unit: db has b's shape (M,).", _db_wrong_axis)])
+    broken.LINEAR_BACKWARD)
 
 
 # ---- 1.2 s' and s'' of the smooth activations --------------------------------------------------
@@ -105,7 +78,8 @@ def _activation_cases(rng):
 
 def _activation_exercise(cls, which, mistakes):
     """The exercise ``cls.which`` (which: 'df' or 'd2f'), graded against differences of
-    ``cls.f`` (for df) or ``cls.df`` (for d2f) of the library's class."""
+    ``cls.f`` (for df) or ``cls.df`` (for d2f) of the library's class; ``mistakes``: its known
+    mistakes, from the catalogue."""
     below = "f" if which == "df" else "df"
     output = "s'(a)" if which == "df" else "s''(a)"
 
@@ -121,47 +95,18 @@ def _activation_exercise(cls, which, mistakes):
     return Exercise("%s.%s" % (cls.__name__, which), "01_layers.py",
                     "tinywgan.core.layers:%s.%s" % (cls.__name__, which),
                     "%s of %s" % (output, cls.name), _activation_cases, run, differences,
-                    [Mistake(name, hint, type("Broken" + cls.__name__, (cls,), {which: fn}))
-                     for name, hint, fn in mistakes])
-
-
-_TAIL_HINT = ("rounds to 0 in the tails, where the true value is tiny but representable: "
-              "write it with e = exp(-|a|) (workbook 1.2), with no 1 - (a number near 1)")
-
-
-def _naive_sigmoid(a):
-    return 1 / (1 + np.exp(-a))
+                    mistakes)
 
 
 ACTIVATIONS = [
-    _activation_exercise(layers.Tanh, "df", [
-        ("1 - tanh(a)^2", "1 - tanh^2 " + _TAIL_HINT, lambda self, a: 1 - np.tanh(a) ** 2)]),
-    _activation_exercise(layers.Tanh, "d2f", [
-        ("-2 tanh(a) (1 - tanh(a)^2)", "1 - tanh^2 " + _TAIL_HINT,
-         lambda self, a: -2 * np.tanh(a) * (1 - np.tanh(a) ** 2)),
-        ("sign of s'' flipped", "d/da sech^2 a = -2 tanh(a) sech^2(a): negative for a > 0.",
-         lambda self, a: 2 * np.tanh(a) * layers.Tanh().df(a))]),
-    _activation_exercise(layers.Sigmoid, "df", [
-        ("sigma (1 - sigma)", "sigma(a) (1 - sigma(a)) " + _TAIL_HINT + "; sigma(a) sigma(-a) "
-         "is the same number", lambda self, a: _naive_sigmoid(a) * (1 - _naive_sigmoid(a)))]),
-    _activation_exercise(layers.Sigmoid, "d2f", [
-        ("sigma (1 - sigma) (1 - 2 sigma)", "sigma (1 - sigma) " + _TAIL_HINT,
-         lambda self, a: (lambda s: s * (1 - s) * (1 - 2 * s))(_naive_sigmoid(a)))]),
-    _activation_exercise(layers.Softplus, "df", [
-        ("1 / (1 + e^a)", "d/da log(1 + e^a) = e^a / (1 + e^a) = sigma(a); 1 / (1 + e^a) is "
-         "sigma(-a).", lambda self, a: layers.sigmoid(-a))]),
-    _activation_exercise(layers.Softplus, "d2f", [
-        ("sigma (1 - sigma)", "sigma (1 - sigma) " + _TAIL_HINT,
-         lambda self, a: _naive_sigmoid(a) * (1 - _naive_sigmoid(a)))]),
-    _activation_exercise(layers.SiLU, "df", [
-        ("product rule missed", "d/da (a sigma(a)) = sigma(a) + a sigma'(a): two terms.",
-         lambda self, a: layers.sigmoid(a))]),
-    _activation_exercise(layers.SiLU, "d2f", [
-        ("2 s' + a s'' from sigma (1 - sigma)", "sigma (1 - sigma) " + _TAIL_HINT,
-         lambda self, a: (lambda s: 2 * s * (1 - s) + a * s * (1 - s) * (1 - 2 * s))(
-             _naive_sigmoid(a))),
-        ("one sigma' term missed", "d/da (sigma + a sigma') = 2 sigma' + a sigma'': sigma' "
-         "appears twice.", lambda self, a: layers.Sigmoid().df(a) + a * layers.Sigmoid().d2f(a))]),
+    _activation_exercise(layers.Tanh, "df", broken.TANH_DF),
+    _activation_exercise(layers.Tanh, "d2f", broken.TANH_D2F),
+    _activation_exercise(layers.Sigmoid, "df", broken.SIGMOID_DF),
+    _activation_exercise(layers.Sigmoid, "d2f", broken.SIGMOID_D2F),
+    _activation_exercise(layers.Softplus, "df", broken.SOFTPLUS_DF),
+    _activation_exercise(layers.Softplus, "d2f", broken.SOFTPLUS_D2F),
+    _activation_exercise(layers.SiLU, "df", broken.SILU_DF),
+    _activation_exercise(layers.SiLU, "d2f", broken.SILU_D2F),
 ]
 
 
@@ -195,10 +140,6 @@ def _act_layer_differences(args):
 ACTIVATION_BACKWARD = Exercise(
     "activation_backward", "01_layers.py", "tinywgan.core.layers:activation_backward",
     "an activation layer's backward: da = dh * s'(a)", _act_layer_cases, _act_layer_run,
-    _act_layer_differences,
-    [Mistake("s(a), not s'(a)", "the chain rule multiplies dh by the derivative s'(a) "
-             "(act.df), not by s(a) itself.", lambda dh, cache: dh * cache[1].f(cache[0])),
-     Mistake("dh left out", "da = dL/da = dL/dh * dh/da: multiply the upstream gradient dh by "
-             "s'(a).", lambda dh, cache: cache[1].df(cache[0]))])
+    _act_layer_differences, broken.ACTIVATION_BACKWARD)
 
 EXERCISES = [LINEAR] + ACTIVATIONS + [ACTIVATION_BACKWARD]

@@ -1,19 +1,20 @@
 r"""Workbook 5's exercises: weight clipping, the RMSProp and Adam steps, spectral normalisation's
-backward; cases, differences (spectral norm's only: the others differentiate nothing) and
-known mistakes.
+backward; cases and differences (spectral norm's only: the others differentiate nothing). Their
+known mistakes are the catalogue's, ``tinywgan.bugzoo.broken``.
 
 The optimizers run four steps from the same parameters and gradients as tinywgan's, and every
 step's parameters and the final state are compared. One part uses gradients of 1e-4, where
 the placement of eps (outside the root or inside it) changes the step.
 """
-from functools import partial, partialmethod
+from functools import partial
 
 import numpy as np
 
 from .. import backend
-from ..core import lipschitz, optim
+from ..bugzoo import broken
+from ..core import lipschitz
 from ..measure.finitediff import numerical_gradient
-from .spec import Case, Exercise, Mistake, constant
+from .spec import Case, Exercise, constant
 
 # ---- 5.1 clip_weights --------------------------------------------------------------------------
 
@@ -41,12 +42,7 @@ def _clip_run(fn, args):
 
 CLIP = Exercise(
     "clip_weights", "05_lipschitz_and_optim.py", "tinywgan.core.lipschitz:clip_weights",
-    "weight clipping, in place", _clip_cases, _clip_run, None,
-    [Mistake("not in place", "np.clip(params, -c, c) returns a new array and leaves params as "
-             "it was: write into the buffer, np.clip(params, -c, c, out=params).",
-             lambda params, c: np.clip(params, -c, c)),
-     Mistake("clipped from above only", "into [-c, c]: large negative weights are clipped to -c "
-             "too.", lambda params, c: np.minimum(params, c, out=params))])
+    "weight clipping, in place", _clip_cases, _clip_run, None, broken.CLIP_WEIGHTS)
 
 
 # ---- 5.2, 5.3 RMSProp and Adam -----------------------------------------------------------------
@@ -85,74 +81,16 @@ def _optimizer_run(cls, args):
     return out
 
 
-def _rmsprop(body):
-    return type("BrokenRMSProp", (optim.RMSProp,), {"_update": body})
-
-
-def _adam(body):
-    return type("BrokenAdam", (optim.Adam,), {"_update": body})
-
-
-def _rms_step(self, p, g, t, eps_inside=False, swapped=False, keep=True, in_place=True):
-    """RMSProp written out, with one known mistake switched on."""
-    ms, a = self._state["ms"], self.alpha
-    ms_new = (1 - a) * ms + a * g * g if swapped else a * ms + (1 - a) * g * g
-    if keep:
-        ms[...] = ms_new
-    step = self.lr * g / (np.sqrt(ms_new + self.eps) if eps_inside else np.sqrt(ms_new) + self.eps)
-    if in_place:
-        p -= step
-
-
-_NOT_IN_PLACE = ("p = p - ... makes a new array and the model's buffer never changes: update "
-                 "it in place, p -= ...")
-_STATE_LOST = ("the state must be updated in place (ms[...] = ..., ms *= ...): a name bound "
-               "to a new array is lost after the step, and the running mean restarts from 0.")
-
 RMSPROP = Exercise(
     "RMSProp._update", "05_lipschitz_and_optim.py", "tinywgan.core.optim:RMSProp._update",
     "one RMSProp step, state kept between steps", partial(_optimizer_cases, adam=False),
-    _optimizer_run, None,
-    [Mistake("eps inside the root", "p -= lr g / (sqrt(ms) + eps): eps outside the root "
-             "(TensorFlow 1 put it inside, sqrt(ms + eps), which matters for small gradients).",
-             _rmsprop(partialmethod(_rms_step, eps_inside=True))),
-     Mistake("alpha and 1 - alpha swapped", "ms <- alpha ms + (1 - alpha) g^2: alpha (0.9) keeps "
-             "the old mean.", _rmsprop(partialmethod(_rms_step, swapped=True))),
-     Mistake("state not kept", _STATE_LOST, _rmsprop(partialmethod(_rms_step, keep=False))),
-     Mistake("params not updated in place", _NOT_IN_PLACE,
-             _rmsprop(partialmethod(_rms_step, in_place=False)))])
-
-
-def _adam_step(self, p, g, t, corrected=True, eps_inside=False, t0=1, keep=True, in_place=True):
-    """Adam written out, with one known mistake switched on."""
-    (b1, b2), m, v = self.betas, self._state["m"], self._state["v"]
-    m_new, v_new = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
-    if keep:
-        m[...], v[...] = m_new, v_new
-    k = t - 1 + t0                                       # the exponent of the corrections
-    m_hat = m_new / (1 - b1 ** k) if corrected else m_new
-    v_hat = v_new / (1 - b2 ** k) if corrected else v_new
-    root = np.sqrt(v_hat + self.eps) if eps_inside else np.sqrt(v_hat) + self.eps
-    step = self.lr * m_hat / root
-    if in_place:
-        p -= step
+    _optimizer_run, None, broken.RMSPROP_UPDATE)
 
 
 ADAM = Exercise(
     "Adam._update", "05_lipschitz_and_optim.py", "tinywgan.core.optim:Adam._update",
     "one Adam step, bias-corrected, state kept between steps",
-    partial(_optimizer_cases, adam=True), _optimizer_run, None,
-    [Mistake("no bias correction", "m and v start at 0, so early on they underestimate the "
-             "moments: divide by 1 - beta1^t and 1 - beta2^t.",
-             _adam(partialmethod(_adam_step, corrected=False))),
-     Mistake("bias correction from t = 0", "t counts the steps from 1: at the first step the "
-             "corrections are 1 - beta^1, not 1 - beta^0 = 0.",
-             _adam(partialmethod(_adam_step, t0=0))),
-     Mistake("eps inside the root", "p -= lr m_hat / (sqrt(v_hat) + eps): eps outside the root.",
-             _adam(partialmethod(_adam_step, eps_inside=True))),
-     Mistake("state not kept", _STATE_LOST, _adam(partialmethod(_adam_step, keep=False))),
-     Mistake("params not updated in place", _NOT_IN_PLACE,
-             _adam(partialmethod(_adam_step, in_place=False)))])
+    partial(_optimizer_cases, adam=True), _optimizer_run, None, broken.ADAM_UPDATE)
 
 
 # ---- 5.4 SpectralNorm.backward -----------------------------------------------------------------
@@ -200,35 +138,10 @@ def _sn_differences(args):
     return out
 
 
-def _sn_backward(self, dW_hats, dWs, projection=1, divide=True, assign=False):
-    """Spectral norm's backward written out, with one known mistake switched on."""
-    for l, (dW_hat, dW) in enumerate(zip(dW_hats, dWs)):
-        inner = (dW_hat * self.W_hats[l]).sum()
-        grad = dW_hat - projection * inner * np.outer(self.u[l], self.v[l])
-        grad = grad / self.sigma[l] if divide else grad
-        if assign:
-            dW[...] = grad
-        else:
-            dW += grad
-
-
-def _sn(**mistake):
-    return type("BrokenSpectralNorm", (lipschitz.SpectralNorm,),
-                {"backward": partialmethod(_sn_backward, **mistake)})
-
-
 SPECTRAL = Exercise(
     "SpectralNorm.backward", "05_lipschitz_and_optim.py",
     "tinywgan.core.lipschitz:SpectralNorm.backward",
     "spectral normalisation's backward: the term through sigma", _sn_cases, _sn_run,
-    _sn_differences,
-    [Mistake("the term through sigma missing", "sigma depends on W too (d sigma/dW = u v^T): "
-             "dW = (dW_hat - <dW_hat, W_hat> u v^T) / sigma.", _sn(projection=0)),
-     Mistake("that term's sign flipped", "d(W/sigma) = dW/sigma - W dsigma/sigma^2: the term "
-             "through sigma is subtracted.", _sn(projection=-1)),
-     Mistake("not divided by sigma", "W_hat = W / sigma: both terms carry 1/sigma.",
-             _sn(divide=False)),
-     Mistake("assigned instead of added", "add into dWs[l] (dW += ...): it may hold other "
-             "terms.", _sn(assign=True))])
+    _sn_differences, broken.SPECTRAL_NORM_BACKWARD)
 
 EXERCISES = [CLIP, RMSPROP, ADAM, SPECTRAL]

@@ -1,23 +1,23 @@
 r"""Workbook 3's exercises: the penalty's head, its weight gradient for ReLU nets (the first-order
-path) and for every activation (the s'' injection); cases, differences, known mistakes.
+path) and for every activation (the s'' injection); cases and differences (their known mistakes
+are the catalogue's, ``tinywgan.bugzoo.broken``).
 
 The penalty's cases come in parts, so that a failure names its term: ReLU-family nets (the
 first-order path alone), smooth nets (plus the s'' injection), the one-sided penalty, and a
 critic whose input gradient is 0 everywhere (its last layer zero), where R has no derivative
 and the answer is tinywgan's choice of direction 0 (no NaN): graded against tinywgan alone.
 For smooth nets the grader also isolates the s'' injection: the learner's answer minus the
-answer without s'' (``bugzoo.dropped_second_order``), against tinywgan's the same way.
+answer without s'' (``broken.penalty_without_s2``), against tinywgan's the same way.
 """
 import math
 from functools import partial
 
 import numpy as np
 
-from ..core import penalty
 from ..bugzoo import broken
-from ..core.layers import get_activation
+from ..core import penalty
 from ..measure.finitediff import numerical_gradient
-from .spec import (Case, Exercise, Mistake, added, build_net, describe, differences,
+from .spec import (Case, Exercise, added, build_net, describe, differences,
                    kink_margin, parameter_views, prefill, split_target, unpack)
 
 # ---- 3.1 penalty_head --------------------------------------------------------------------------
@@ -59,41 +59,10 @@ def _head_differences(args):
                                         return_noise=True)}
 
 
-def _head_summed(grad_x, lam, target=1.0, one_sided=False):
-    R, norms, dg = penalty.penalty_head(grad_x, lam, target, one_sided)
-    return R * grad_x.shape[0], norms, dg * grad_x.shape[0]
-
-
-def _head_squared(grad_x, lam, target=1.0, one_sided=False):
-    sq = (grad_x ** 2).sum(axis=1)                                       # ||g||^2, not ||g||
-    gap = np.maximum(sq - target, 0) if one_sided else sq - target
-    N = grad_x.shape[0]
-    return lam / N * (gap ** 2).sum(), np.sqrt(sq), (4 * lam / N * gap)[:, None] * grad_x
-
-
-def _head_two_sided(grad_x, lam, target=1.0, one_sided=False):
-    return penalty.penalty_head(grad_x, lam, target, False)
-
-
-HEAD_MISTAKES = [
-    Mistake("norm over the wrong axis", "one norm per EXAMPLE: the norm of each row, "
-            "sum over axis 1, giving (N,); over axis 0 it is one norm per input coordinate, "
-            "taken over the batch.", broken.head_norm_over_batch),
-    Mistake("1/N missing", "R is the MEAN over the N examples: lam/N sum_i gap_i^2, and so "
-            "dR/dg_i carries 2 lam/N.", _head_summed),
-    Mistake("NaN at g = 0", "at g_i = 0 the direction g_i / ||g_i|| is 0/0: take it as 0, e.g. "
-            "g / max(||g||, tiny), so a flat critic does not turn every gradient into NaN.",
-            broken.head_unguarded),
-    Mistake("the squared norm penalised", "the penalty is on the norm ||g_i|| = "
-            "sqrt(sum_j g_ij^2), not on ||g_i||^2.", _head_squared),
-    Mistake("one_sided ignored", "one-sided: gap_i = max(0, ||g_i|| - t), so rows with "
-            "||g_i|| < t add nothing to R and get no gradient.", _head_two_sided),
-]
-
 PENALTY_HEAD = Exercise(
     "penalty_head", "03_penalty.py", "tinywgan.core.penalty:penalty_head",
     "the penalty's value and dR/dg, one norm per example, no NaN at g = 0",
-    _head_cases, _head_run, _head_differences, HEAD_MISTAKES)
+    _head_cases, _head_run, _head_differences, broken.PENALTY_HEAD)
 
 
 # ---- 3.2 and 3.3 gradient_penalty ---------------------------------------------------------------
@@ -157,51 +126,19 @@ def _penalty_differences(args):
                        parameter_views(net))
 
 
-def _without_s2(net, x_hat, lam, target=1.0, one_sided=False):
-    """The library's penalty on a net whose activation claims s'' = 0: steps (1)-(3) only."""
-    net.act = broken.dropped_second_order(net.act)
-    return penalty.gradient_penalty(net, x_hat, lam, target, one_sided)
-
-
-def _s2_into_own_bias(net, x_hat, lam, target=1.0, one_sided=False):
-    """numpy-ml's double backward: each layer's s'' term A_bar[l] added to that layer's own bias
-    gradient, and propagated nowhere else (not to W, not to the layers below)."""
-    act = get_activation(net.act)
-    R, norms = _without_s2(net, x_hat, lam, target, one_sided)
-    cache, gA, gH = net.input_gradient_pass(x_hat)
-    gH_bar = penalty.penalty_head(gH[0], lam, target, one_sided)[2]
-    for l in range(net.L - 1):
-        gA_bar = gH_bar @ net.W[l]
-        net.db[l][...] += (gA_bar * gH[l + 1] * act.d2f(cache.A[l])).sum(axis=0)   # A_bar[l]
-        gH_bar = gA_bar * act.df(cache.A[l])
-    return R, norms
-
-
-SHARED_MISTAKES = [
-    Mistake("penalty not backpropagated", "R is returned but nothing is added into net.dW: "
-            "the optimizer never sees the penalty. Run the reverse pass from dR/dg "
-            "(penalty_head) up through the layers.", broken.penalty_value_only),
-] + [Mistake(m.name, m.hint, broken.copy_with(penalty.gradient_penalty, penalty_head=m.obj))
-     for m in HEAD_MISTAKES]
-
 PENALTY_RELU = Exercise(
     "gradient_penalty_relu", "03_penalty.py", "tinywgan.core.penalty:gradient_penalty",
     "the penalty's weight gradient for ReLU nets: the reverse of the input gradient",
-    partial(_penalty_cases, smooth=False), _penalty_run, _penalty_differences, SHARED_MISTAKES)
+    partial(_penalty_cases, smooth=False), _penalty_run, _penalty_differences,
+    broken.GRADIENT_PENALTY_FIRST_ORDER)
+
 
 PENALTY = Exercise(
     "gradient_penalty", "03_penalty.py", "tinywgan.core.penalty:gradient_penalty",
     "the penalty's exact weight gradient for every activation: the s'' injection",
     partial(_penalty_cases, smooth=True), _penalty_run, _penalty_differences,
-    [Mistake("s'' path dropped", "for a smooth activation s'(A[l]) depends on the weights "
-             "below layer l: add A_bar[l] = gA_bar[l] * gH[l+1] * s''(A[l]) and backpropagate "
-             "it through the forward pass (3.3); the hidden biases get their gradient only "
-             "that way.", _without_s2),
-     Mistake("s'' into its own bias only (numpy-ml's)", "A_bar[l] is dR/dA[l], and A[l] "
-             "depends on W[l] and on every layer below: it must flow back through the forward "
-             "pass (dW[l] += H[l]^T dA[l], then down), not stop at b[l].", _s2_into_own_bias)]
-    + SHARED_MISTAKES,
+    broken.GRADIENT_PENALTY,
     split=(SMOOTH_PART, "the s'' injection alone (yours minus the answer without s'', against "
-           "tinywgan's the same way)", _without_s2))
+           "tinywgan's the same way)", broken.penalty_without_s2))
 
 EXERCISES = [PENALTY_HEAD, PENALTY_RELU, PENALTY]

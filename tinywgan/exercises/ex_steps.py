@@ -1,5 +1,6 @@
 r"""Workbook 4's exercises: the Wasserstein and GAN losses, the generator's step through the critic,
-the critic's step for every method; cases, differences and known mistakes.
+the critic's step for every method; cases and differences (their known mistakes are the
+catalogue's, ``tinywgan.bugzoo.broken``).
 
 The GAN losses are also graded at logits of +-50 and +-1000 (against tinywgan's answer, exact
 there), where a textbook log(sigmoid) is infinite. The steps' gradient buffers are filled with
@@ -11,11 +12,10 @@ from functools import partial
 
 import numpy as np
 
-from ..core import losses, steps
 from ..bugzoo import broken
+from ..core import losses, steps
 from ..measure.finitediff import numerical_gradient
-from ..core.layers import sigmoid
-from .spec import (Case, Exercise, Mistake, build_net, constant, describe, differences,
+from .spec import (Case, Exercise, build_net, constant, describe, differences,
                    entries, gradient_views, kink_margin, parameter_views, prefill, split_target,
                    unpack)
 
@@ -67,73 +67,29 @@ def _loss_exercise(name, reference, teaches, outputs, mistakes, saturate=False, 
 
     return Exercise(name, "04_losses_and_steps.py", "tinywgan.core.losses:" + reference, teaches,
                     partial(_loss_cases, n_inputs=n_inputs, saturate=saturate, kinds=kinds),
-                    run, diffs, [Mistake(*m) for m in mistakes])
+                    run, diffs, mistakes)
 
-
-def _naive_log_sigmoid(l):
-    return np.log(1 / (1 + np.exp(-l)))
-
-
-_NAIVE = ("log sigma(l) is -inf once sigma(l) rounds to 0, and log(1 - sigma(l)) once it "
-          "rounds to 1 (l > 37): use log sigma(l) = -softplus(-l) and log(1 - sigma(l)) = "
-          "-softplus(l), with layers.softplus.")
 
 WASSERSTEIN_CRITIC = _loss_exercise(
     "wasserstein_critic_loss", "wasserstein_critic_loss",
     "the critic's loss mean f(fake) - mean f(real) and its gradients",
-    ("L", "dL/df_real", "dL/df_fake"),
-    [("critic's sign flipped", "the critic MAXIMISES mean f(real) - mean f(fake), so it "
-      "descends on L = mean f(fake) - mean f(real).", broken.flipped_critic_loss),
-     ("1/N missing", "L is a mean: each f_real_i carries -1/N and each f_fake_j +1/M.",
-      lambda r, f: (f.mean() - r.mean(), -np.ones_like(r), np.ones_like(f))),
-     ("N and M swapped", "f_real has N rows and f_fake M: dL/df_real = -1/N, dL/df_fake = 1/M.",
-      lambda r, f: (f.mean() - r.mean(), np.full_like(r, -1 / f.shape[0]),
-                    np.full_like(f, 1 / r.shape[0])))])
+    ("L", "dL/df_real", "dL/df_fake"), broken.WASSERSTEIN_CRITIC_LOSS)
 
 WASSERSTEIN_GENERATOR = _loss_exercise(
     "wasserstein_generator_loss", "wasserstein_generator_loss",
     "the generator's loss -mean f(G(z)) and its gradient", ("L", "dL/df_fake"),
-    [("generator's sign flipped", "the generator climbs the critic: it descends on "
-      "L = -mean f(G(z)).", lambda f: (f.mean(), np.full_like(f, 1 / f.shape[0]))),
-     ("1/M missing", "L is a mean: each f_j carries -1/M.",
-      lambda f: (-f.mean(), -np.ones_like(f)))])
+    broken.WASSERSTEIN_GENERATOR_LOSS)
 
 GAN_DISCRIMINATOR = _loss_exercise(
     "gan_discriminator_loss", "gan_discriminator_loss",
     "the discriminator's loss from logits, exact at +-1000", ("L", "dL/dlogit_real",
                                                              "dL/dlogit_fake"),
-    [("log(sigmoid) overflows", _NAIVE,
-      lambda r, f: (-_naive_log_sigmoid(r).mean() - np.log(1 - 1 / (1 + np.exp(-f))).mean(),
-                    -sigmoid(-r) / r.shape[0], sigmoid(f) / f.shape[0])),
-     ("sign of the real logits' gradient", "d/dl softplus(-l) = -sigma(-l) = sigma(l) - 1: "
-      "negative, raising D(real) lowers the loss.",
-      lambda r, f: (losses.gan_discriminator_loss(r, f)[0], sigmoid(-r) / r.shape[0],
-                    sigmoid(f) / f.shape[0])),
-     ("1/N missing", "L is a sum of two means: divide each row's gradient by its batch's size.",
-      lambda r, f: (losses.gan_discriminator_loss(r, f)[0], -sigmoid(-r), sigmoid(f)))],
-    saturate=True)
-
-
-def _swapped_kind(l, kind="nonsaturating"):
-    return losses.gan_generator_loss(l, "minimax" if kind == "nonsaturating" else "nonsaturating")
-
-
-def _naive_generator(l, kind="nonsaturating"):
-    if kind == "minimax":
-        return np.log(1 - 1 / (1 + np.exp(-l))).mean(), -sigmoid(l) / l.shape[0]
-    return -_naive_log_sigmoid(l).mean(), -sigmoid(-l) / l.shape[0]
-
+    broken.GAN_DISCRIMINATOR_LOSS, saturate=True)
 
 GAN_GENERATOR = _loss_exercise(
     "gan_generator_loss", "gan_generator_loss",
     "the minimax and non-saturating generator losses from logits", ("L", "dL/dlogit_fake"),
-    [("minimax and non-saturating swapped", "minimax: L = mean log(1 - D) = -mean "
-      "softplus(l); non-saturating: L = -mean log D = mean softplus(-l).", _swapped_kind),
-     ("log(sigmoid) overflows", _NAIVE, _naive_generator),
-     ("1/M missing", "L is a mean over the M logits: dL/dl_j carries 1/M.",
-      lambda l, kind="nonsaturating": (losses.gan_generator_loss(l, kind)[0],
-                                       losses.gan_generator_loss(l, kind)[1] * l.shape[0]))],
-    saturate=True, kinds=losses.GAN_LOSSES)
+    broken.GAN_GENERATOR_LOSS, saturate=True, kinds=losses.GAN_LOSSES)
 
 
 # ---- 4.3 generator_grads -----------------------------------------------------------------------
@@ -183,39 +139,10 @@ def _generator_differences(args):
     return {"G." + k: v for k, v in grads.items()}
 
 
-def _critic_gradients_added(G, D, z, method="wgan-gp", gan_loss="nonsaturating"):
-    G.zero_grad()
-    x_fake, cache = G.forward(z)
-    f_fake, d_cache = D.forward(x_fake)
-    loss, d_f = losses.gan_generator_loss(f_fake, gan_loss) if method == "gan" \
-        else losses.wasserstein_generator_loss(f_fake)
-    G.backward(D.backward(d_f, d_cache), cache)                   # D's parameter gradients too
-    return {"gen_loss": loss}
-
-
-def _not_zeroed(G, D, z, method="wgan-gp", gan_loss="nonsaturating"):
-    x_fake, cache = G.forward(z)
-    loss, dx_fake = steps.generator_loss_at(D, x_fake, method, gan_loss)
-    G.backward(dx_fake, cache)
-    return {"gen_loss": loss}
-
-
 GENERATOR_GRADS = Exercise(
     "generator_grads", "04_losses_and_steps.py", "tinywgan.core.steps:generator_grads",
     "the generator's gradient through the critic", _generator_cases, _generator_run,
-    _generator_differences,
-    [Mistake("generator fed dL/df", "G needs dL/dx_fake, (B, d): the loss's gradient "
-             "backpropagated through the critic to its input (D.backward(d_f, cache, "
-             "param_grads=False)), not dL/df, the gradient at the critic's output.",
-             broken.generator_fed_output_gradient),
-     Mistake("generator's sign flipped", "the generator descends on the loss as given (4.1, "
-             "4.2): backpropagate dL/dx_fake itself, not its negative.",
-             broken.generator_sign_flipped),
-     Mistake("the critic's gradients changed", "backpropagate through the critic with "
-             "param_grads=False: the critic's buffers belong to its own step.",
-             _critic_gradients_added),
-     Mistake("G.grads not zeroed first", "G.backward ADDS into G's buffers: call G.zero_grad() "
-             "first, or the last step's gradient is counted again.", _not_zeroed)])
+    _generator_differences, broken.GENERATOR_GRADS)
 
 
 # ---- 4.4 critic_grads --------------------------------------------------------------------------
@@ -274,33 +201,10 @@ def _critic_differences(args):
                        parameter_views(D))
 
 
-def _patched(attribute, replacement):
-    """steps.critic_grads on a critic whose method ``attribute`` is ``replacement``."""
-    def critic_grads(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0):
-        setattr(D, attribute, replacement)
-        return steps.critic_grads(D, x_real, x_fake, eps, method, lam)
-    return critic_grads
-
-
 CRITIC_GRADS = Exercise(
     "critic_grads", "04_losses_and_steps.py", "tinywgan.core.steps:critic_grads",
     "the critic's whole step, every method", _critic_cases, _critic_run, _critic_differences,
-    [Mistake("critic's sign flipped", "the critic descends on mean f(fake) - mean f(real) (4.1).",
-             broken.critic_loss_flipped),
-     Mistake("penalty not backpropagated", "the penalty's gradient must be added into D's "
-             "buffers too (D.gradient_penalty does), not only its value into the loss.",
-             broken.with_penalty(broken.penalty_value_only)),
-     Mistake("s'' path dropped", "the penalty of a smooth critic needs its s'' injection "
-             "(3.3).", broken.critic_grads_without_s2),
-     Mistake("spectral_backward not called", "with spectral normalisation the backward passes "
-             "give the gradient with respect to W / sigma: call D.spectral_backward() once, "
-             "after the last of them.", _patched("spectral_backward", lambda: None)),
-     Mistake("D.grads not zeroed first", "the backward passes ADD into D's buffers: "
-             "D.zero_grad() first.", _patched("zero_grad", lambda: None)),
-     Mistake("eps applied to the fake point", "x_hat = eps x_real + (1 - eps) x_fake: the given "
-             "eps weighs the REAL example.",
-             broken.copy_with(steps.critic_grads, interpolates=lambda x_real, x_fake, eps:
-                              eps * x_fake + (1 - eps) * x_real))])
+    broken.CRITIC_GRADS)
 
 EXERCISES = [WASSERSTEIN_CRITIC, WASSERSTEIN_GENERATOR, GAN_DISCRIMINATOR, GAN_GENERATOR,
              GENERATOR_GRADS, CRITIC_GRADS]

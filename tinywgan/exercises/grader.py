@@ -14,8 +14,8 @@ differences. On a failure it says where:
   (``spec.KINK_REACH``), where they measure the average of two slopes. Then a failure would be
   the check, not the code: the case is graded against tinywgan's answer alone, and it says so
   (as it does for any case where the differences disagree with tinywgan's answer);
-- a hint, when the solution's output equals a known mistake's (``spec.Mistake``) where that
-  differs from tinywgan's.
+- a hint, when the solution's output equals a known mistake's (the catalogue's
+  ``bugzoo.broken.Mistake``) where that differs from tinywgan's.
 
 ``NotImplementedError`` raised by the exercise's own stub means "not started".
 """

@@ -16,9 +16,10 @@ A ``Case`` builds fresh inputs every time it is asked (``build()``), so a soluti
 into its inputs cannot change what the next one sees. Its ``part`` names the term it exercises
 ("ReLU nets: the first-order path", "the tails"): the grader says which parts pass.
 
-A ``Mistake`` is a known wrong answer, a broken copy of the library's solution with the
-exercise's signature: when a learner's output equals a mistake's where it differs from the
-library's, the grader prints the mistake's hint.
+An exercise's ``mistakes`` are its known wrong answers, ``Mistake`` entries of the catalogue
+(``tinywgan.bugzoo.broken``, which the bug zoo uses too), each a broken copy of the library's
+solution with the exercise's signature: when a learner's output equals a mistake's where it
+differs from the library's, the grader prints the mistake's hint.
 """
 import math
 import zlib
@@ -43,13 +44,6 @@ class Case:
 
 
 @dataclass
-class Mistake:
-    name: str                        # "dW transposed"
-    hint: str                        # what went wrong and what to do instead
-    obj: object                      # the broken solution: a function, or a class (methods)
-
-
-@dataclass
 class Exercise:
     name: str                        # "linear_backward", or "Tanh.df" for a method
     file: str                        # the workbook file that holds its stub
@@ -58,7 +52,7 @@ class Exercise:
     cases: Callable
     run: Callable
     differences: Optional[Callable] = None
-    mistakes: list = field(default_factory=list)
+    mistakes: list = field(default_factory=list)    # the catalogue's (bugzoo.broken.Mistake)
     split: Optional[tuple] = None    # (part, what it isolates, a baseline solution): see grader
 
     @property

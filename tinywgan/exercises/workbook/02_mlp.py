@@ -17,9 +17,10 @@
 # buffers `net.dW[l]`, `net.db[l]`, shaped like W[l] and b[l].
 #
 # **Gradients accumulate.** A critic step adds the loss's gradient and then the penalty's into
-# the same buffers, so every backward *adds* into them: `net.dW[l][...] += ...` (or
-# `net.dW[l] += ...`); the caller zeroes them once per step. `net.dW[l] = ...` would rebind a
-# name in a tuple (an error), and a plain assignment into the buffer would lose what is there.
+# the same buffers, so every backward *adds* into them, in place: `net.dW[l][...] += ...`,
+# `net.db[l][...] += ...`; the caller zeroes them once per step. `net.dW` is a tuple of arrays,
+# so `net.dW[l] = ...` and `net.dW[l] += ...` both store into the tuple, a TypeError (the
+# second after it has added), and `net.dW[l][...] = ...` would lose what is there.
 
 # %%
 import numpy as np
