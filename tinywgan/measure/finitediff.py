@@ -21,6 +21,7 @@ Float32 is too coarse for any of this: check in float64.
 import numpy as np
 
 from .. import backend
+from . import texttable
 
 TOL = 1e-6          # float64, away from kinks
 NOISE_MARGIN = 10   # how far the measured resolution of the differences is trusted
@@ -122,10 +123,9 @@ def compare(what, analytic, numeric, tol=TOL):
 
 
 def format_table(rows):
-    """The rows as a fixed-width table: what, max relative error, tolerance, pass/fail."""
-    width = max(len(r["what"]) for r in rows)
-    lines = ["%-*s  %10s  %8s  %s" % (width, "what", "rel error", "tol", "result")]
-    for r in rows:
-        lines.append("%-*s  %10.2e  %8.0e  %s" % (width, r["what"], r["error"], r["tol"],
-                                                  "pass" if r["ok"] else "FAIL"))
-    return "\n".join(lines)
+    """The rows as a fixed-width table (``texttable``): what, max relative error, tolerance,
+    pass/fail."""
+    return texttable.format_table(
+        ["what", "rel error", "tol", "result"],
+        [[r["what"], "%.2e" % r["error"], "%.0e" % r["tol"], "pass" if r["ok"] else "FAIL"]
+         for r in rows], right=(1, 2), min_widths=(0, 10, 8))
