@@ -21,6 +21,9 @@ def test_matmul_count_follows_design():
     assert bench.matmul_count(3, 5) == 120           # 2 layers x (5 x 11 + 5)
     assert bench.matmul_count(2, 5) == 60 and bench.matmul_count(3, 1) == 32
     assert bench.matmul_count(3, 5, method="wgan") == 80
+    assert bench.matmul_count(3, 5, method="wgan-lp") == 120     # its penalty costs as GP's
+    assert bench.matmul_count(3, 5, method="wgan-sn", activation="tanh") == 80
+    assert bench.matmul_count(3, 5, activation="tanh") == 140   # + the s'' path: 2 x (5 x 13 + 5)
 
 
 @pytest.mark.parametrize("fast", [True, False])
