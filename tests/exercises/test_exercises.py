@@ -24,7 +24,7 @@ from tinywgan.exercises.grader import FAIL, NOT_STARTED, PASS, grade, reference,
     reference_function
 from tinywgan.exercises.spec import Case, build_net, differences
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))   # the repository
 
 
 # ---- writing into a workbook --------------------------------------------------------------------

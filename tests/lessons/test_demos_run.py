@@ -12,7 +12,7 @@ import pytest
 
 from test_readme import check_reduction
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))   # the repository
 DEMOS = sorted(f for f in os.listdir(os.path.join(ROOT, "demos")) if f.endswith(".py"))
 
 # What a demo must print even on its tiny budget: the facts that do not depend on training.
