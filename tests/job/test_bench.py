@@ -2,10 +2,14 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
+from tinywgan import fast as fused
 from tinywgan.job import bench
 from tinywgan.cli import main
+from tinywgan.job.config import make_config
+from tinywgan.job.training import TrainingJob
 
 TINY = dict(width=16, depth=3, batch=8, n_critic=2, repeats=2, iters_per_repeat=1, warmup=1)
 
@@ -24,6 +28,54 @@ def test_matmul_count_follows_design():
     assert bench.matmul_count(3, 5, method="wgan-lp") == 120     # its penalty costs as GP's
     assert bench.matmul_count(3, 5, method="wgan-sn", activation="tanh") == 80
     assert bench.matmul_count(3, 5, activation="tanh") == 140   # + the s'' path: 2 x (5 x 13 + 5)
+
+
+class Counting(np.ndarray):
+    """An array that counts the products of one iteration in units of (B x W)(W x W): a product
+    with two dimensions W and a third k B, as (k B x W)(W x W) or (W x k B)(k B x W), adds k."""
+    B, W, units = 7, 16, []          # the batch and the width differ from every other dimension
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        inputs = [np.asarray(a) if isinstance(a, np.ndarray) else a for a in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(np.asarray(o) for o in kwargs["out"])
+        if ufunc is np.matmul and method == "__call__" and min(a.ndim for a in inputs) == 2:
+            dims = [*inputs[0].shape, inputs[1].shape[1]]
+            if dims.count(self.W) >= 2:
+                dims.remove(self.W)
+                dims.remove(self.W)
+                if dims[0] % self.B == 0:
+                    Counting.units.append(dims[0] // self.B)
+        result = getattr(ufunc, method)(*inputs, **kwargs)
+        if "out" in kwargs or not isinstance(result, np.ndarray) or result.dtype == bool:
+            return result
+        return result.view(Counting)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("method", ["wgan-gp", "wgan-lp", "wgan", "wgan-sn", "gan"])
+def test_matmul_count_is_what_an_iteration_multiplies(method, activation, monkeypatch):
+    """One gan_toy iteration, plain and fused, with every weight (and the fused steps' buffers)
+    counting the products it enters: as many as matmul_count says."""
+    make_buffers = fused.Buffers.__init__
+
+    def counting_buffers(self, net, rows):
+        make_buffers(self, net, rows)
+        for name in ("H", "mask", "dA"):
+            setattr(self, name, [a.view(Counting) for a in getattr(self, name)])
+    monkeypatch.setattr(fused.Buffers, "__init__", counting_buffers)
+    for fast in (True, False):
+        job = TrainingJob(make_config("gan_toy", width=Counting.W, depth=3, batch=Counting.B,
+                                      n_critic=5, dtype="float64", method=method,
+                                      activation=activation, fast=fast))
+        for net in (job.G, job.D):
+            net.W = tuple(w.view(Counting) for w in net.W)
+            net.W_used = net.W if net.sn is None else tuple(w.view(Counting) for w in net.W_used)
+        job.step()                                     # the fused steps make their buffers
+        Counting.units.clear()
+        job.step()
+        assert sum(Counting.units) == bench.matmul_count(3, 5, method, activation), \
+            (fast, job.step_fns)
 
 
 @pytest.mark.parametrize("fast", [True, False])
