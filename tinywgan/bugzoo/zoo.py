@@ -193,10 +193,10 @@ def describe(row, width=95):
 
 
 def format_table(rows):
-    """One line per bug: the check's number without and with it, and whether it was caught."""
-    w = max(len(r["name"]) for r in rows)
-    lines = ["%-*s  %12s  %12s  %s" % (w, "bug", "library", "with the bug", "caught")]
-    for r in rows:
-        lines.append("%-*s  %12.4g  %12.4g  %s" % (w, r["name"], r["library"], r["bug"],
-                                                   "yes" if r["caught"] else "NO"))
-    return "\n".join(lines)
+    """One line per bug: the check's number without and with it, and whether it was caught
+    (``tinywgan.measure.texttable``'s layout)."""
+    from ..measure.texttable import format_table as layout
+    return layout(["bug", "library", "with the bug", "caught"],
+                  [[r["name"], "%.4g" % r["library"], "%.4g" % r["bug"],
+                    "yes" if r["caught"] else "NO"] for r in rows],
+                  right=(1, 2), min_widths=(0, 12, 12))

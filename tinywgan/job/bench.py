@@ -21,23 +21,31 @@ import time
 
 from .. import backend
 from ..core import steps
+from ..core.layers import get_activation
 
 
-def matmul_count(depth, n_critic, method="wgan-gp"):
-    r"""The (B x W)(W x W) products one generator iteration cannot avoid.
+def matmul_count(depth, n_critic, method="wgan-gp", activation="relu"):
+    r"""The (B x W)(W x W) products one generator iteration cannot avoid (without R1 and R2:
+    the bench trains without them).
 
     Each network has ``depth - 1`` hidden-to-hidden (W x W) layers; per such layer:
 
-    - critic step: generator forward 1, critic forward on real and fake 2, the Wasserstein
-      term's backward (dW and dx) on real and fake 4; with the penalty also the forward on the
-      interpolates 1, the input-gradient pass 1 and its reverse (W_bar and gA_bar) 2: 7 or
-      11 (``tinywgan.core.penalty``; with ReLU its second-order path is empty);
+    - critic step: generator forward 1, critic forward on real and fake 2, the loss's backward
+      (dW and dx) on real and fake 4: 7 for every method (clipping adds no product, nor does
+      spectral norm: its power iteration multiplies W by vectors). A gradient penalty (wgan-gp,
+      and wgan-lp, whose one-sided penalty costs the same) adds the forward on the
+      interpolates 1, the input-gradient pass 1 and its reverse (W_bar and gA_bar) 2: 11; with
+      a smooth activation its second-order path (``tinywgan.core.penalty``, step 4: dW and dx
+      once more) adds 2: 13. With ReLU that path is empty;
     - generator step: generator forward 1, critic forward 1, critic backward to the input 1,
       generator backward (dW and dx) 2: 5.
 
-    gan_toy (depth 3, n_critic 5, wgan-gp): 2 * (5 * 11 + 5) = 120.
+    The fused steps (``tinywgan.fast``, ReLU-family networks) do as many in taller products.
+    gan_toy (depth 3, n_critic 5, wgan-gp or wgan-lp, ReLU): 2 * (5 * 11 + 5) = 120.
     """
-    per_critic = 11 if method == "wgan-gp" else 7
+    per_critic = 7
+    if method in steps.INTERPOLATING:
+        per_critic += 4 + (2 if get_activation(activation).second_order else 0)
     return (depth - 1) * (n_critic * per_critic + 5)
 
 
@@ -96,7 +104,7 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
                       activation=activation)
     trainer = TrainingJob(cfg)
     xp, dt = trainer.xp, trainer.D.dtype
-    n = matmul_count(depth, n_critic, method)
+    n = matmul_count(depth, n_critic, method, activation)
 
     def iterate(k):
         _sync(xp)

@@ -22,7 +22,7 @@ parameters and hidden width w, depth h:
 
 with B the batch and n the larger of curve_n and eval_n (the digits' evaluations use at most
 1797 // 4 = 449 images). It is an upper estimate for a refusal, not a measurement
-(tests/test_preflight.py measures it against tracemalloc's peak). On a GPU the networks and a
+(tests/job/test_preflight.py measures it against tracemalloc's peak). On a GPU the networks and a
 step live in the GPU's memory, which CuPy checks itself (its OutOfMemoryError is a
 MemoryError, which the command line reports in one line).
 """

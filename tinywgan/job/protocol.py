@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 from .. import backend
-from ..measure import data, metrics
+from ..measure import data, metrics, texttable
 from .config import make_config
 from ..validate import choice, count
 
@@ -223,10 +223,8 @@ def format_table(summary, seeds):
             modes, hq, rkl = cells[d]
             row += ["%.1f" % modes, "%.1f" % hq, "-" if rkl is None else "%.2f" % rkl, "-"]
         rows.append(row)
-    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head] + rows]
-    lines.insert(1, "-" * len(lines[0]))
-    lines.insert(len(labels) + 2, "")
+    rows.insert(len(labels), None)                     # a blank line before the published rows
+    lines = [texttable.format_table(head, rows, rule=True)]
     notes = [("tinywgan", "this command: 8 distinct ring centres, %d samples per run, high "
                           "quality within 3 std, reverse KL = KL(the high-quality samples' modes "
                           "|| uniform) in nats as PacGAN; mean +- standard error over seeds "

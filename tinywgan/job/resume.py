@@ -21,7 +21,7 @@ cadences of logging, evaluation and checkpoints. What defines the state in the c
 the networks' shapes (width, depth, latent, the dataset's dimension), the activation, the
 method (spectral norm's vectors, the loss), the optimizer (its state), the dtype, and the
 seed (the draws of every iteration). With no change the resumed run is bit-identical to an
-uninterrupted one (``tests/test_train.py``): the draws are counter-based, the optimizers'
+uninterrupted one (``tests/job/test_train.py``): the draws are counter-based, the optimizers'
 state is saved, and the learning rate is a function of t.
 """
 import dataclasses

@@ -6,7 +6,9 @@ Centred finite differences of a scalar function f of an array x, one coordinate 
     df/dx_i ~ [8 (f(x + h e_i) - f(x - h e_i)) - (f(x + 2h e_i) - f(x - 2h e_i))] / (12 h)
 
 the fourth-order centred stencil (error O(h^4), against O(h^2) for the two-point
-(f(x+h) - f(x-h)) / 2h, which ``order=2`` gives). The relative error is CS231n's:
+(f(x+h) - f(x-h)) / 2h, which ``order=2`` gives); both are defined once, in ``_STENCILS``, and
+``elementwise_derivative`` applies them to a whole array at once for an elementwise f (an
+activation). The relative error is CS231n's:
 
     rel_error(a, b) = max_i |a_i - b_i| / max(1e-8, |a_i| + |b_i|)
 
@@ -20,6 +22,7 @@ Float32 is too coarse for any of this: check in float64.
 import numpy as np
 
 from .. import backend
+from . import texttable
 
 TOL = 1e-6          # float64, away from kinks
 NOISE_MARGIN = 10   # how far the measured resolution of the differences is trusted
@@ -35,8 +38,35 @@ def rel_error(a, b, floor=1e-8):
     return float(np.max(np.abs(a - b) / np.maximum(floor, np.abs(a) + np.abs(b)), initial=0.0))
 
 
-_STENCILS = {2: ((1, 0.5), (-1, -0.5)),                                 # (offset/h, weight)
-             4: ((1, 8 / 12), (-1, -8 / 12), (2, -1 / 12), (-2, 1 / 12))}
+#: The centred stencils, the one definition of every finite difference in tinywgan:
+#: order -> (denominator, ((k, c_k), ...)) for
+#:
+#:     f'(x) ~ sum_k c_k (f(x + k h) - f(x - k h)) / (denominator h)
+#:
+#: order 2: (f(x+h) - f(x-h)) / 2h;  order 4: [8 (f(x+h) - f(x-h)) - (f(x+2h) - f(x-2h))] / 12h.
+_STENCILS = {2: (2, ((1, 1),)),
+             4: (12, ((1, 8), (2, -1)))}
+
+
+def _taps(order):
+    """The stencil of ``order`` as (offset/h, weight) pairs: +k, then -k, for each k."""
+    denominator, pairs = _STENCILS[order]
+    return tuple(tap for k, c in pairs for tap in ((k, c / denominator), (-k, -c / denominator)))
+
+
+def elementwise_derivative(f, a, h=1e-4, order=4):
+    """f'(a) at every point of the array ``a`` at once, by the centred stencil of ``order``, for
+    an f that acts elementwise (then one shift of the whole array differences every coordinate
+    independently): sum_k c_k (f(a + k h) - f(a - k h)) / (denominator h). Returns an array like
+    ``a``."""
+    if order not in _STENCILS:
+        raise ValueError("order must be 2 or 4, got %r" % (order,))
+    denominator, pairs = _STENCILS[order]
+    total = None
+    for k, c in pairs:
+        term = c * (f(a + k * h) - f(a - k * h))
+        total = term if total is None else total + term
+    return total / (denominator * h)
 
 
 def numerical_gradient(f, x, h=1e-3, order=4, return_noise=False):
@@ -57,7 +87,7 @@ def numerical_gradient(f, x, h=1e-3, order=4, return_noise=False):
     def difference(i, old, step):
         """(D(step), max_k |f(x + k step e_i)|)."""
         total, fmax = 0.0, 0.0
-        for k, w in _STENCILS[order]:
+        for k, w in _taps(order):
             flat[i] = old + k * step
             fk = float(f())
             total += w * fk
@@ -94,10 +124,9 @@ def compare(what, analytic, numeric, tol=TOL):
 
 
 def format_table(rows):
-    """The rows as a fixed-width table: what, max relative error, tolerance, pass/fail."""
-    width = max(len(r["what"]) for r in rows)
-    lines = ["%-*s  %10s  %8s  %s" % (width, "what", "rel error", "tol", "result")]
-    for r in rows:
-        lines.append("%-*s  %10.2e  %8.0e  %s" % (width, r["what"], r["error"], r["tol"],
-                                                  "pass" if r["ok"] else "FAIL"))
-    return "\n".join(lines)
+    """The rows as a fixed-width table (``texttable``): what, max relative error, tolerance,
+    pass/fail."""
+    return texttable.format_table(
+        ["what", "rel error", "tol", "result"],
+        [[r["what"], "%.2e" % r["error"], "%.0e" % r["tol"], "pass" if r["ok"] else "FAIL"]
+         for r in rows], right=(1, 2), min_widths=(0, 10, 8))

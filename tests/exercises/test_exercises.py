@@ -26,7 +26,7 @@ from tinywgan.exercises.grader import FAIL, NOT_STARTED, PASS, grade, reference,
     reference_function
 from tinywgan.exercises.spec import Case, build_net, differences
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))   # the repository
 EXERCISES_DIR = os.path.join(ROOT, "tinywgan", "exercises")
 
 

@@ -1,6 +1,6 @@
 """Resume: a checkpoint is checked whole before use, a resumed run takes the changes it can and
 refuses the others by name, and with no change it is bit-identical to an uninterrupted run
-(tests/test_train.py::test_resume_is_bit_identical)."""
+(tests/job/test_train.py::test_resume_is_bit_identical)."""
 import dataclasses
 
 import numpy as np

@@ -15,7 +15,7 @@ from tinywgan.cli import main
 from tinywgan.job.runfolder import RunFolder
 from tinywgan.job.training import TrainingJob
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]              # the repository
 TINY = ["--iters", "20", "--width", "8", "--depth", "1", "--log-every", "10", "--eval-n", "100",
         "--eval-every", "0", "--quiet", "--no-figure"]
 

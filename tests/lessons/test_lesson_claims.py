@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from test_demos import ROOT, run_smoke
+from test_demos_run import ROOT, run_smoke
 
 FLOAT = r"[-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?"       # a number
 NUMBER = "(%s)" % FLOAT                                # ... captured

@@ -16,7 +16,7 @@ from tinywgan.job import checkpoint
 from tinywgan.cli import build_parser, main
 from tinywgan.job.training import TrainingJob, make_config
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]              # the repository
 TINY = ["--iters", "20", "--width", "8", "--depth", "1", "--log-every", "10", "--eval-n", "100",
         "--eval-every", "0", "--quiet", "--no-figure"]
 

@@ -1,6 +1,6 @@
 """The zero-centred penalties R1 and R2 (Mescheder, Geiger and Nowozin 2018): their values and
 gradients in closed form on a linear critic, what each adds to a step, and how a user turns
-them on (Config, the command line). Their finite-difference checks are in test_gradients.py,
+them on (Config, the command line). Their finite-difference checks are in core/test_gradients.py,
 the fused ones' agreement with the plain ones in test_fast.py."""
 import numpy as np
 import pytest

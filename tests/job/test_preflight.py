@@ -41,7 +41,7 @@ def test_the_estimate_bounds_what_training_allocates(preset, fields):
 def test_a_configuration_that_cannot_fit_is_refused_before_allocating(field, value, part,
                                                                       monkeypatch):
     """The networks by Trainer itself; a step and the evaluations by the main job
-    (tests/test_cli.py), which is what check_memory(estimate(cfg)) stands for here."""
+    (tests/job/test_cli.py), which is what check_memory(estimate(cfg)) stands for here."""
     monkeypatch.setattr(preflight, "memory_bytes", lambda: 8 * 2 ** 30)
     cfg = make_config(**{field: value})
     tracemalloc.start()
