@@ -160,9 +160,12 @@ def net_input(where, net, x, name="x"):
         raise TypeError("%s: %s must be an array of device %r (%s), got %s; move it with "
                         "xp.asarray(x)" % (where, name, net.device, net.xp.__name__,
                                            type(x).__name__))
-    if x.ndim != 2 or x.shape[1] != net.widths[0] or x.shape[0] == 0:
-        raise ValueError("%s: %s must have shape (N, %d) with N >= 1, got %s"
+    if x.ndim != 2 or x.shape[1] != net.widths[0]:
+        raise ValueError("%s: %s must have shape (N, %d), got %s"
                          % (where, name, net.widths[0], tuple(x.shape)))
+    if x.shape[0] == 0:
+        raise ValueError("%s: %s must hold at least one row, got shape %s"
+                         % (where, name, tuple(x.shape)))
     if x.dtype != net.dtype:
         raise ValueError("%s: %s has dtype %s but the network is %s; convert with "
                          "x.astype(...)" % (where, name, x.dtype, net.dtype))

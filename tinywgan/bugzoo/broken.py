@@ -39,7 +39,7 @@ from ..backend import get_array_module
 from ..core import layers, lipschitz, optim, penalty, steps
 from ..core.lipschitz import clip_weights
 from ..core.losses import (critic_loss, gan_discriminator_loss, gan_generator_loss,
-                           wasserstein_critic_loss, wasserstein_generator_loss)
+                           generator_loss, wasserstein_critic_loss)
 from ..core.mlp import MLP
 from ..measure import data
 
@@ -476,8 +476,7 @@ def generator_fed_output_gradient(G, D, z, method="wgan-gp", gan_loss="nonsatura
     if noise is not None:
         x_fake = x_fake + noise
     f_fake = D(x_fake)                                                          # (B, 1)
-    loss, d_f = gan_generator_loss(f_fake, gan_loss) if method == "gan" \
-        else wasserstein_generator_loss(f_fake)
+    loss, d_f = generator_loss(method, f_fake, gan_loss)
     G.backward(d_f * get_array_module(z).ones_like(x_fake), cache)             # not D's backward
     return {"gen_loss": loss}
 
@@ -490,8 +489,7 @@ def _critic_gradients_added(G, D, z, method="wgan-gp", gan_loss="nonsaturating",
     if noise is not None:
         x_fake = x_fake + noise
     f_fake, d_cache = D.forward(x_fake)
-    loss, d_f = gan_generator_loss(f_fake, gan_loss) if method == "gan" \
-        else wasserstein_generator_loss(f_fake)
+    loss, d_f = generator_loss(method, f_fake, gan_loss)
     G.backward(D.backward(d_f, d_cache), cache)                   # D's parameter gradients too
     return {"gen_loss": loss}
 

@@ -21,9 +21,10 @@ exactly 0. Likewise sigmoid(l) - 1 is computed as -sigmoid(-l), never as a diffe
 
 Shapes: outputs f or logits are (N, 1); each gradient has the shape of what it is w.r.t.
 
-Each public loss checks its arguments, then calls its maths (``_wasserstein_critic`` ...). The
-step functions, which made the outputs with their own forward, call ``critic_loss`` and
-``generator_loss`` instead: the choice of loss for a method, written once, without the checks.
+``critic_loss`` and ``generator_loss`` hold the maths, and the choice of loss for a method,
+once; the step functions (plain and fused), which made the outputs with their own forward, call
+them without checks. Each loss by name (``wasserstein_critic_loss`` ...) checks its arguments
+first, then calls them.
 """
 from ..backend import get_array_module
 from ..validate import array, choice
@@ -36,30 +37,31 @@ GAN_LOSSES = ("nonsaturating", "minimax")
 # ---- the loss choice, once: the step functions (plain and fused) call these ---------------------
 
 def critic_loss(method, f_real, f_fake):
-    """The critic's loss for ``method`` ('gan': the discriminator's; any WGAN: the Wasserstein
-    critic's) and its gradient on each set of rows: (L, dL/df_real, dL/df_fake).
+    """The critic's loss for ``method`` and its gradient on each set of rows:
+    (L, dL/df_real: (N, 1), dL/df_fake: (M, 1)). For 'gan' f are the logits l, D = sigmoid(l).
     No checks: the step functions call it with the outputs their own forward made."""
-    if method == "gan":
-        return _gan_discriminator(f_real, f_fake)
-    return _wasserstein_critic(f_real, f_fake)
+    N, M = f_real.shape[0], f_fake.shape[0]
+    if method == "gan":                     # L = mean softplus(-l_real) + mean softplus(l_fake)
+        loss = softplus(-f_real).mean() + softplus(f_fake).mean()
+        return loss, -sigmoid(-f_real) / N, sigmoid(f_fake) / M        # (sigmoid(l) - 1)/N
+    xp = get_array_module(f_real)           # L = mean f(fake) - mean f(real)
+    return (f_fake.mean() - f_real.mean(), xp.full(f_real.shape, -1.0 / N, dtype=f_real.dtype),
+            xp.full(f_fake.shape, 1.0 / M, dtype=f_fake.dtype))
 
 
 def generator_loss(method, f_fake, gan_loss="nonsaturating"):
     """The generator's loss for ``method`` on the critic's outputs for G(z), and dL/df_fake:
-    (L, dL/df_fake). No checks (as ``critic_loss``)."""
-    if method == "gan":
-        return _gan_generator(f_fake, gan_loss)
-    return _wasserstein_generator(f_fake)
+    (M, 1). No checks (as ``critic_loss``)."""
+    M = f_fake.shape[0]
+    if method != "gan":                                                # L = -mean f(G(z))
+        xp = get_array_module(f_fake)
+        return -f_fake.mean(), xp.full(f_fake.shape, -1.0 / M, dtype=f_fake.dtype)
+    if gan_loss == "minimax":                                          # L = -mean softplus(l)
+        return -softplus(f_fake).mean(), -sigmoid(f_fake) / M
+    return softplus(-f_fake).mean(), -sigmoid(-f_fake) / M              # (sigmoid - 1)/M
 
 
-# ---- each loss: its maths, and the public function that checks its arguments first -------------
-
-def _wasserstein_critic(f_real, f_fake):
-    xp = get_array_module(f_real)
-    loss = f_fake.mean() - f_real.mean()
-    return (loss, xp.full(f_real.shape, -1.0 / f_real.shape[0], dtype=f_real.dtype),
-            xp.full(f_fake.shape, 1.0 / f_fake.shape[0], dtype=f_fake.dtype))
-
+# ---- each loss by name: its arguments checked, then the maths above -----------------------------
 
 def wasserstein_critic_loss(f_real, f_fake):
     """L = mean f(fake) - mean f(real).
@@ -69,24 +71,13 @@ def wasserstein_critic_loss(f_real, f_fake):
     """
     _check(f_real, "f_real")
     _check(f_fake, "f_fake", like=f_real)
-    return _wasserstein_critic(f_real, f_fake)
-
-
-def _wasserstein_generator(f_fake):
-    xp = get_array_module(f_fake)
-    return -f_fake.mean(), xp.full(f_fake.shape, -1.0 / f_fake.shape[0], dtype=f_fake.dtype)
+    return critic_loss("wgan", f_real, f_fake)
 
 
 def wasserstein_generator_loss(f_fake):
     """L = -mean f(G(z)). Inputs: f_fake: (M, 1). Returns (L, dL/df_fake = -1/M: (M, 1))."""
     _check(f_fake, "f_fake")
-    return _wasserstein_generator(f_fake)
-
-
-def _gan_discriminator(logit_real, logit_fake):
-    loss = softplus(-logit_real).mean() + softplus(logit_fake).mean()
-    return (loss, -sigmoid(-logit_real) / logit_real.shape[0],           # sigmoid(l) - 1
-            sigmoid(logit_fake) / logit_fake.shape[0])
+    return generator_loss("wgan", f_fake)
 
 
 def gan_discriminator_loss(logit_real, logit_fake):
@@ -97,14 +88,7 @@ def gan_discriminator_loss(logit_real, logit_fake):
     """
     _check(logit_real, "logit_real")
     _check(logit_fake, "logit_fake", like=logit_real)
-    return _gan_discriminator(logit_real, logit_fake)
-
-
-def _gan_generator(logit_fake, kind):
-    M = logit_fake.shape[0]
-    if kind == "minimax":
-        return -softplus(logit_fake).mean(), -sigmoid(logit_fake) / M
-    return softplus(-logit_fake).mean(), -sigmoid(-logit_fake) / M          # (sigmoid - 1)/M
+    return critic_loss("gan", logit_real, logit_fake)
 
 
 def gan_generator_loss(logit_fake, kind="nonsaturating"):
@@ -117,7 +101,7 @@ def gan_generator_loss(logit_fake, kind="nonsaturating"):
     """
     _check(logit_fake, "logit_fake")
     choice("gan_generator_loss: kind", kind, GAN_LOSSES)
-    return _gan_generator(logit_fake, kind)
+    return generator_loss("gan", logit_fake, kind)
 
 
 def _check(out, name, like=None):
