@@ -38,7 +38,7 @@ def rel_error(a, b, floor=1e-8):
     return float(np.max(np.abs(a - b) / np.maximum(floor, np.abs(a) + np.abs(b)), initial=0.0))
 
 
-#: The centred stencils, the one definition of every finite difference in tinywgan:
+#: The centred stencils, defined once for numerical_gradient and elementwise_derivative:
 #: order -> (denominator, ((k, c_k), ...)) for
 #:
 #:     f'(x) ~ sum_k c_k (f(x + k h) - f(x - k h)) / (denominator h)
