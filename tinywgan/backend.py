@@ -20,7 +20,8 @@ the precision). Every constructor takes ``dtype`` and nothing converts silently.
 Random numbers: ``rng(xp, seed, *stream)`` makes a generator on the device, seeded from the run's
 seed and a stream key (for example the iteration number). A run that derives its draws for
 iteration ``t`` from ``rng(xp, seed, "data", t)`` needs no generator state in its checkpoint:
-resuming at ``t`` draws the same numbers, on every device.
+resuming at ``t`` draws the same numbers, on every device (on a GPU they are NumPy's numbers,
+copied over: ``DeviceDraws``).
 """
 import sys
 
@@ -115,7 +116,30 @@ def rng(xp, seed, *stream):
     key = [int(seed)] + [_stream_int(s) for s in stream]
     seed_int = int(np.random.SeedSequence(key).generate_state(2, np.uint32).astype(np.uint64)
                    .dot([1, 2 ** 32]))
+    if device_name(xp) == "gpu":
+        return DeviceDraws(xp, seed_int)
     return xp.random.default_rng(seed_int)
+
+
+class DeviceDraws:
+    """NumPy's generator for a seed, its draws copied to the GPU (``xp.asarray``).
+
+    CuPy's own ``default_rng`` (XORWOW) draws other numbers from the same seed, so a network
+    built on the GPU would start from other weights and a run would draw other batches than on
+    the CPU. With NumPy's draws moved to the device, a run is the same on every device and a
+    checkpoint moves between them. The copies are small: a batch's z, eps and data points.
+    """
+
+    def __init__(self, xp, seed):
+        self._xp, self._g = xp, np.random.default_rng(seed)
+
+    def __getattr__(self, name):                  # random, standard_normal, integers, ...
+        draw = getattr(self._g, name)
+
+        def on_device(*args, **kwargs):
+            out = draw(*args, **kwargs)
+            return self._xp.asarray(out) if isinstance(out, np.ndarray) else out
+        return on_device
 
 
 def _stream_int(s):

@@ -18,7 +18,7 @@ writes out; ``_bar`` means "the gradient of the penalty R with respect to that q
 the penalty skips step (4).
 
 The smooth activations (tanh, sigmoid, softplus, SiLU) compute s, s' and s'' to a few ulps at
-every a, tails included (``tests/test_activations.py`` measures them against mpmath over
+every a, tails included (``tests/core/test_activations.py`` measures them against mpmath over
 [-700, 700]): each is built from e = e^{-|a|} in (0, 1], which never overflows, and from tanh and
 logaddexp, with no difference of nearby numbers. The textbook forms round to 0 or cancel:
 

@@ -5,7 +5,7 @@ catalogue's, ``tinywgan.bugzoo.broken``).
 Cases are float64 and drawn from the exercise's seeded generator (``spec.Exercise.rng``).
 The activations are graded twice: for |a| <= 4 against differences of the library's s (or s')
 and tinywgan's answer, and in the tails, 5 <= |a| <= 50, against tinywgan's answer alone (exact
-to a few ulps: ``tests/test_activations.py``) with no floor on the relative error, where the
+to a few ulps: ``tests/core/test_activations.py``) with no floor on the relative error, where the
 textbook forms round to 0.
 """
 from functools import partial
