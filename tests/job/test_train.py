@@ -14,13 +14,22 @@ from tinywgan.job.training import METHODS, TrainingJob, TrainingDiverged, make_c
 TINY = dict(width=16, depth=2, batch=32, log_every=10, eval_n=200)
 
 
+def on_device(device):
+    """TINY, in float64 on a GPU: the CPU and the GPU then agree to far below the tolerance
+    after 20 iterations, where float32's differently ordered sums do not."""
+    return dict(TINY, dtype="float64") if device == "gpu" else TINY
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_trains_end_to_end_on_every_device(method, device):
     """The whole loop, checkpoint and sampling on the device; the strict device must give the
-    CPU's numbers (same draws; within float32 rounding)."""
+    CPU's numbers (same draws; within float32 rounding). A GPU sums its products in another
+    order, and 20 iterations of float32 training grow that rounding to 1e-2 (measured on an
+    H200): there the two runs are compared in float64 (``on_device``)."""
     res = {}
     for dev in ("cpu", device):
-        tr = TrainingJob(make_config(method=method, iters=20, device=dev, eval_every=20, **TINY))
+        tr = TrainingJob(make_config(method=method, iters=20, device=dev, eval_every=20,
+                                     **on_device(device)))
         tr.train()
         assert isinstance(tr.G.params, backend.array_module(dev).ndarray)
         assert isinstance(tr.sample(5), backend.array_module(dev).ndarray)
@@ -209,12 +218,12 @@ def test_fit_critic_refuses_a_method_its_critic_was_not_built_for():
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_trains_on_the_digits_on_every_device(method, device):
     """G: latent -> 64 and D: 64 -> 1; the loop, the evaluation and sampling run on the device,
-    and the strict device gives the CPU's numbers."""
+    and the strict device gives the CPU's numbers (a GPU: in float64, ``on_device``)."""
     pytest.importorskip("sklearn")
     res = {}
     for dev in ("cpu", device):
         tr = TrainingJob(make_config(method=method, dataset="digits", iters=20, device=dev,
-                                 eval_every=20, **TINY))
+                                     eval_every=20, **on_device(device)))
         assert tr.G.widths == [32, 16, 16, 64] and tr.D.widths == [64, 16, 16, 1]
         tr.train()
         x = tr.sample(5)

@@ -19,8 +19,8 @@ inside (the MLP's ``backprop``, the losses' ``critic_loss``, the penalty) does n
 
 ``tinywgan.fast.FusedSteps`` is a second implementation of ``generate``, ``critic_grads`` and
 ``generator_grads`` with the same signatures and the same numbers (tested to 1e-12 in float64)
-in fewer, larger products, for ReLU-family networks; the Trainer chooses between the two in one
-place.
+in fewer, larger products, for ReLU-family networks; a Trainer takes either as its ``step_fns``
+(the main job chooses in ``tinywgan.job.training.build_parts``).
 
 The methods (Arjovsky, Chintala and Bottou 2017, "Wasserstein GAN"; Gulrajani et al. 2017,
 "Improved Training of Wasserstein GANs"; Petzka, Fischer and Lukovnikov 2018, "On the
