@@ -64,9 +64,11 @@ CALLS = {
     "MLP": (MLP, dict(
         widths=st.lists(st.integers(-1, 4), max_size=4) | anything,
         activation=st.sampled_from(["relu", "tanh", "leaky_relu:0.1", "leaky_relu:x"]) | anything,
-        init=st.sampled_from(["he", "glorot"]) | anything, dtype=st.just("float32") | anything,
+        init=st.sampled_from(["he", "glorot"]) | anything,
+        dtype=st.sampled_from(["float32", "float16", "foo", np.float64, np.int64]) | anything,
         device=st.sampled_from(["cpu", "strict"]) | anything, seed=st.integers(0, 3) | anything,
-        spectral_norm=anything, check_finite=anything)),
+        spectral_norm=anything, check_finite=anything,
+        bias=st.sampled_from([True, False, "no"]) | anything)),
     "MLP.forward": (lambda _net, x: _net.forward(x), dict(
         _net=st.sampled_from(NETS), x=points())),
     "MLP.backward": (lambda _net, dout, cache, param_grads: _net.backward(dout, cache,

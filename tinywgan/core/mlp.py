@@ -84,6 +84,7 @@ class MLP:
             validate.choice(name, value, ("he", "glorot"))
         spectral_norm = validate.flag("spectral_norm", spectral_norm)
         check_finite = validate.flag("check_finite", check_finite)
+        bias = validate.flag("bias", bias)
         validate.count("seed", seed, low=0)
         self.widths = widths
         self.act = get_activation(activation)
@@ -93,7 +94,7 @@ class MLP:
         self.check_finite = check_finite
         self.L = L = len(widths) - 1
         shapes = [((widths[l], widths[l + 1]), (widths[l + 1],)) for l in range(L)]
-        self.bias = bool(bias)
+        self.bias = bias
         n_b = sum(widths[1:])                                   # every layer's bias entries
         self.n_params = sum(a * b for (a, b), _ in shapes) + (n_b if self.bias else 0)
         self.params = xp.zeros(self.n_params, dtype=self.dtype)                    # (P,)
@@ -113,7 +114,7 @@ class MLP:
             r = math.sqrt(3.0 * var)
             self.W[l][...] = (2 * rng.random((fan_in, fan_out), dtype=self.dtype) - 1) * r
 
-        self.spectral_norm = bool(spectral_norm)
+        self.spectral_norm = spectral_norm
         if self.spectral_norm:
             self.sn = SpectralNorm(self.W, rng)
             # the weights the forward computes with, and the gradients w.r.t. them
