@@ -24,6 +24,10 @@ import numpy as np
 from .backend import is_strict_array, get_array_module, to_numpy
 
 
+#: The dtypes tinywgan computes in (``backend.DTYPES``): float16 and longdouble are refused.
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _is_real(value):
     return isinstance(value, (int, float, np.integer, np.floating)) and \
         not isinstance(value, (bool, np.bool_))
@@ -91,12 +95,13 @@ def flag(name, value):
     return bool(value)
 
 
-def array(name, x, shape=None, dtype=None, like=None):
-    """``x`` itself, if it is a floating-point array (NumPy, CuPy or the strict device's) that
-    fits: ``shape`` a tuple of sizes and names (``(None, 2)`` is "(N, 2)": None matches any
+def array(name, x, shape=None, dtype=None, like=None, written=False):
+    """``x`` itself, if it is a float32 or float64 array (NumPy, CuPy or the strict device's)
+    that fits: ``shape`` a tuple of sizes and names (``(None, 2)`` is "(N, 2)": None matches any
     size >= 1), ``dtype`` the exact dtype wanted, ``like`` an array ``x`` must share a device
-    with. Else TypeError (not an array, not floating point, another device) or ValueError (the
-    shape, an empty array, another float dtype), naming ``name``.
+    with, ``written``: ``x`` is updated in place, so it must be writable (``writable``). Else
+    TypeError (not an array, not floating point, another device) or ValueError (float16 or
+    another float dtype, the shape, an empty array, a read-only array), naming ``name``.
 
     Only attributes are read (no values): no device sync, cheap enough for every step.
     """
@@ -109,6 +114,9 @@ def array(name, x, shape=None, dtype=None, like=None):
     if x.dtype.kind != "f":
         raise TypeError("%s must be %s, got dtype %s; convert it with .astype(np.float32) (or "
                         "float64)" % (name, want(), x.dtype))
+    if x.dtype not in FLOATS:
+        raise ValueError("%s has dtype %s; tinywgan computes in float32 (training) or float64 "
+                         "(gradient checks): convert it with .astype(np.float32)" % (name, x.dtype))
     if like is not None and get_array_module(like) is not xp:
         raise TypeError("%s is on another device than the arrays it is used with; move it "
                         "explicitly (xp.asarray, backend.to_numpy)" % name)
@@ -120,7 +128,19 @@ def array(name, x, shape=None, dtype=None, like=None):
         raise ValueError("%s must have shape %s, got %s" % (name, _shape(shape), tuple(x.shape)))
     if x.size == 0:
         raise ValueError("%s must not be empty, got shape %s" % (name, tuple(x.shape)))
+    if written:
+        writable(name, x)
     return x
+
+
+def writable(name, x):
+    """Refuse a read-only array (NumPy's ``x.flags.writeable`` False: a view of a buffer, an
+    array set so) where tinywgan writes into it in place, before NumPy's "output array is
+    read-only" from the middle of an update. (CuPy's arrays are always writable.)"""
+    if not getattr(getattr(x, "flags", None), "writeable", True):
+        raise ValueError("%s is read-only (its flags.writeable is False) but is updated in "
+                         "place; make it writable again (flags.writeable = True) or pass a "
+                         "writable copy (x.copy())" % name)
 
 
 def host_array(name, x):

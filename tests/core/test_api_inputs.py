@@ -38,7 +38,13 @@ def arrays(*shapes):
     shape = st.one_of([concrete(s) for s in shapes] + [hnp.array_shapes(min_dims=0, max_dims=3,
                                                                           min_side=0, max_side=3)])
     host = st.sampled_from(DTYPES).flatmap(lambda dt: hnp.arrays(dt, shape))
-    return host | host.map(strict.xp.asarray)
+    return host | host.map(read_only) | host.map(strict.xp.asarray)
+
+
+def read_only(a):
+    """``a`` with its flags.writeable False (as a view of a read-only buffer would be)."""
+    a.flags.writeable = False
+    return a
 
 
 #: Anything at all: what a slip can pass where an array, a number or a name belongs.
@@ -170,3 +176,44 @@ def test_integer_critic_outputs_are_refused_not_turned_into_zero_gradients():
         with pytest.raises(TypeError, match=r"must be a floating-point array of shape \(N, 1\), "
                                             r"got dtype int64"):
             loss(*args)
+
+
+def test_float16_is_refused_where_the_contract_says_float32_or_float64():
+    """Before: the losses and the optimizers took float16 (any float passed), and the losses'
+    gradients came back in float16."""
+    h = np.ones((3, 1), np.float16)
+    for call, name in ((lambda: losses.wasserstein_critic_loss(h, h), "f_real"),
+                       (lambda: losses.wasserstein_generator_loss(h), "f_fake"),
+                       (lambda: losses.gan_discriminator_loss(h, h), "logit_real"),
+                       (lambda: losses.gan_generator_loss(h), "logit_fake"),
+                       (lambda: optim.Adam().step(h[:, 0], h[:, 0]), "params"),
+                       (lambda: lipschitz.clip_weights(h[:, 0], 0.1), "params"),
+                       (lambda: MLP([1, 2, 1]).forward(h), "x")):
+        with pytest.raises(ValueError, match=r"\b%s\b.* dtype float16" % name):
+            call()
+
+
+def test_read_only_arrays_are_refused_where_they_are_written():
+    """Before: NumPy's "output array is read-only" from inside the update."""
+    net = MLP([2, 3, 1])
+    net.params.flags.writeable = False
+    opt = optim.Adam()
+    with pytest.raises(ValueError, match=r"params \(the model's flat buffer\) is read-only"):
+        opt.step(net.params, net.grads)
+    with pytest.raises(ValueError, match=r"clip_weights: params is read-only"):
+        lipschitz.clip_weights(net.params, 0.01)
+    net.params.flags.writeable = True
+    opt.step(net.params, net.grads)                 # seen once, then made read-only: still seen
+    net.params.flags.writeable = False
+    with pytest.raises(ValueError, match=r"params \(the model's flat buffer\) is read-only"):
+        opt.step(net.params, net.grads)
+    net.grads.flags.writeable = False
+    x = np.ones((2, 2), np.float32)
+    f, cache = net.forward(x)                       # reading is fine
+    for call, where in ((lambda: net.backward(np.ones_like(f), cache), "MLP.backward"),
+                        (lambda: net.gradient_penalty(x, 10.0), "gradient penalty"),
+                        (net.zero_grad, "MLP.zero_grad")):
+        with pytest.raises(ValueError, match="%s: the network's grads is read-only" % where):
+            call()
+    net.backward(np.ones_like(f), cache, param_grads=False)    # writes no gradient: fine
+

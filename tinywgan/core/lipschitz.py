@@ -21,7 +21,7 @@ def clip_weights(params, c):
     """Clip every parameter into [-c, c], in place (as the WGAN reference clips all parameters,
     biases included). Inputs: params: (P,) a model's flat parameter buffer."""
     c = number("clip_weights: c", c, low=0, low_open=True)
-    array("clip_weights: params", params, shape=(None,))
+    array("clip_weights: params", params, shape=(None,), written=True)
     get_array_module(params).clip(params, -c, c, out=params)
 
 

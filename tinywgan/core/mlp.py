@@ -149,6 +149,7 @@ class MLP:
     # --------------------------------------------------------------------------------------------
     def zero_grad(self):
         """Set every gradient (dW, db, and spectral norm's dW_used) to zero."""
+        validate.writable("MLP.zero_grad: the network's grads", self.grads)
         self.grads.fill(0)
         if self._spare_db is not None:
             self._spare_db.fill(0)
@@ -215,6 +216,8 @@ class MLP:
         validate.array("MLP.backward: dout", dout, shape=(N, self.widths[-1]), dtype=self.dtype,
                        like=self.params)
         param_grads = validate.flag("MLP.backward: param_grads", param_grads)
+        if param_grads:
+            validate.writable("MLP.backward: the network's grads", self.grads)
         if dH is not None and not isinstance(dH, list):
             raise TypeError("MLP.backward: dH must be None or a list to fill, got %s"
                             % type(dH).__name__)
@@ -253,6 +256,7 @@ class MLP:
         validate.critic("gradient penalty", self)
         check_penalty_args("gradient penalty", lam, target, one_sided)
         validate.net_input("gradient penalty", self, x_hat, "x_hat")
+        validate.writable("gradient penalty: the network's grads", self.grads)
         return gradient_penalty(self, x_hat, lam, target, one_sided)
 
     # --------------------------------------------------------------------------------------------
