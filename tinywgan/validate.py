@@ -15,9 +15,17 @@ Arrays: ``array`` reads only an array's type, dtype and shape, never its values,
 of a training step (the MLP's passes, the losses, the optimizers) check every call without a
 device sync; whether the numbers are finite is checked where it is free (``host_array``, for the
 host-side metrics; ``MLP(check_finite=True)`` on its inputs) and by the trainer on its losses.
-Integer arrays are refused, not cast: an integer critic output would give all-zero gradients.
+Integer arrays are refused, not cast: an integer critic output would give all-zero gradients;
+so are float16 (tinywgan computes in float32 or float64) and, where an array is written in
+place, a read-only one.
+
+Memory: what a call would allocate (an MLP's parameters, a batch's activations) is estimated from
+shapes alone and refused when it exceeds the machine's memory (``memory``, ``net_memory``), with
+a message naming the argument, before NumPy's bare MemoryError.
 """
+import functools
 import math
+import os
 
 import numpy as np
 
@@ -173,9 +181,10 @@ def _shape(shape):
 
 # ---- a network's inputs, at the MLP's doors (tinywgan.core.mlp) --------------------------------
 
-def net_input(where, net, x, name="x"):
-    """``x`` must be an array (N, d_0), N >= 1, of ``net``'s device and dtype (and finite, if
-    ``net.check_finite``); else an error naming ``where`` and ``name``."""
+def net_input(where, net, x, name="x", work=2):
+    """``x`` must be an array (N, d_0), N >= 1, of ``net``'s device and dtype, whose rows fit in
+    memory (``net_memory``, ``work`` arrays per row), and finite if ``net.check_finite``; else
+    an error naming ``where`` and ``name``."""
     if not isinstance(x, net.xp.ndarray):
         raise TypeError("%s: %s must be an array of device %r (%s), got %s; move it with "
                         "xp.asarray(x)" % (where, name, net.device, net.xp.__name__,
@@ -189,8 +198,62 @@ def net_input(where, net, x, name="x"):
     if x.dtype != net.dtype:
         raise ValueError("%s: %s has dtype %s but the network is %s; convert with "
                          "x.astype(...)" % (where, name, x.dtype, net.dtype))
+    net_memory(where, net, x, name, work)
     if net.check_finite and not bool(net.xp.isfinite(x).all()):
         raise ValueError("%s: %s holds NaN or inf" % (where, name))
+
+
+def net_memory(where, net, x, name="x", work=2):
+    """Refuse a batch whose rows cannot fit: ``x``'s N rows (if it is an array) times ``work``
+    arrays of sum(net.widths) numbers per row (a forward keeps 2, H and A; the penalty's double
+    backward about 16, the estimate ``train`` makes for a step: 48 per layer for 3 batches), in
+    the network's dtype, against ``memory_bytes()``. Host devices only: on a GPU CuPy refuses
+    itself (OutOfMemoryError). A ValueError naming ``where`` and ``name``, before NumPy's bare
+    MemoryError from the middle of the pass."""
+    if net.device == "gpu" or getattr(x, "ndim", 0) < 1:
+        return
+    need = int(x.shape[0]) * sum(net.widths) * work * net.dtype.itemsize
+    have = memory_bytes()
+    if have is not None and need > have:
+        raise ValueError("%s: %s has %d rows, which need about %s of memory (%d arrays of %d "
+                         "numbers per row in %s) but the machine has %s; pass fewer rows at a "
+                         "time" % (where, name, x.shape[0], _size(need), work, sum(net.widths),
+                                   net.dtype, _size(have)))
+
+
+def memory(where, what, need, hint):
+    """Refuse ``need`` bytes (for ``what``) that exceed ``memory_bytes()``: a ValueError naming
+    ``where`` and ending in ``hint``, before NumPy's bare MemoryError."""
+    have = memory_bytes()
+    if have is not None and need > have:
+        raise ValueError("%s: %s need about %s of memory but the machine has %s; %s"
+                         % (where, what, _size(need), _size(have), hint))
+
+
+@functools.lru_cache(maxsize=1)
+def memory_bytes():
+    """The machine's memory in bytes (the smaller of the physical memory and a cgroup limit),
+    or None where it cannot be read; read once. (The same reading as the run's memory check,
+    ``tinywgan.job.preflight.memory_bytes``, which the core cannot import.)"""
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit) as f:
+                have = min(have, int(f.read().strip()))
+        except (OSError, ValueError):       # absent, or "max"
+            pass
+    return have
+
+
+def _size(n):
+    """1536 -> '1.5 KB'."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return ("%d %s" if unit == "bytes" else "%.1f %s") % (n, unit)
+        n /= 1024
 
 
 def net_cache(where, net, cache):

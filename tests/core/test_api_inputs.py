@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinywgan import MLP, strict
+from tinywgan import MLP, strict, validate
 from tinywgan.job import checkpoint
-from tinywgan.core import lipschitz, losses, optim
+from tinywgan.core import lipschitz, losses, optim, steps
 from tinywgan.measure import bounds
 from tinywgan.measure import metrics
 
@@ -217,3 +217,43 @@ def test_read_only_arrays_are_refused_where_they_are_written():
             call()
     net.backward(np.ones_like(f), cache, param_grads=False)    # writes no gradient: fine
 
+
+def test_what_cannot_fit_in_memory_is_refused_by_name_before_it_is_allocated():
+    """Before: five calls ended in NumPy's bare MemoryError ("Unable to allocate 3.64 TiB for an
+    array with shape (1000005000001,)"): MLP with huge widths, and a huge batch in
+    MLP.forward, MLP.input_gradient, MLP.gradient_penalty and steps.critic_grads. Now each
+    estimates what it allocates (in the dtype, as the run's memory check does) and refuses it
+    first."""
+    with pytest.raises(ValueError, match=r"MLP: widths \[2, 1000000, 1000000, 1\] \(params and "
+                                         r"grads: 2 x 1000005000001 numbers in float32\) need "
+                                         r"about 7\.3 TB of memory but the machine has .*; make "
+                                         r"the widths smaller"):
+        MLP([2, 10 ** 6, 10 ** 6, 1])
+    net = MLP([2, 10 ** 6, 1])                      # 3 million parameters: fits
+    x = np.ones((10 ** 6, 2), np.float32)           # a million rows of a million units: no
+    for call, where, name, work in ((net.forward, "MLP.forward", "x", 2),
+                                    (net.input_gradient, "MLP.input_gradient", "x", 4),
+                                    (lambda x: net.gradient_penalty(x, 10.0), "gradient penalty",
+                                     "x_hat", 16),
+                                    (lambda x: steps.critic_grads(net, x, x, x[:, :1]),
+                                     "critic_grads", "x_real", 48)):
+        with pytest.raises(ValueError, match=r"%s: %s has 1000000 rows, which need about .* of "
+                                             r"memory \(%d arrays of 1000003 numbers per row in "
+                                             r"float32\) but the machine has .*; pass fewer rows"
+                                             % (where, name, work)):
+            call(x)
+
+
+def test_the_memory_check_reads_the_machine_once_and_compares_with_it(monkeypatch):
+    assert validate.memory_bytes() is None or validate.memory_bytes() > 0
+    monkeypatch.setattr(validate, "memory_bytes", lambda: 10 ** 6)        # a 1 MB machine
+    MLP([2, 100, 1])                                                     # 2.4 KB: fits
+    with pytest.raises(ValueError, match=r"MLP: widths \[2, 1000, 1000, 1\] \(params and grads: "
+                                         r"2 x 1005001 numbers in float32\) need about 7\.7 MB "
+                                         r"of memory but the machine has 976\.6 KB"):
+        MLP([2, 1000, 1000, 1])
+    net = MLP([2, 100, 1], device="strict")
+    net.forward(net.xp.ones((100, 2), dtype=net.dtype))                  # 82 KB: fits
+    with pytest.raises(ValueError, match=r"MLP.forward: x has 10000 rows, which need about "
+                                         r"7\.9 MB"):
+        net.forward(net.xp.ones((10000, 2), dtype=net.dtype))

@@ -96,7 +96,14 @@ class MLP:
         shapes = [((widths[l], widths[l + 1]), (widths[l + 1],)) for l in range(L)]
         self.bias = bias
         n_b = sum(widths[1:])                                   # every layer's bias entries
-        self.n_params = sum(a * b for (a, b), _ in shapes) + (n_b if self.bias else 0)
+        n_W = sum(a * b for (a, b), _ in shapes)
+        self.n_params = n_W + (n_b if self.bias else 0)
+        validate.memory("MLP", "widths %s (params and grads: 2 x %d numbers in %s%s)"
+                        % (widths, self.n_params, self.dtype,
+                           ", and W / sigma with its gradient" if spectral_norm else ""),
+                        (2 * self.n_params + (2 * n_W if spectral_norm else 0)
+                         + (0 if self.bias else 2 * n_b)) * self.dtype.itemsize,
+                        "make the widths smaller")
         self.params = xp.zeros(self.n_params, dtype=self.dtype)                    # (P,)
         self.grads = xp.zeros(self.n_params, dtype=self.dtype)                     # (P,)
         # without biases: b[l] views of constant zeros, db[l] of a spare (n_b,) buffer
@@ -244,7 +251,7 @@ class MLP:
     def input_gradient(self, x):
         """grad_x f(x) for each example. Inputs: x: (N, d_0). Returns grad_x: (N, d_0)."""
         validate.critic("MLP.input_gradient", self)
-        validate.net_input("MLP.input_gradient", self, x)
+        validate.net_input("MLP.input_gradient", self, x, work=4)
         return self.input_gradient_pass(x)[2][0]
 
     def gradient_penalty(self, x_hat, lam, target=1.0, one_sided=False):
@@ -255,7 +262,7 @@ class MLP:
         Inputs: x_hat: (N, d_0). Returns (R: 0-d array, norms: (N,))."""
         validate.critic("gradient penalty", self)
         check_penalty_args("gradient penalty", lam, target, one_sided)
-        validate.net_input("gradient penalty", self, x_hat, "x_hat")
+        validate.net_input("gradient penalty", self, x_hat, "x_hat", work=16)
         validate.writable("gradient penalty: the network's grads", self.grads)
         return gradient_penalty(self, x_hat, lam, target, one_sided)
 
