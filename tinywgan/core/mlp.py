@@ -98,12 +98,13 @@ class MLP:
         n_b = sum(widths[1:])                                   # every layer's bias entries
         n_W = sum(a * b for (a, b), _ in shapes)
         self.n_params = n_W + (n_b if self.bias else 0)
-        validate.memory("MLP", "widths %s (params and grads: 2 x %d numbers in %s%s)"
-                        % (widths, self.n_params, self.dtype,
-                           ", and W / sigma with its gradient" if spectral_norm else ""),
-                        (2 * self.n_params + (2 * n_W if spectral_norm else 0)
-                         + (0 if self.bias else 2 * n_b)) * self.dtype.itemsize,
-                        "make the widths smaller")
+        if device != "gpu":                     # (a GPU's memory: CuPy refuses itself)
+            validate.memory("MLP", "widths %s (params and grads: 2 x %d numbers in %s%s)"
+                            % (widths, self.n_params, self.dtype,
+                               ", and W / sigma with its gradient" if spectral_norm else ""),
+                            (2 * self.n_params + (2 * n_W if spectral_norm else 0)
+                             + (0 if self.bias else 2 * n_b)) * self.dtype.itemsize,
+                            "make the widths smaller")
         self.params = xp.zeros(self.n_params, dtype=self.dtype)                    # (P,)
         self.grads = xp.zeros(self.n_params, dtype=self.dtype)                     # (P,)
         # without biases: b[l] views of constant zeros, db[l] of a spare (n_b,) buffer
