@@ -93,14 +93,19 @@ def to_numpy(x):
 
 
 def check_dtype(dtype):
-    """Return the NumPy dtype for 'float32'/'float64' (or those dtypes); refuse anything else."""
+    """Return the NumPy dtype for 'float32'/'float64' (or those dtypes); refuse anything else:
+    TypeError for what is not a dtype's name or a dtype at all (None, 3), ValueError for another
+    dtype or an unknown name. (``np.dtype(None)`` is float64, and a dtype compares equal to None,
+    so neither NumPy call can be the test.)"""
+    rule = "dtype must be float32 (training) or float64 (gradient checks), got %r" % (dtype,)
+    if not isinstance(dtype, (str, type, np.dtype)):
+        raise TypeError(rule + " (%s)" % type(dtype).__name__)
     try:
         dt = np.dtype(DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype)
-    except TypeError:
+    except (TypeError, ValueError):
         dt = None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError("dtype must be float32 (training) or float64 (gradient checks), got %r"
-                         % (dtype,))
+    if dt is None or dt.type not in (np.float32, np.float64):
+        raise ValueError(rule)
     return dt
 
 

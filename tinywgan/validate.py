@@ -15,13 +15,25 @@ Arrays: ``array`` reads only an array's type, dtype and shape, never its values,
 of a training step (the MLP's passes, the losses, the optimizers) check every call without a
 device sync; whether the numbers are finite is checked where it is free (``host_array``, for the
 host-side metrics; ``MLP(check_finite=True)`` on its inputs) and by the trainer on its losses.
-Integer arrays are refused, not cast: an integer critic output would give all-zero gradients.
+Integer arrays are refused, not cast: an integer critic output would give all-zero gradients;
+so are float16 (tinywgan computes in float32 or float64) and, where an array is written in
+place, a read-only one.
+
+Memory: what a call would allocate (an MLP's parameters, a batch's activations) is estimated from
+shapes alone and refused when it exceeds the machine's memory (``memory``, ``net_memory``), with
+a message naming the argument, before NumPy's bare MemoryError.
 """
+import functools
 import math
+import os
 
 import numpy as np
 
 from .backend import is_strict_array, get_array_module, to_numpy
+
+
+#: The dtypes tinywgan computes in (``backend.DTYPES``): float16 and longdouble are refused.
+FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _is_real(value):
@@ -91,12 +103,13 @@ def flag(name, value):
     return bool(value)
 
 
-def array(name, x, shape=None, dtype=None, like=None):
-    """``x`` itself, if it is a floating-point array (NumPy, CuPy or the strict device's) that
-    fits: ``shape`` a tuple of sizes and names (``(None, 2)`` is "(N, 2)": None matches any
+def array(name, x, shape=None, dtype=None, like=None, written=False):
+    """``x`` itself, if it is a float32 or float64 array (NumPy, CuPy or the strict device's)
+    that fits: ``shape`` a tuple of sizes and names (``(None, 2)`` is "(N, 2)": None matches any
     size >= 1), ``dtype`` the exact dtype wanted, ``like`` an array ``x`` must share a device
-    with. Else TypeError (not an array, not floating point, another device) or ValueError (the
-    shape, an empty array, another float dtype), naming ``name``.
+    with, ``written``: ``x`` is updated in place, so it must be writable (``writable``). Else
+    TypeError (not an array, not floating point, another device) or ValueError (float16 or
+    another float dtype, the shape, an empty array, a read-only array), naming ``name``.
 
     Only attributes are read (no values): no device sync, cheap enough for every step.
     """
@@ -109,6 +122,9 @@ def array(name, x, shape=None, dtype=None, like=None):
     if x.dtype.kind != "f":
         raise TypeError("%s must be %s, got dtype %s; convert it with .astype(np.float32) (or "
                         "float64)" % (name, want(), x.dtype))
+    if x.dtype not in FLOATS:
+        raise ValueError("%s has dtype %s; tinywgan computes in float32 (training) or float64 "
+                         "(gradient checks): convert it with .astype(np.float32)" % (name, x.dtype))
     if like is not None and get_array_module(like) is not xp:
         raise TypeError("%s is on another device than the arrays it is used with; move it "
                         "explicitly (xp.asarray, backend.to_numpy)" % name)
@@ -120,7 +136,19 @@ def array(name, x, shape=None, dtype=None, like=None):
         raise ValueError("%s must have shape %s, got %s" % (name, _shape(shape), tuple(x.shape)))
     if x.size == 0:
         raise ValueError("%s must not be empty, got shape %s" % (name, tuple(x.shape)))
+    if written:
+        writable(name, x)
     return x
+
+
+def writable(name, x):
+    """Refuse a read-only array (NumPy's ``x.flags.writeable`` False: a view of a buffer, an
+    array set so) where tinywgan writes into it in place, before NumPy's "output array is
+    read-only" from the middle of an update. (CuPy's arrays are always writable.)"""
+    if not getattr(getattr(x, "flags", None), "writeable", True):
+        raise ValueError("%s is read-only (its flags.writeable is False) but is updated in "
+                         "place; make it writable again (flags.writeable = True) or pass a "
+                         "writable copy (x.copy())" % name)
 
 
 def host_array(name, x):
@@ -153,9 +181,10 @@ def _shape(shape):
 
 # ---- a network's inputs, at the MLP's doors (tinywgan.core.mlp) --------------------------------
 
-def net_input(where, net, x, name="x"):
-    """``x`` must be an array (N, d_0), N >= 1, of ``net``'s device and dtype (and finite, if
-    ``net.check_finite``); else an error naming ``where`` and ``name``."""
+def net_input(where, net, x, name="x", work=2):
+    """``x`` must be an array (N, d_0), N >= 1, of ``net``'s device and dtype, whose rows fit in
+    memory (``net_memory``, ``work`` arrays per row), and finite if ``net.check_finite``; else
+    an error naming ``where`` and ``name``."""
     if not isinstance(x, net.xp.ndarray):
         raise TypeError("%s: %s must be an array of device %r (%s), got %s; move it with "
                         "xp.asarray(x)" % (where, name, net.device, net.xp.__name__,
@@ -169,8 +198,62 @@ def net_input(where, net, x, name="x"):
     if x.dtype != net.dtype:
         raise ValueError("%s: %s has dtype %s but the network is %s; convert with "
                          "x.astype(...)" % (where, name, x.dtype, net.dtype))
+    net_memory(where, net, x, name, work)
     if net.check_finite and not bool(net.xp.isfinite(x).all()):
         raise ValueError("%s: %s holds NaN or inf" % (where, name))
+
+
+def net_memory(where, net, x, name="x", work=2):
+    """Refuse a batch whose rows cannot fit: ``x``'s N rows (if it is an array) times ``work``
+    arrays of sum(net.widths) numbers per row (a forward keeps 2, H and A; the penalty's double
+    backward about 16, the estimate ``train`` makes for a step: 48 per layer for 3 batches), in
+    the network's dtype, against ``memory_bytes()``. Host devices only: on a GPU CuPy refuses
+    itself (OutOfMemoryError). A ValueError naming ``where`` and ``name``, before NumPy's bare
+    MemoryError from the middle of the pass."""
+    if net.device == "gpu" or getattr(x, "ndim", 0) < 1:
+        return
+    need = int(x.shape[0]) * sum(net.widths) * work * net.dtype.itemsize
+    have = memory_bytes()
+    if have is not None and need > have:
+        raise ValueError("%s: %s has %d rows, which need about %s of memory (%d arrays of %d "
+                         "numbers per row in %s) but the machine has %s; pass fewer rows at a "
+                         "time" % (where, name, x.shape[0], _size(need), work, sum(net.widths),
+                                   net.dtype, _size(have)))
+
+
+def memory(where, what, need, hint):
+    """Refuse ``need`` bytes (for ``what``) that exceed ``memory_bytes()``: a ValueError naming
+    ``where`` and ending in ``hint``, before NumPy's bare MemoryError."""
+    have = memory_bytes()
+    if have is not None and need > have:
+        raise ValueError("%s: %s need about %s of memory but the machine has %s; %s"
+                         % (where, what, _size(need), _size(have), hint))
+
+
+@functools.lru_cache(maxsize=1)
+def memory_bytes():
+    """The machine's memory in bytes (the smaller of the physical memory and a cgroup limit),
+    or None where it cannot be read; read once. (The same reading as the run's memory check,
+    ``tinywgan.job.preflight.memory_bytes``, which the core cannot import.)"""
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit) as f:
+                have = min(have, int(f.read().strip()))
+        except (OSError, ValueError):       # absent, or "max"
+            pass
+    return have
+
+
+def _size(n):
+    """1536 -> '1.5 KB'."""
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if n < 1024 or unit == "TB":
+            return ("%d %s" if unit == "bytes" else "%.1f %s") % (n, unit)
+        n /= 1024
 
 
 def net_cache(where, net, cache):

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinywgan import MLP, strict
+from tinywgan import MLP, strict, validate
 from tinywgan.job import checkpoint
-from tinywgan.core import lipschitz, losses, optim
+from tinywgan.core import lipschitz, losses, optim, steps
 from tinywgan.measure import bounds
 from tinywgan.measure import metrics
 
@@ -38,7 +38,13 @@ def arrays(*shapes):
     shape = st.one_of([concrete(s) for s in shapes] + [hnp.array_shapes(min_dims=0, max_dims=3,
                                                                           min_side=0, max_side=3)])
     host = st.sampled_from(DTYPES).flatmap(lambda dt: hnp.arrays(dt, shape))
-    return host | host.map(strict.xp.asarray)
+    return host | host.map(read_only) | host.map(strict.xp.asarray)
+
+
+def read_only(a):
+    """``a`` with its flags.writeable False (as a view of a read-only buffer would be)."""
+    a.flags.writeable = False
+    return a
 
 
 #: Anything at all: what a slip can pass where an array, a number or a name belongs.
@@ -64,9 +70,11 @@ CALLS = {
     "MLP": (MLP, dict(
         widths=st.lists(st.integers(-1, 4), max_size=4) | anything,
         activation=st.sampled_from(["relu", "tanh", "leaky_relu:0.1", "leaky_relu:x"]) | anything,
-        init=st.sampled_from(["he", "glorot"]) | anything, dtype=st.just("float32") | anything,
+        init=st.sampled_from(["he", "glorot"]) | anything,
+        dtype=st.sampled_from(["float32", "float16", "foo", np.float64, np.int64]) | anything,
         device=st.sampled_from(["cpu", "strict"]) | anything, seed=st.integers(0, 3) | anything,
-        spectral_norm=anything, check_finite=anything)),
+        spectral_norm=anything, check_finite=anything,
+        bias=st.sampled_from([True, False, "no"]) | anything)),
     "MLP.forward": (lambda _net, x: _net.forward(x), dict(
         _net=st.sampled_from(NETS), x=points())),
     "MLP.backward": (lambda _net, dout, cache, param_grads: _net.backward(dout, cache,
@@ -168,3 +176,84 @@ def test_integer_critic_outputs_are_refused_not_turned_into_zero_gradients():
         with pytest.raises(TypeError, match=r"must be a floating-point array of shape \(N, 1\), "
                                             r"got dtype int64"):
             loss(*args)
+
+
+def test_float16_is_refused_where_the_contract_says_float32_or_float64():
+    """Before: the losses and the optimizers took float16 (any float passed), and the losses'
+    gradients came back in float16."""
+    h = np.ones((3, 1), np.float16)
+    for call, name in ((lambda: losses.wasserstein_critic_loss(h, h), "f_real"),
+                       (lambda: losses.wasserstein_generator_loss(h), "f_fake"),
+                       (lambda: losses.gan_discriminator_loss(h, h), "logit_real"),
+                       (lambda: losses.gan_generator_loss(h), "logit_fake"),
+                       (lambda: optim.Adam().step(h[:, 0], h[:, 0]), "params"),
+                       (lambda: lipschitz.clip_weights(h[:, 0], 0.1), "params"),
+                       (lambda: MLP([1, 2, 1]).forward(h), "x")):
+        with pytest.raises(ValueError, match=r"\b%s\b.* dtype float16" % name):
+            call()
+
+
+def test_read_only_arrays_are_refused_where_they_are_written():
+    """Before: NumPy's "output array is read-only" from inside the update."""
+    net = MLP([2, 3, 1])
+    net.params.flags.writeable = False
+    opt = optim.Adam()
+    with pytest.raises(ValueError, match=r"params \(the model's flat buffer\) is read-only"):
+        opt.step(net.params, net.grads)
+    with pytest.raises(ValueError, match=r"clip_weights: params is read-only"):
+        lipschitz.clip_weights(net.params, 0.01)
+    net.params.flags.writeable = True
+    opt.step(net.params, net.grads)                 # seen once, then made read-only: still seen
+    net.params.flags.writeable = False
+    with pytest.raises(ValueError, match=r"params \(the model's flat buffer\) is read-only"):
+        opt.step(net.params, net.grads)
+    net.grads.flags.writeable = False
+    x = np.ones((2, 2), np.float32)
+    f, cache = net.forward(x)                       # reading is fine
+    for call, where in ((lambda: net.backward(np.ones_like(f), cache), "MLP.backward"),
+                        (lambda: net.gradient_penalty(x, 10.0), "gradient penalty"),
+                        (net.zero_grad, "MLP.zero_grad")):
+        with pytest.raises(ValueError, match="%s: the network's grads is read-only" % where):
+            call()
+    net.backward(np.ones_like(f), cache, param_grads=False)    # writes no gradient: fine
+
+
+def test_what_cannot_fit_in_memory_is_refused_by_name_before_it_is_allocated():
+    """Before: five calls ended in NumPy's bare MemoryError ("Unable to allocate 3.64 TiB for an
+    array with shape (1000005000001,)"): MLP with huge widths, and a huge batch in
+    MLP.forward, MLP.input_gradient, MLP.gradient_penalty and steps.critic_grads. Now each
+    estimates what it allocates (in the dtype, as the run's memory check does) and refuses it
+    first."""
+    with pytest.raises(ValueError, match=r"MLP: widths \[2, 1000000, 1000000, 1\] \(params and "
+                                         r"grads: 2 x 1000005000001 numbers in float32\) need "
+                                         r"about 7\.3 TB of memory but the machine has .*; make "
+                                         r"the widths smaller"):
+        MLP([2, 10 ** 6, 10 ** 6, 1])
+    net = MLP([2, 10 ** 6, 1])                      # 3 million parameters: fits
+    x = np.ones((10 ** 6, 2), np.float32)           # a million rows of a million units: no
+    for call, where, name, work in ((net.forward, "MLP.forward", "x", 2),
+                                    (net.input_gradient, "MLP.input_gradient", "x", 4),
+                                    (lambda x: net.gradient_penalty(x, 10.0), "gradient penalty",
+                                     "x_hat", 16),
+                                    (lambda x: steps.critic_grads(net, x, x, x[:, :1]),
+                                     "critic_grads", "x_real", 48)):
+        with pytest.raises(ValueError, match=r"%s: %s has 1000000 rows, which need about .* of "
+                                             r"memory \(%d arrays of 1000003 numbers per row in "
+                                             r"float32\) but the machine has .*; pass fewer rows"
+                                             % (where, name, work)):
+            call(x)
+
+
+def test_the_memory_check_reads_the_machine_once_and_compares_with_it(monkeypatch):
+    assert validate.memory_bytes() is None or validate.memory_bytes() > 0
+    monkeypatch.setattr(validate, "memory_bytes", lambda: 10 ** 6)        # a 1 MB machine
+    MLP([2, 100, 1])                                                     # 2.4 KB: fits
+    with pytest.raises(ValueError, match=r"MLP: widths \[2, 1000, 1000, 1\] \(params and grads: "
+                                         r"2 x 1005001 numbers in float32\) need about 7\.7 MB "
+                                         r"of memory but the machine has 976\.6 KB"):
+        MLP([2, 1000, 1000, 1])
+    net = MLP([2, 100, 1], device="strict")
+    net.forward(net.xp.ones((100, 2), dtype=net.dtype))                  # 82 KB: fits
+    with pytest.raises(ValueError, match=r"MLP.forward: x has 10000 rows, which need about "
+                                         r"7\.9 MB"):
+        net.forward(net.xp.ones((10000, 2), dtype=net.dtype))

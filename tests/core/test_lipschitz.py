@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, strategies as st
 
-from tinywgan.core import lipschitz
+from tinywgan import strict
+from tinywgan.core import lipschitz, steps
+from tinywgan.measure import finitediff
 from tinywgan.measure import bounds
 from tinywgan.core.layers import ACTIVATIONS
 from tinywgan.core.mlp import MLP
@@ -93,3 +95,46 @@ def test_power_iteration_finds_the_largest_singular_value():
 def test_bad_clip_value(c):
     with pytest.raises(ValueError, match="clip_weights: c must be a finite number > 0"):
         lipschitz.clip_weights(np.zeros(3), c)
+
+
+@pytest.mark.parametrize("device", ["cpu", "strict"])
+def test_power_iteration_on_a_zero_matrix_keeps_u_and_gives_sigma_zero(device):
+    """Before: v /= ||v|| + 1e-12 gave v = 0, then u = 0 for good (every later W^T u was 0)."""
+    xp = MLP([2, 1], device=device).xp
+    u0 = xp.asarray(np.array([0.6, 0.8]))
+    u, v, sigma = lipschitz.power_iteration(xp.zeros((2, 3)), u0)
+    assert np.array_equal(strict.asnumpy(u) if device == "strict" else u, [0.6, 0.8])
+    assert float(xp.linalg.norm(v)) == 0 and float(sigma) == 0
+    W = xp.asarray(np.random.default_rng(0).normal(size=(2, 3)))
+    for _ in range(100):
+        u, v, sigma = lipschitz.power_iteration(W, u)          # picks up once W moves
+    assert float(sigma) == pytest.approx(np.linalg.svd(strict.asnumpy(W) if device == "strict"
+                                                       else W, compute_uv=False)[0], rel=1e-10)
+
+
+@pytest.mark.parametrize("layer", [0, 1, 2])
+def test_spectral_norm_of_an_all_zero_layer_stays_zero_with_the_right_gradient(layer):
+    """Before: sigma = 0 and W / sigma was 0/0, so forward returned NaN. Now the layer computes
+    with W_hat = W = 0 (sigma read as 1; v = 0 holds sigma at 0 near W = 0), forward is finite,
+    and the training step's gradient matches finite differences of its loss."""
+    D = MLP([2, 5, 4, 1], "tanh", spectral_norm=True, dtype="float64", seed=3)
+    rng = np.random.default_rng(4)
+    for b in D.b:
+        b[...] = rng.normal(scale=0.5, size=b.shape)
+    D.W[layer][...] = 0
+    D.power_iterate()
+    D.spectral_normalise()
+    assert float(D.sn.sigma[layer]) == 0 and not D.sn.v[layer].any()
+    assert np.linalg.norm(D.sn.u[layer]) == pytest.approx(1.0)
+    assert not D.W_used[layer].any()
+    x_real, x_fake = rng.normal(size=(6, 2)), rng.normal(size=(6, 2)) + 1
+    assert np.isfinite(D(x_real)).all()
+    eps = rng.random((6, 1))
+
+    def f():
+        return float(steps.critic_grads(D, x_real, x_fake, eps, "wgan-sn", 10.0)["critic_loss"])
+    f()
+    analytic = D.grads.copy()
+    assert np.isfinite(analytic).all() and D.dW[layer].any()       # the zero layer can move
+    numeric = finitediff.numerical_gradient(f, D.params, h=1e-3, order=4)
+    assert finitediff.rel_error(analytic, numeric) < 1e-6

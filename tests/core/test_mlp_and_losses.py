@@ -192,6 +192,21 @@ def test_bad_constructor_arguments(kw, match):
         MLP(**kw)
 
 
+@pytest.mark.parametrize("kw, error, match", [
+    (dict(dtype="foo"), ValueError, r"dtype must be float32 .*, got 'foo'"),
+    (dict(dtype=3), TypeError, r"dtype must be float32 .*, got 3 \(int\)"),
+    (dict(dtype=None), TypeError, r"dtype must be float32 .*, got None \(NoneType\)"),
+    (dict(dtype=True), TypeError, r"dtype must be float32 .*, got True \(bool\)"),
+    (dict(bias="no"), TypeError, r"bias must be True or False, got 'no' \(str\)"),
+    (dict(bias=1), TypeError, r"bias must be True or False, got 1 \(int\)"),
+])
+def test_dtype_and_bias_junk_is_refused(kw, error, match):
+    """Before: dtype 'foo' and 3 built a network whose dtype was None (np.dtype compares equal to
+    None), dtype None one in float64, and bias 'no' a network with biases."""
+    with pytest.raises(error, match=match):
+        MLP([2, 3, 1], **kw)
+
+
 def test_input_gradient_needs_a_scalar_output():
     with pytest.raises(ValueError, match="scalar output"):
         MLP((2, 3, 2)).input_gradient(np.zeros((1, 2), np.float32))

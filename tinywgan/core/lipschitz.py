@@ -21,7 +21,7 @@ def clip_weights(params, c):
     """Clip every parameter into [-c, c], in place (as the WGAN reference clips all parameters,
     biases included). Inputs: params: (P,) a model's flat parameter buffer."""
     c = number("clip_weights: c", c, low=0, low_open=True)
-    array("clip_weights: params", params, shape=(None,))
+    array("clip_weights: params", params, shape=(None,), written=True)
     get_array_module(params).clip(params, -c, c, out=params)
 
 
@@ -31,15 +31,28 @@ def power_iteration(W, u):
         v = W^T u / ||W^T u||,   u = W v / ||W v||,   sigma = u^T W v
 
     Inputs: u: (m,) the persistent left vector. Returns (u: (m,), v: (n,), sigma: 0-d array).
+
+    Where W^T u = 0 (W = 0, or u in W's left null space) there is no direction to follow:
+    v = 0, u is kept as it was (a unit vector, so the iteration picks up again once W moves),
+    and sigma = 0. No epsilon is added to the norms (an added 1e-12 leaves W = 0's u at 0 for
+    good, and biases every other norm); a zero norm is divided by 1 instead, as ``n + (n == 0)``:
+    arithmetic on the device, no sync to ask whether it is 0.
     """
     array("power_iteration: W", W, shape=(None, None))
     array("power_iteration: u", u, shape=(W.shape[0],), dtype=W.dtype, like=W)
     xp = get_array_module(W)
     v = W.T @ u
-    v /= xp.linalg.norm(v) + 1e-12
-    u = W @ v
-    u /= xp.linalg.norm(u) + 1e-12
+    n = xp.linalg.norm(v)
+    v = v / (n + (n == 0))                          # v = 0 where W^T u = 0
+    w = W @ v
+    m = xp.linalg.norm(w)
+    u = w / (m + (m == 0)) + (m == 0) * u           # the old u where W v = 0 (then v = 0)
     return u, v, u @ W @ v
+
+
+def _divisor(sigma):
+    """sigma, or 1 where sigma is 0 (see ``SpectralNorm``): W_hat = W / _divisor(sigma)."""
+    return sigma + (sigma == 0)
 
 
 class SpectralNorm:
@@ -49,6 +62,14 @@ class SpectralNorm:
     Backward, holding u and v constant (d sigma / dW = u v^T):
 
         dW = (dW_hat - <dW_hat, W_hat> u v^T) / sigma
+
+    sigma = 0: when the power iteration found no direction (W^T u = 0, e.g. an all-zero layer)
+    v = 0, so sigma = u^T W v = 0 for every W near this one (u, v held). There is nothing to
+    normalise and W / 0 would be NaN: the layer computes with W_hat = W (so an all-zero layer
+    stays 0), a linear function of W whose backward dW = dW_hat is the formula above with sigma
+    read as 1 (u v^T = 0). Both divide by ``_divisor(sigma)``; ``sigma[l]`` keeps the true 0.
+    (sigma = 0 with v != 0, u, v from before W changed, is a point where W / sigma has no limit;
+    the layer computes with W there too, finite, and the next power iteration moves on.)
 
     Attributes: u[l]: (d_l,), v[l]: (d_{l+1},), sigma[l]: 0-d, all on the model's device.
     """
@@ -70,19 +91,20 @@ class SpectralNorm:
 
     def normalise(self, Ws, W_hats):
         """W_hats[l][...] = Ws[l] / sigma_l, sigma_l = u^T W v with u, v as they are (a power
-        iteration first only if v was never computed, e.g. after u was loaded)."""
+        iteration first only if v was never computed, e.g. after u was loaded); W itself where
+        sigma_l = 0 (the class docstring)."""
         for l, W in enumerate(Ws):
             if self.v[l] is None:
                 self.u[l], self.v[l], _ = power_iteration(W, self.u[l])
             self.sigma[l] = self.u[l] @ W @ self.v[l]
-            W_hats[l][...] = W / self.sigma[l]
+            W_hats[l][...] = W / _divisor(self.sigma[l])
         self.W_hats = W_hats
 
     def backward(self, dW_hats, dWs):
         """dWs[l] += (dW_hat - <dW_hat, W_hat> u v^T) / sigma, for every layer (the W_hat of the
-        last ``normalise``)."""
+        last ``normalise``; sigma read as 1 where it is 0, as there)."""
         xp = get_array_module(dWs[0])
         for l, (dW_hat, dW) in enumerate(zip(dW_hats, dWs)):
             u, v, sigma = self.u[l], self.v[l], self.sigma[l]
             inner = (dW_hat * self.W_hats[l]).sum()                    # Frobenius <dW_hat, W_hat>
-            dW += (dW_hat - inner * xp.outer(u, v)) / sigma
+            dW += (dW_hat - inner * xp.outer(u, v)) / _divisor(sigma)

@@ -84,6 +84,7 @@ class MLP:
             validate.choice(name, value, ("he", "glorot"))
         spectral_norm = validate.flag("spectral_norm", spectral_norm)
         check_finite = validate.flag("check_finite", check_finite)
+        bias = validate.flag("bias", bias)
         validate.count("seed", seed, low=0)
         self.widths = widths
         self.act = get_activation(activation)
@@ -93,9 +94,17 @@ class MLP:
         self.check_finite = check_finite
         self.L = L = len(widths) - 1
         shapes = [((widths[l], widths[l + 1]), (widths[l + 1],)) for l in range(L)]
-        self.bias = bool(bias)
+        self.bias = bias
         n_b = sum(widths[1:])                                   # every layer's bias entries
-        self.n_params = sum(a * b for (a, b), _ in shapes) + (n_b if self.bias else 0)
+        n_W = sum(a * b for (a, b), _ in shapes)
+        self.n_params = n_W + (n_b if self.bias else 0)
+        if device != "gpu":                     # (a GPU's memory: CuPy refuses itself)
+            validate.memory("MLP", "widths %s (params and grads: 2 x %d numbers in %s%s)"
+                            % (widths, self.n_params, self.dtype,
+                               ", and W / sigma with its gradient" if spectral_norm else ""),
+                            (2 * self.n_params + (2 * n_W if spectral_norm else 0)
+                             + (0 if self.bias else 2 * n_b)) * self.dtype.itemsize,
+                            "make the widths smaller")
         self.params = xp.zeros(self.n_params, dtype=self.dtype)                    # (P,)
         self.grads = xp.zeros(self.n_params, dtype=self.dtype)                     # (P,)
         # without biases: b[l] views of constant zeros, db[l] of a spare (n_b,) buffer
@@ -113,7 +122,7 @@ class MLP:
             r = math.sqrt(3.0 * var)
             self.W[l][...] = (2 * rng.random((fan_in, fan_out), dtype=self.dtype) - 1) * r
 
-        self.spectral_norm = bool(spectral_norm)
+        self.spectral_norm = spectral_norm
         if self.spectral_norm:
             self.sn = SpectralNorm(self.W, rng)
             # the weights the forward computes with, and the gradients w.r.t. them
@@ -148,6 +157,7 @@ class MLP:
     # --------------------------------------------------------------------------------------------
     def zero_grad(self):
         """Set every gradient (dW, db, and spectral norm's dW_used) to zero."""
+        validate.writable("MLP.zero_grad: the network's grads", self.grads)
         self.grads.fill(0)
         if self._spare_db is not None:
             self._spare_db.fill(0)
@@ -214,6 +224,8 @@ class MLP:
         validate.array("MLP.backward: dout", dout, shape=(N, self.widths[-1]), dtype=self.dtype,
                        like=self.params)
         param_grads = validate.flag("MLP.backward: param_grads", param_grads)
+        if param_grads:
+            validate.writable("MLP.backward: the network's grads", self.grads)
         if dH is not None and not isinstance(dH, list):
             raise TypeError("MLP.backward: dH must be None or a list to fill, got %s"
                             % type(dH).__name__)
@@ -240,7 +252,7 @@ class MLP:
     def input_gradient(self, x):
         """grad_x f(x) for each example. Inputs: x: (N, d_0). Returns grad_x: (N, d_0)."""
         validate.critic("MLP.input_gradient", self)
-        validate.net_input("MLP.input_gradient", self, x)
+        validate.net_input("MLP.input_gradient", self, x, work=4)
         return self.input_gradient_pass(x)[2][0]
 
     def gradient_penalty(self, x_hat, lam, target=1.0, one_sided=False):
@@ -251,7 +263,8 @@ class MLP:
         Inputs: x_hat: (N, d_0). Returns (R: 0-d array, norms: (N,))."""
         validate.critic("gradient penalty", self)
         check_penalty_args("gradient penalty", lam, target, one_sided)
-        validate.net_input("gradient penalty", self, x_hat, "x_hat")
+        validate.net_input("gradient penalty", self, x_hat, "x_hat", work=16)
+        validate.writable("gradient penalty: the network's grads", self.grads)
         return gradient_penalty(self, x_hat, lam, target, one_sided)
 
     # --------------------------------------------------------------------------------------------

@@ -49,10 +49,12 @@ class Optimizer:
         - params: (P,) float array, updated in place.
         - grads: (P,) gradient of the loss being *minimised*, same shape, dtype and device.
         Checked at the door: the first time these two buffers are seen (a model's flat
-        buffers are the same arrays at every step), not again at every step.
+        buffers are the same arrays at every step), not again at every step; only whether
+        params is still writable (a flag) is read at every step.
         """
         if self._state is None or params is not self._seen[0] or grads is not self._seen[1]:
             self._adopt(params, grads)
+        validate.writable("params (the model's flat buffer)", params)     # a flag: cheap
         self.t += 1
         self._update(params, grads, self.t)
 
@@ -270,5 +272,5 @@ def _fraction(name, value):
 
 def _check_pair(params, grads):
     """Cheap checks only (no values read): 1-D float buffers of one shape, dtype and device."""
-    array("params (the model's flat buffer)", params, shape=(None,))
+    array("params (the model's flat buffer)", params, shape=(None,), written=True)
     array("grads", grads, shape=params.shape, dtype=params.dtype, like=params)

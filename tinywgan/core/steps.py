@@ -51,7 +51,7 @@ the same exact double backward as WGAN-GP's penalty. They pull f flat where the 
 that at an equilibrium the critic stops pushing (the Dirac-GAN lab, ``demos/06_dirac_gan.py``,
 shows what that does to convergence).
 """
-from ..validate import choice, critic, number
+from ..validate import choice, critic, net_memory, number
 from .lipschitz import clip_weights
 from .losses import GAN_LOSSES, critic_loss, generator_loss
 from .penalty import check_penalty_args, gradient_penalty
@@ -92,6 +92,7 @@ def critic_grads(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0, r1=0.0,
     values) where they are on.
     """
     r1, r2 = check_critic_args("critic_grads", D, method, lam, r1, r2)
+    net_memory("critic_grads", D, x_real, "x_real", work=48)     # a step's estimate, as train's
     D.spectral_normalise()                        # W_used = W / sigma(W); a no-op without SN
     D.zero_grad()
     f_real, cache_real = D.forward(x_real)                                      # (B, 1)
