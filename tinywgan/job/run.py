@@ -80,7 +80,7 @@ def train_run(cfg, run_dir, resume=False, force=False, changes=None, quiet=False
                                  "at its first log step): train it anew without --resume"
                                  % folder.path)
         trainer = TrainingJob.from_checkpoint(folder.file("checkpoint.npz"), changes=changes)
-        folder.saved = trainer.t
+        folder.saved, folder.saved_seconds = trainer.t, trainer.seconds
     else:
         trainer = TrainingJob(cfg)
     folder.cfg = cfg = trainer.cfg
@@ -98,6 +98,10 @@ def train_run(cfg, run_dir, resume=False, force=False, changes=None, quiet=False
                 raise RunFolderError("%s holds a run (%s): continue it with --resume, train into "
                                      "another folder with --out, or replace it with --force"
                                      % (folder.path, held))
+            if not force:                   # rows of a run killed before its first
+                note = folder.set_aside("history.jsonl", "rows of a run that wrote no "
+                                        "checkpoint; this run starts again")
+                notes += [note] if note else []
             folder.clear()
             folder.write("history.jsonl", lambda f: None)
         folder.write_json("config.json", dataclasses.asdict(cfg))
@@ -146,8 +150,10 @@ def _train_and_write(trainer, folder, quiet, figure):
     if folder.saved != trainer.t or trainer.changed:
         _save(trainer, folder)            # a resumed run with nothing left to do, or changed
     out = trainer.evaluate(floor_pairs=FLOOR_PAIRS)
-    out.update(iters=trainer.t, seconds=trainer.seconds, method=cfg.method, dataset=cfg.dataset,
-               device=cfg.device)
+    # the seconds are the checkpoint's (at this t), which a resume adds to: never fewer than
+    # a metrics.json reported before (the loop's time after the last log step is not counted)
+    out.update(iters=trainer.t, seconds=folder.saved_seconds, method=cfg.method,
+               dataset=cfg.dataset, device=cfg.device)
     out["w1_ratio"] = out["w1"] / out["w1_floor"] if out["w1_floor"] > 0 else math.inf
     folder.write_json("metrics.json", out)
     if figure:
