@@ -22,11 +22,11 @@ def default_optimizer(method):
     return "rmsprop" if method == "wgan" else "adam"
 
 
-#: Upper bounds of the sizes, checked by ``Config.validate`` before anything is built (a
-#: checkpoint's config may be hostile: depth 10^6 would build a million layers before the memory
-#: check, 10^30 iterations would train for ever). Far beyond what a teaching run uses.
-LIMITS = {"iters": 10 ** 9, "width": 1 << 16, "depth": 1024, "latent": 1 << 16,
-          "batch": 1 << 24, "n_critic": 10 ** 4, "curve_n": 1 << 20, "eval_n": 1 << 20}
+#: Upper bounds, checked by ``Config.validate`` before anything is built, of what the memory
+#: check (``preflight``, arithmetic on width, batch, eval_n...) cannot see: depth 10^6 of width 1
+#: holds few numbers but a million layer objects (3.4 GB of them, built before a checkpoint's
+#: arrays were compared), and 10^30 iterations train for ever. Far beyond a teaching run.
+LIMITS = {"iters": 10 ** 9, "depth": 1024, "n_critic": 10 ** 4}
 #: The smallest positive slope of 'leaky_relu:SLOPE' (0 is allowed: ReLU).
 LEAKY_SLOPE_MIN = 1e-6
 
