@@ -335,3 +335,18 @@ def test_the_seconds_in_metrics_never_decrease(tmp_path, capsys):
         assert resume(capsys, run, *flags)[0] == 0
         seconds.append(json.loads((run / "metrics.json").read_text())["seconds"])
     assert seconds == sorted(seconds) and seconds[3] > seconds[2], seconds
+
+
+def test_a_no_op_resume_keeps_the_seconds_an_older_metrics_json_reported(tmp_path, capsys):
+    """An older tinywgan reported the loop's time after the last log step in metrics.json but
+    not in the checkpoint: a resume starts from the larger."""
+    run = tmp_path / "run"
+    assert train(capsys, "--out", str(run))[0] == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["seconds"] += 0.28
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    assert resume(capsys, run)[0] == 0
+    assert json.loads((run / "metrics.json").read_text())["seconds"] >= metrics["seconds"]
+    (run / "metrics.json").write_text("[" * 3000)               # not a number: no error
+    assert resume(capsys, run)[0] == 0
+    assert json.loads((run / "metrics.json").read_text())["seconds"] >= metrics["seconds"]
