@@ -288,16 +288,23 @@ def state_like(where, name, a, params):
                          % (where, name, a.shape, a.dtype, params.shape, params.dtype))
 
 
+#: The largest step counter a state dict may hold: 2^53, beyond which a float (Adam's beta^t)
+#: no longer tells consecutive counts apart; any real run is far below it.
+STEP_MAX = 1 << 53
+
+
 def step_counter(t):
-    """The step counter of a state dict as an int: an int, a NumPy integer or a 0-d integer
-    array, >= 0; else a ValueError."""
+    """The step counter of a state dict as an int: an int, a NumPy signed integer or a 0-d
+    signed integer array, in [0, STEP_MAX]; else a ValueError."""
     if t is None:
         raise ValueError("d has no step counter d['t']; pass what state_dict() returned")
     ok = not isinstance(t, (bool, np.bool_))
     if ok and hasattr(t, "dtype"):
-        ok = t.ndim == 0 and t.dtype.kind in "iu"
+        ok = t.ndim == 0 and t.dtype.kind == "i"
     elif ok:
         ok = isinstance(t, int)
-    if not ok or int(t) < 0:
-        raise ValueError("the step counter d['t'] must be an int >= 0, got %r" % (t,))
+    if not ok or not 0 <= int(t) <= STEP_MAX:
+        raise ValueError("the step counter d['t'] must be an int >= 0 and <= 2^53, of a "
+                         "signed integer type, got %r%s"
+                         % (t, " (%s)" % t.dtype if hasattr(t, "dtype") else ""))
     return int(t)

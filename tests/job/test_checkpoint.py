@@ -310,5 +310,10 @@ def test_temporary_names_are_recognised(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         save(tmp_path / "checkpoint.npz", {"x": np.zeros(2)}, {})
     assert seen and checkpoint.is_temporary(seen[0]) and seen[0].startswith(".checkpoint.npz.")
-    for name in ("checkpoint.npz", "history.jsonl", ".hidden", "notes.tmp", ".a.tmp"):
+    for name in ("checkpoint.npz", "history.jsonl", ".hidden", "notes.tmp", ".a.tmp",
+                 ".my.notes.backup.tmp", ".checkpoint.npz.4242.0badf00d.tmp",
+                 ".checkpoint.npz.tinywgan-4242-0BADF00D.tmp",
+                 ".checkpoint.npz.tinywgan-4242-0badf00.tmp"):
         assert not checkpoint.is_temporary(name)
+    assert checkpoint.is_temporary(seen[0], ("checkpoint.npz",))
+    assert not checkpoint.is_temporary(seen[0], ("history.jsonl",))

@@ -2,6 +2,7 @@
 refuses the others by name, and with no change it is bit-identical to an uninterrupted run
 (tests/job/test_train.py::test_resume_is_bit_identical)."""
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -132,7 +133,8 @@ def test_non_finite_numbers_are_refused(tmp_path, name):
 def test_an_optimizer_state_of_the_wrong_shape_is_found_at_load_not_at_the_first_step(
         tmp_path):
     path, _ = _altered(tmp_path, arrays={"opt_d/m": np.zeros(5, np.float32)})
-    with pytest.raises(CheckpointError, match=r"c.npz: opt_d: Adam: loaded state 'm' is \(5,\)"):
+    with pytest.raises(CheckpointError, match=r"c.npz does not match the config it holds "
+                       r".*opt_d/m: expected shape \(105,\), found \(5,\)"):
         TrainingJob.from_checkpoint(path)
 
 
@@ -166,3 +168,127 @@ def test_an_optimizer_step_counter_below_zero_is_refused(tmp_path):
     with pytest.raises(CheckpointError, match=r"opt_g: the step counter d\['t'\] must be an int "
                                               r">= 0"):
         TrainingJob.from_checkpoint(path)
+
+
+# ---- hostile checkpoints: everything is checked before anything is allocated for it ----------
+def _zip(path, members, meta, bomb=None):
+    """A checkpoint zip written by hand: ``members`` {name: array} deflated, the meta and the
+    version; ``bomb`` (name, n): a float32 member of n zeros streamed in (it compresses 1030:1)."""
+    import json
+    import warnings
+    import zipfile
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")         # zipfile warns of a duplicate name
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf:
+            for name, a in members:
+                with zf.open(name + ".npy", "w", force_zip64=True) as m:
+                    np.lib.format.write_array(m, np.asarray(a), allow_pickle=False)
+            if bomb:
+                with zf.open(bomb[0] + ".npy", "w", force_zip64=True) as m:
+                    np.lib.format.write_array_header_1_0(
+                        m, {"descr": "<f4", "fortran_order": False, "shape": (bomb[1],)})
+                    zeros = bytes(1 << 22)
+                    for _ in range(bomb[1] * 4 // len(zeros)):
+                        m.write(zeros)
+            for name, a in (("__format_version__", np.array(1)),
+                            ("__meta__", np.frombuffer(json.dumps(meta).encode(), np.uint8))):
+                with zf.open(name + ".npy", "w") as m:
+                    np.lib.format.write_array(m, a, allow_pickle=False)
+    return path
+
+
+def _peak(fn):
+    """(the exception fn raised, tracemalloc's peak in bytes while it ran)."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        fn()
+    except Exception as e:                  # noqa: BLE001 - returned to the test
+        error = e
+    else:
+        error = None
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return error, peak
+
+
+def _fresh():
+    tr = TrainingJob(make_config(iters=20, **SMALL))
+    tr.train(iters=3)
+    return tr, {"config": dataclasses.asdict(tr.cfg), "t": tr.t, "seconds": 1.0}
+
+
+def test_a_zip_bomb_is_refused_from_its_header_without_decompressing_it(tmp_path):
+    """A 256 MB member of zeros in a 250 KB zip (the 1 MB / 1 GB bomb of issue 22, smaller to
+    stay fast): refused from the declared shape, with a peak under 4 MB (it took the whole
+    declared size before: a 1 MB bomb 1 GB, a 4 MB one 4 GB)."""
+    tr, meta = _fresh()
+    members = [(k, v) for k, v in tr.state_arrays().items() if k != "G/params"]
+    path = _zip(tmp_path / "bomb.npz", members, meta, bomb=("G/params", 1 << 26))
+    assert path.stat().st_size < 1 << 20
+    error, peak = _peak(lambda: TrainingJob.from_checkpoint(path))
+    assert isinstance(error, CheckpointError) and "\n" not in str(error)
+    assert re.search(r"G/params: expected shape \(\d+,\), found \(67108864,\)", str(error))
+    assert peak < 4 << 20, peak
+
+
+def test_a_bomb_under_an_unexpected_name_is_refused_before_it_is_read(tmp_path):
+    tr, meta = _fresh()
+    path = _zip(tmp_path / "bomb.npz", list(tr.state_arrays().items()), meta,
+                bomb=("extra", 1 << 26))
+    error, peak = _peak(lambda: TrainingJob.from_checkpoint(path))
+    assert isinstance(error, CheckpointError) and "unexpected extra" in str(error)
+    assert peak < 4 << 20, peak
+
+
+@pytest.mark.parametrize("field, value, match", [
+    ("depth", 10 ** 6, "depth must be at most 1024"),
+    ("iters", 10 ** 30, "iters must be at most 1000000000"),
+    ("n_critic", 10 ** 9, "n_critic must be at most 10000"),
+    ("width", 10 ** 9, r"G/params: expected shape \(\d{19},\), found \(114,\)"),
+    ("latent", 10 ** 12, r"G/params: expected shape \(\d{13},\), found \(114,\)")])
+def test_an_oversized_config_is_refused_before_any_network_is_built(tmp_path, field, value,
+                                                                      match):
+    """depth 10^6 built networks of 3.4 GB before it was refused; 10^30 iterations trained on.
+    Widths are bounded by arithmetic: the arrays they imply are compared before any is read."""
+    tr, meta = _fresh()
+    meta["config"][field] = value
+    path = _zip(tmp_path / "c.npz", list(tr.state_arrays().items()), meta)
+    error, peak = _peak(lambda: TrainingJob.from_checkpoint(path))
+    assert isinstance(error, CheckpointError) and "\n" not in str(error)
+    assert re.search(match, str(error)), error
+    assert peak < 4 << 20, peak
+
+
+@pytest.mark.parametrize("arrays, match", [
+    ({"opt_d/v": -np.ones(105, np.float32)}, r"opt_d: Adam.load_state_dict: d\['v'\] holds "
+                                             r"negative numbers"),
+    ({"opt_g/t": np.array(2 ** 62)}, r"opt_g: the step counter .* <= 2\^53"),
+    ({"opt_g/t": np.array(3, np.uint64)}, r"opt_g: the step counter .*signed integer type"),
+])
+def test_hostile_optimizer_states_are_refused(tmp_path, arrays, match):
+    tr, meta = _fresh()
+    state = dict(tr.state_arrays(), **arrays)
+    path = _zip(tmp_path / "c.npz", list(state.items()), meta)
+    with pytest.raises(CheckpointError, match=match):
+        TrainingJob.from_checkpoint(path)
+
+
+def test_a_duplicate_member_is_refused(tmp_path):
+    """zipfile's reader takes the last of two members of one name: refused, whichever."""
+    tr, meta = _fresh()
+    items = list(tr.state_arrays().items())
+    path = _zip(tmp_path / "c.npz", items + [("G/params", np.zeros_like(tr.G.params))], meta)
+    with pytest.raises(CheckpointError, match=r"holds the member\(s\) G/params.npy twice"):
+        TrainingJob.from_checkpoint(path)
+
+
+@pytest.mark.parametrize("activation", ["leaky_relu:1e-320", "leaky_relu:1e-9"])
+def test_a_leaky_slope_outside_its_documented_range_is_refused(tmp_path, activation):
+    tr, meta = _fresh()
+    meta["config"]["activation"] = activation
+    path = _zip(tmp_path / "c.npz", list(tr.state_arrays().items()), meta)
+    with pytest.raises(CheckpointError, match=r"a leaky_relu slope is 0 or in \[1e-06, 1\)"):
+        TrainingJob.from_checkpoint(path)
+    make_config(activation="leaky_relu:0")      # 0 (ReLU) and 1e-6 stay allowed
+    make_config(activation="leaky_relu:1e-6")

@@ -157,7 +157,7 @@ def test_resume_cleans_what_a_crash_left(tmp_path, capsys):
     tr = TrainingJob.from_checkpoint(run / "checkpoint.npz")
     tr.t = 20                                   # as if killed after logging 30 and 40
     tr.save_checkpoint(run / "checkpoint.npz")
-    leftover = run / ".checkpoint.npz.4242.0badf00d.tmp"
+    leftover = run / ".checkpoint.npz.tinywgan-4242-0badf00d.tmp"
     leftover.write_bytes(b"half a checkpoint")
     with open(run / "history.jsonl", "a") as f:
         f.write('{"iter": 40, "w_est')         # a write cut short
@@ -248,3 +248,105 @@ def test_ctrl_c_saves_the_iteration_and_says_how_to_resume(tmp_path, capsys):
         "with: python -m tinywgan train --out run --resume\n" % t)
     assert t >= 6 and not (tmp_path / "run" / "lock").exists()
     assert resume(capsys, tmp_path / "run", "--iters", str(t + 1))[0] == 0
+
+
+# ---- the last corners (issue 22, item 3) ---------------------------------------------------------
+
+def test_a_history_that_does_not_parse_is_set_aside_and_the_run_resumes(tmp_path, capsys):
+    """A line of 3,000 nested brackets made json.loads raise RecursionError: --resume, a new
+    run and --force all failed. Now the file is renamed (never deleted), with a note."""
+    run = tmp_path / "run"
+    assert train(capsys, "--out", str(run))[0] == 0
+    wedged = (run / "history.jsonl").read_text() + "[" * 3000 + "]" * 3000 + "\n"
+    (run / "history.jsonl").write_text(wedged)
+    status, out, err = train(capsys, "--out", str(run))            # a new run: still refused
+    assert status == 2 and "holds a run (checkpoint.npz, metrics.json, 2 history rows)" in \
+        one_line(err)
+    status, out, err = resume(capsys, run, "--iters", "30")
+    assert status == 0, err
+    assert "note: set history.jsonl aside as history.jsonl.set-aside-1 (line 3 does not " \
+           "parse; the run resumes from its checkpoint)" in out
+    assert (run / "history.jsonl.set-aside-1").read_text() == wedged
+    assert iters(run) == [10, 20, 30]
+    (run / "history.jsonl").write_text(wedged)
+    assert train(capsys, "--out", str(run), "--force")[0] == 0      # --force replaces it
+    assert iters(run) == [10, 20]
+
+
+def test_the_clean_up_touches_only_tinywgan_s_own_temporary_files(tmp_path, capsys):
+    """A user's file or folder that looks like a temporary one stays; a folder with the very
+    name tinywgan would use does not stop a start ('Is a directory' before)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    mine = [run / ".my.notes.backup.tmp", run / ".notes.txt.tinywgan-4242-0badf00d.tmp"]
+    for path in mine:
+        path.write_text("mine\n")
+    folders = [run / ".checkpoint.npz.tinywgan-4242-0badf00d.tmp", run / ".a.b.c.tmp"]
+    for path in folders:
+        path.mkdir()
+    left = run / ".checkpoint.npz.tinywgan-4242-0badf00e.tmp"      # what a kill -9 leaves
+    left.write_bytes(b"half a checkpoint")
+    status, out, err = train(capsys, "--out", str(run))
+    assert status == 0, err
+    assert "deleted 1 temporary file(s) an interrupted write left (%s)" % left.name in out
+    assert not left.exists() and all(p.read_text() == "mine\n" for p in mine)
+    assert all(p.is_dir() for p in folders)
+    assert resume(capsys, run)[0] == 0
+
+
+def test_a_kill_during_the_first_checkpoint_lets_train_start_again(tmp_path, capsys):
+    """kill -9 inside the first checkpoint's write: no checkpoint, rows in history.jsonl and a
+    temporary file. Before, only --force restarted it (deleting the history); now train does,
+    the rows set aside."""
+    run = tmp_path / "run"
+    script = ("import os, signal, sys\n"
+              "from tinywgan.job import checkpoint\n"
+              "def half(f, host):\n"
+              "    f.write(b'PK half a zip'); f.flush(); os.kill(os.getpid(), signal.SIGKILL)\n"
+              "checkpoint._write_npz = half\n"
+              "from tinywgan.cli import main\n"
+              "sys.exit(main(['train'] + sys.argv[1:]))\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-c", script, "--out", str(run)] + TINY, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    names = sorted(os.listdir(run))
+    assert "checkpoint.npz" not in names and iters(run) == [10]
+    assert [n for n in names if checkpoint.is_temporary(n)], names
+    rows = (run / "history.jsonl").read_text()
+    status, out, _ = resume(capsys, run)
+    assert status == 2                                      # nothing to resume
+    status, out, err = train(capsys, "--out", str(run))
+    assert status == 0, err
+    assert "set history.jsonl aside as history.jsonl.set-aside-1 (rows of a run that wrote no " \
+           "checkpoint" in out and "deleted 1 temporary file(s)" in out
+    assert (run / "history.jsonl.set-aside-1").read_text() == rows
+    assert iters(run) == [10, 20]
+
+
+def test_the_seconds_in_metrics_never_decrease(tmp_path, capsys):
+    """metrics.json's seconds are the checkpoint's: a resume with nothing to do leaves them
+    (1059.72 -> 1059.44 before), one that trains adds to them."""
+    run = tmp_path / "run"
+    assert train(capsys, "--out", str(run))[0] == 0
+    seconds = [json.loads((run / "metrics.json").read_text())["seconds"]]
+    assert seconds[0] == checkpoint.load(run / "checkpoint.npz")[1]["seconds"]
+    for flags in ([], [], ["--iters", "30"], []):
+        assert resume(capsys, run, *flags)[0] == 0
+        seconds.append(json.loads((run / "metrics.json").read_text())["seconds"])
+    assert seconds == sorted(seconds) and seconds[3] > seconds[2], seconds
+
+
+def test_a_no_op_resume_keeps_the_seconds_an_older_metrics_json_reported(tmp_path, capsys):
+    """An older tinywgan reported the loop's time after the last log step in metrics.json but
+    not in the checkpoint: a resume starts from the larger."""
+    run = tmp_path / "run"
+    assert train(capsys, "--out", str(run))[0] == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["seconds"] += 0.28
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    assert resume(capsys, run)[0] == 0
+    assert json.loads((run / "metrics.json").read_text())["seconds"] >= metrics["seconds"]
+    (run / "metrics.json").write_text("[" * 3000)               # not a number: no error
+    assert resume(capsys, run)[0] == 0
+    assert json.loads((run / "metrics.json").read_text())["seconds"] >= metrics["seconds"]

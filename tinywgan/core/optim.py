@@ -108,6 +108,11 @@ class Optimizer:
             array("%s.load_state_dict: params" % type(self).__name__, params, shape=(None,))
             for k in expected:
                 validate.state_like(type(self).__name__, k, d[k], params)
+        for k in expected:                  # second moments: an average of squares
+            if k in _SQUARES.get(type(self).__name__, ()) and bool((d[k] < 0).any()):
+                raise ValueError("%s.load_state_dict: d[%r] holds negative numbers; it is an "
+                                 "average of squared gradients, >= 0: the state was altered"
+                                 % (type(self).__name__, k))
         self.t, self._state, self._scratch = t, None, None
         self._pending = {k: d[k].copy() for k in expected} or None
 
@@ -237,6 +242,9 @@ class Adam(Optimizer):
         s *= step
         p -= s                                  # p <- p - step m / (sqrt(v) + eps_t)
 
+
+#: The state arrays that are averages of squares (>= 0), checked by load_state_dict.
+_SQUARES = {"RMSProp": ("ms",), "Adam": ("v",)}
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSProp, "adam": Adam}
 

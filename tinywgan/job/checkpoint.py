@@ -16,16 +16,22 @@ refused on write and on read.
 
 Why atomic: training runs are killed (time limits, Ctrl-C, full disks). ``save`` (through
 ``atomic_write``, which the run folder's other files use too) writes a temporary file
-``.NAME.PID.RANDOM.tmp`` in the target's directory, flushes it to disk (``fsync``) and only then
+``.NAME.tinywgan-PID-RANDOM.tmp`` in the target's directory, flushes it to disk (``fsync``) and only then
 renames it onto the target with ``os.replace``, which is atomic on POSIX and Windows. A crash at
 any point leaves either the old file or the new one, never half of one; an exception removes the
-temporary file, and after a kill -9 ``is_temporary`` names what the next start may delete. The
+temporary file, and after a kill -9 ``is_temporary`` names what the next start may delete: only
+names of the form ``.NAME.tinywgan-PID-HEX8.tmp``, which no user file matches by accident. The
 rename replaces a symbolic link at the target rather than writing through it, and the file gets
 the mode the user's umask gives (as ``open`` would), not ``mkstemp``'s 0600.
 
-Why bounded: a corrupt or hostile file can declare an array of any size in its header. ``load``
-reads every member's header first and refuses one whose declared size does not match the bytes
-the member holds, before anything is allocated.
+Why bounded: a corrupt or hostile file can declare an array of any size in its header, and a
+deflated member can expand about 1030 times (a 1 MB zip of zeros holds 1 GB). ``load`` reads the
+zip directory and every member's ``.npy`` header first (a few hundred bytes each) and refuses,
+before any array is decompressed or allocated: a duplicate member, a declared size that does not
+match the bytes the member holds, a meta over ``META_MAX`` bytes, names, shapes or dtypes that
+``expected(meta)`` (the caller's, e.g. from the config in the meta) does not allow, and a total
+over the machine's memory. Then each array is streamed into an array of its declared size, never
+more.
 
 Numbers that are not arrays (an optimizer's step counter ``t``) can go in ``arrays`` too: they
 are stored as 0-d arrays, and ``Optimizer.load_state_dict`` accepts 0-d int arrays back.
@@ -33,6 +39,7 @@ are stored as 0-d arrays, and ``Optimizer.load_state_dict`` accepts 0-d int arra
 import json
 import math
 import os
+import re
 import secrets
 import zipfile
 
@@ -43,7 +50,10 @@ from .. import backend
 FORMAT_VERSION = 1
 _VERSION_KEY = "__format_version__"
 _META_KEY = "__meta__"
-_TMP = ".tmp"           # atomic_write's temporary files: .NAME.PID.HEX.tmp
+_TMP = ".tmp"           # atomic_write's temporary files: .NAME.tinywgan-PID-HEX8.tmp
+_TMP_NAME = re.compile(r"\.(.+)\.tinywgan-([0-9]+)-([0-9a-f]{8})\.tmp\Z")
+META_MAX = 1 << 20      # bytes of meta JSON a checkpoint may hold
+_CHUNK = 1 << 20        # arrays are read in pieces of this many bytes
 _DEFLATE_MAX = 1032     # deflate's largest ratio of uncompressed to compressed bytes
 
 
@@ -88,8 +98,8 @@ def atomic_write(path, write):
     if not os.path.isdir(directory):
         raise FileNotFoundError("cannot write %r: the directory %r does not exist; create it "
                                 "first (os.makedirs)" % (path, directory))
-    tmp = os.path.join(directory, ".%s.%d.%s%s" % (os.path.basename(path), os.getpid(),
-                                                    secrets.token_hex(4), _TMP))
+    tmp = os.path.join(directory, ".%s.tinywgan-%d-%s%s" % (os.path.basename(path), os.getpid(),
+                                                            secrets.token_hex(4), _TMP))
     # O_EXCL: a new file, never an existing one or a link's target; 0o666 less the umask
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
@@ -105,14 +115,25 @@ def atomic_write(path, write):
     _fsync_directory(directory)             # make the rename itself durable (POSIX)
 
 
-def is_temporary(name):
-    """Whether a file name is one of ``atomic_write``'s temporary files (``.NAME.PID.HEX.tmp``):
-    after a kill -9 one may be left over, which the next writer may delete."""
-    return name.startswith(".") and name.endswith(_TMP) and name.count(".") >= 4
+def is_temporary(name, targets=None):
+    """Whether a file name is one of ``atomic_write``'s temporary files
+    (``.NAME.tinywgan-PID-HEX8.tmp``, HEX8 eight lowercase hex digits), for a target NAME in
+    ``targets`` if given: after a kill -9 one may be left over, which the next writer may delete.
+    A user's ``.notes.backup.tmp`` does not match. (Whether it is a regular file is the
+    caller's to check.)"""
+    m = _TMP_NAME.match(name) if isinstance(name, str) else None
+    return m is not None and (targets is None or m.group(1) in targets)
 
 
-def load(path):
-    """Read a checkpoint written by ``save``.
+def load(path, expected=None):
+    """Read a checkpoint written by ``save``, checking every size before allocating anything.
+
+    Inputs:
+    - path: the file.
+    - expected: None, or a function of the meta dict returning {name: (shape, dtype or None)}
+      for every array the file may hold (a dtype None: any integer dtype). It may raise
+      CheckpointError (a meta it refuses). Names it does not list, and other shapes or dtypes,
+      are refused before any array is read.
 
     Returns:
     - arrays: dict str -> NumPy array (host), in the order they were saved.
@@ -128,19 +149,42 @@ def load(path):
         raise CheckpointError("%r is not an .npz (zip) file: it is truncated or corrupt (a copy "
                               "cut short?), or not a tinywgan checkpoint. Use an earlier "
                               "checkpoint or start again" % path)
-    arrays = {}
     try:
         with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():                  # "name.npy" -> arrays["name"]
-                arrays[info.filename[:-4]] = _read_member(zf, info, path)
+            infos = zf.infolist()
+            seen, dup = set(), []
+            for info in infos:
+                if info.filename in seen:
+                    dup.append(info.filename)
+                seen.add(info.filename)
+            if dup:
+                raise CheckpointError("%r holds the member(s) %s twice (which one counts is up "
+                                      "to the reader): tinywgan writes each once, so the file "
+                                      "was altered" % (path, ", ".join(sorted(set(dup)))))
+            headers = {info.filename[:-4]: _read_header(zf, info, path) for info in infos}
+            small = {}
+            for key in (_VERSION_KEY, _META_KEY):        # small: read before the others
+                if key in headers:
+                    shape, dtype, info = headers[key]
+                    if math.prod(shape) * dtype.itemsize > META_MAX:
+                        raise CheckpointError("%r: its %s declares %d bytes, more than the %d "
+                                              "a checkpoint holds: the file is corrupt"
+                                              % (path, key, math.prod(shape) * dtype.itemsize,
+                                                 META_MAX))
+                    small[key] = _read_data(zf, info, shape, dtype)
+            _check_version(small.get(_VERSION_KEY), path)  # (only version 1 exists so far)
+            meta = _meta(small.get(_META_KEY), path)
+            arrays = {k: v for k, v in headers.items() if k not in (_VERSION_KEY, _META_KEY)}
+            if expected is not None:
+                _check_declared(arrays, expected(meta), path)
+            _check_memory(arrays, path)
+            return {k: _read_data(zf, info, shape, dtype)
+                    for k, (shape, dtype, info) in arrays.items()}, meta
     except CheckpointError:
         raise
     except (OSError, EOFError, zipfile.BadZipFile, ValueError, NotImplementedError) as e:
         raise CheckpointError("%r could not be read (%s: %s): the file is corrupt. Use an "
                               "earlier checkpoint" % (path, type(e).__name__, e)) from e
-    _check_version(arrays.pop(_VERSION_KEY, None), path)   # (only version 1 exists so far)
-    meta = _meta(arrays.pop(_META_KEY, None), path)
-    return arrays, meta
 
 
 def check_arrays(arrays, expected, where="checkpoint"):
@@ -229,8 +273,9 @@ def _path(path):
     return path
 
 
-def _read_member(zf, info, path):
-    """One member: its .npy header read and its size checked before the data are read."""
+def _read_header(zf, info, path):
+    """One member's (shape, dtype, info), from its zip entry and its .npy header only (a few
+    hundred bytes decompressed), its declared size checked against the bytes it holds."""
     if not info.filename.endswith(".npy"):  # np.savez writes only .npy members
         raise CheckpointError("%r holds %r, which is not an .npy array: not a tinywgan "
                               "checkpoint" % (path, info.filename))
@@ -248,20 +293,73 @@ def _read_member(zf, info, path):
                                   "not write" % (path, info.filename, version))
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
             else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read_header(f)
+        shape, fortran, dtype = read_header(f)
         if dtype.hasobject:
             raise CheckpointError(
                 "%r holds an object array %r, i.e. pickled data, which tinywgan never writes and "
                 "refuses to load (unpickling can run arbitrary code). Do not use this file unless "
                 "you trust its source and convert it yourself" % (path, info.filename[:-4]))
+        if fortran and len(shape) > 1:
+            raise CheckpointError("%r: member %r is stored in Fortran order, which tinywgan "
+                                  "does not write" % (path, info.filename))
         declared = math.prod(shape) * dtype.itemsize          # Python ints: no overflow
         held = info.file_size - f.tell()
     if declared != held:
         raise CheckpointError("%r: member %r declares shape %s %s (%d bytes) but holds %d bytes: "
                               "the file is corrupt" % (path, info.filename, shape, dtype,
                                                        declared, held))
+    return shape, dtype, info
+
+
+def _read_data(zf, info, shape, dtype):
+    """The member's array, streamed into an array of its declared size (never more bytes)."""
+    out = np.empty(shape, dtype=dtype)
+    view = memoryview(out.reshape(-1).view(np.uint8)) if out.size else memoryview(b"")
     with zf.open(info) as f:
-        return np.lib.format.read_array(f, allow_pickle=False)
+        version = np.lib.format.read_magic(f)
+        (np.lib.format.read_array_header_1_0 if version == (1, 0)
+         else np.lib.format.read_array_header_2_0)(f)
+        done = 0
+        while done < len(view):
+            piece = f.read(min(_CHUNK, len(view) - done))
+            if not piece:
+                raise EOFError("member %r ends after %d of its %d bytes"
+                               % (info.filename, done, len(view)))
+            view[done:done + len(piece)] = piece
+            done += len(piece)
+        if f.read(1):                       # (reading to the end checks the CRC too)
+            raise ValueError("member %r holds more than its %d bytes" % (info.filename, done))
+    return out
+
+
+def _check_declared(arrays, allowed, path):
+    """Names, shapes and dtypes from the headers against ``allowed`` (expected(meta))."""
+    wrong = []
+    for k, (shape, dtype, _) in arrays.items():
+        if k not in allowed:
+            wrong.append("unexpected %s" % k)
+            continue
+        want_shape, want_dtype = allowed[k]
+        if tuple(shape) != tuple(want_shape):
+            wrong.append("%s: expected shape %s, found %s" % (k, tuple(want_shape), shape))
+        if (dtype.kind not in "iu") if want_dtype is None else dtype != want_dtype:
+            wrong.append("%s: expected dtype %s, found %s"
+                         % (k, "an integer" if want_dtype is None else want_dtype, dtype))
+    if wrong:
+        raise CheckpointError("%s does not match the config it holds (checked before reading "
+                              "any array): %s. The file was altered or damaged"
+                              % (path, "; ".join(wrong)))
+
+
+def _check_memory(arrays, path):
+    """The declared arrays together fit in the machine's memory."""
+    from .preflight import memory_bytes, _size
+    need = sum(math.prod(shape) * dtype.itemsize for shape, dtype, _ in arrays.values())
+    have = memory_bytes()
+    if have is not None and need > have:
+        raise CheckpointError("%r declares arrays of %s in all, more than this machine's memory "
+                              "(%s): the file is damaged or not meant for this machine"
+                              % (path, _size(need), _size(have)))
 
 
 def _check_version(v, path):

@@ -22,6 +22,15 @@ def default_optimizer(method):
     return "rmsprop" if method == "wgan" else "adam"
 
 
+#: Upper bounds, checked by ``Config.validate`` before anything is built, of what the memory
+#: check (``preflight``, arithmetic on width, batch, eval_n...) cannot see: depth 10^6 of width 1
+#: holds few numbers but a million layer objects (3.4 GB of them, built before a checkpoint's
+#: arrays were compared), and 10^30 iterations train for ever. Far beyond a teaching run.
+LIMITS = {"iters": 10 ** 9, "depth": 1024, "n_critic": 10 ** 4}
+#: The smallest positive slope of 'leaky_relu:SLOPE' (0 is allowed: ReLU).
+LEAKY_SLOPE_MIN = 1e-6
+
+
 @dataclass
 class Config:
     """Everything a run depends on. ``PRESETS`` holds named starting points."""
@@ -64,6 +73,10 @@ class Config:
             for name in ("iters", "batch", "n_critic", "width", "depth", "latent", "log_every",
                          "curve_n", "eval_n"):
                 validate.count(name, getattr(self, name))
+            for name, high in LIMITS.items():
+                if getattr(self, name) > high:
+                    raise ValueError("%s must be at most %d, got %r (a bound checked before "
+                                     "anything is built)" % (name, high, getattr(self, name)))
             validate.count("eval_every", self.eval_every, low=0)
             if validate.count("checkpoint_every", self.checkpoint_every, low=0) % self.log_every:
                 raise ValueError("checkpoint_every must be a multiple of log_every (%d): a "
@@ -84,7 +97,12 @@ class Config:
                 validate.choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
             validate.choice("device", self.device, backend.DEVICES)
             validate.choice("dtype", self.dtype, tuple(backend.DTYPES))
-            get_activation(self.activation)
+            slope = getattr(get_activation(self.activation), "slope", None)
+            if slope is not None and 0 < slope < LEAKY_SLOPE_MIN:
+                raise ValueError("activation %r: a leaky_relu slope is 0 or in [%g, 1), got %r "
+                                 "(a smaller one is lost in float32 rounding, or flushed to 0 "
+                                 "as a subnormal on a GPU)" % (self.activation, LEAKY_SLOPE_MIN,
+                                                               slope))
         except (TypeError, ValueError) as e:
             raise ValueError("config: %s" % e) from None
         return self

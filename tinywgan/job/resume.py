@@ -11,7 +11,10 @@ A training checkpoint (``TrainingJob.save_checkpoint``) is a ``tinywgan.job.chec
 
 ``read`` checks all of it (names, shapes, exact dtypes, finite numbers, the meta's ranges)
 before a TrainingJob is built, so a bad file is refused with its name and what is wrong, never
-cast, and never found out at the first step.
+cast, and never found out at the first step. The meta comes first: its config is validated
+(``Config.validate`` bounds widths, depth and iterations) and ``expected_arrays`` derives from
+it, by arithmetic alone, the names, shapes and dtypes the arrays may have, which
+``checkpoint.load`` compares with the zip's .npy headers before it decompresses any array.
 
 **What a resume may change.** The saved config is the default; ``changes`` (field -> value)
 go over it. Everything that only steers the steps from here on may change: the length
@@ -32,6 +35,8 @@ import numpy as np
 from . import checkpoint
 from .checkpoint import CheckpointError
 from .config import default_optimizer, make_config
+from ..core.optim import make_optimizer
+from ..measure import data
 
 #: The fields a resumed run keeps from its checkpoint (the module docstring says why).
 FIXED = ("method", "dataset", "width", "depth", "latent", "activation", "optimizer", "dtype",
@@ -46,7 +51,18 @@ def read(path, changes=None):
     Returns (cfg, saved_cfg, arrays, t, seconds). Raises CheckpointError for a file that
     cannot be used, ValueError for a change that cannot be made.
     """
-    arrays, meta = checkpoint.load(path)
+    found = []
+
+    def expected(meta):
+        found.extend(_saved(path, meta))
+        return expected_arrays(found[0])
+    arrays, meta = checkpoint.load(path, expected)
+    saved, t, seconds = found
+    return resumed_config(saved, changes, t), saved, arrays, t, float(seconds)
+
+
+def _saved(path, meta):
+    """(saved Config, t, seconds) from a checkpoint's meta, each checked."""
     if not isinstance(meta.get("config"), dict) or "t" not in meta:
         raise CheckpointError("%s: not a tinywgan training checkpoint (its meta has no config "
                               "and t); it was written by something else" % path)
@@ -63,7 +79,30 @@ def read(path, changes=None):
             not math.isfinite(seconds) or seconds < 0:
         raise CheckpointError("%s: its training time %r is not a number >= 0: the file is "
                               "damaged" % (path, seconds))
-    return resumed_config(saved, changes, t), saved, arrays, t, float(seconds)
+    return saved, t, seconds
+
+
+def expected_arrays(cfg):
+    """{name: (shape, dtype)} of every array a training checkpoint of ``cfg`` may hold (the
+    optimizers' moments only once t > 0; t: dtype None, any integer), computed without building
+    anything: G and D's (P,) params as ``preflight.estimate`` counts them, spectral norm's u_l
+    (widths[l],), each optimizer's state."""
+    dt = np.dtype(cfg.dtype)
+    d = data.DATASETS[cfg.dataset]
+    hidden = [cfg.width] * cfg.depth
+    widths_g, widths_d = [cfg.latent] + hidden + [d], [d] + hidden + [1]
+    sizes = {"G": sum(a * b + b for a, b in zip(widths_g[:-1], widths_g[1:])),
+             "D": sum(a * b + b for a, b in zip(widths_d[:-1], widths_d[1:]))}
+    out = {"G/params": ((sizes["G"],), dt), "D/params": ((sizes["D"],), dt)}
+    if cfg.method == "wgan-sn":
+        out.update({"D/sn_u%d" % l: ((n,), dt) for l, n in enumerate(widths_d[:-1])})
+    name = _effective(cfg, "optimizer")
+    state = make_optimizer(name, lr=cfg.lr_d, **(dict(betas=cfg.betas) if name == "adam"
+                                                  else {}))._names
+    for opt, net in (("opt_d", "D"), ("opt_g", "G")):
+        out["%s/t" % opt] = ((), None)
+        out.update({"%s/%s" % (opt, k): ((sizes[net],), dt) for k in state})
+    return out
 
 
 def resumed_config(saved, changes=None, t=0):

@@ -80,7 +80,13 @@ def train_run(cfg, run_dir, resume=False, force=False, changes=None, quiet=False
                                  "at its first log step): train it anew without --resume"
                                  % folder.path)
         trainer = TrainingJob.from_checkpoint(folder.file("checkpoint.npz"), changes=changes)
-        folder.saved = trainer.t
+        # a metrics.json of this very iteration written by an older tinywgan may report more
+        # seconds than its checkpoint holds (the time after the last log step): never fewer
+        # (then the checkpoint is written again at the end, with them: saved_seconds None)
+        reported = _reported_seconds(folder, trainer.t)
+        folder.saved, folder.saved_seconds = trainer.t, trainer.seconds
+        if reported > trainer.seconds:
+            trainer.seconds, folder.saved_seconds = reported, None
     else:
         trainer = TrainingJob(cfg)
     folder.cfg = cfg = trainer.cfg
@@ -98,6 +104,10 @@ def train_run(cfg, run_dir, resume=False, force=False, changes=None, quiet=False
                 raise RunFolderError("%s holds a run (%s): continue it with --resume, train into "
                                      "another folder with --out, or replace it with --force"
                                      % (folder.path, held))
+            if not force:                   # rows of a run killed before its first
+                note = folder.set_aside("history.jsonl", "rows of a run that wrote no "
+                                        "checkpoint; this run starts again")
+                notes += [note] if note else []
             folder.clear()
             folder.write("history.jsonl", lambda f: None)
         folder.write_json("config.json", dataclasses.asdict(cfg))
@@ -105,6 +115,25 @@ def train_run(cfg, run_dir, resume=False, force=False, changes=None, quiet=False
         return _train_and_write(trainer, folder, quiet, figure)
     finally:
         folder.unlock()
+
+
+def _reported_seconds(folder, t):
+    """The seconds metrics.json reports for iteration t, or 0 (no such file, another
+    iteration, not a number: it is only a lower bound, never an error)."""
+    import json
+    try:
+        if os.path.getsize(folder.file("metrics.json")) > 1 << 20:
+            return 0.0
+        with open(folder.file("metrics.json"), "rb") as f:
+            found = json.loads(f.read().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return 0.0
+    seconds = found.get("seconds") if isinstance(found, dict) else None
+    if type(found.get("iters") if isinstance(found, dict) else None) is not int or \
+            found["iters"] != t or type(seconds) not in (int, float) or \
+            not 0 <= seconds < math.inf:
+        return 0.0
+    return float(seconds)
 
 
 def _header(trainer, folder, resume, quiet, notes):
@@ -143,11 +172,13 @@ def _train_and_write(trainer, folder, quiet, figure):
     if stopped():
         _save(trainer, folder)
         raise KeyboardInterrupt
-    if folder.saved != trainer.t or trainer.changed:
+    if folder.saved != trainer.t or trainer.changed or folder.saved_seconds is None:
         _save(trainer, folder)            # a resumed run with nothing left to do, or changed
     out = trainer.evaluate(floor_pairs=FLOOR_PAIRS)
-    out.update(iters=trainer.t, seconds=trainer.seconds, method=cfg.method, dataset=cfg.dataset,
-               device=cfg.device)
+    # the seconds are the checkpoint's (at this t), which a resume adds to: never fewer than
+    # a metrics.json reported before (the loop's time after the last log step is not counted)
+    out.update(iters=trainer.t, seconds=folder.saved_seconds, method=cfg.method,
+               dataset=cfg.dataset, device=cfg.device)
     out["w1_ratio"] = out["w1"] / out["w1_floor"] if out["w1_floor"] > 0 else math.inf
     folder.write_json("metrics.json", out)
     if figure:

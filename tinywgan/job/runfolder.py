@@ -7,9 +7,11 @@
     RUN_DIR/figure.png       the figure
     RUN_DIR/lock             while a trainer uses the folder: its pid
 
-1. **Nothing is overwritten by accident.** A folder that holds a run (a checkpoint, metrics, or
-   a history with rows) is continued (resume) or replaced (``clear``, the command line's
-   ``--force``), never trained over silently.
+1. **Nothing is overwritten by accident.** A folder that holds a run (a checkpoint or metrics)
+   is continued (resume) or replaced (``clear``, the command line's ``--force``), never trained
+   over silently. Nothing of a user's is deleted without ``--force``: a history that cannot be
+   used (rows of a run killed before its first checkpoint, a file that does not parse) is set
+   aside, renamed ``history.jsonl.set-aside-N``, with a note.
 2. **One trainer at a time.** ``lock`` writes the pid into ``lock`` and holds an exclusive
    ``flock`` on it. The kernel releases an flock when its process ends, however it ends
    (kill -9 included), so a lock file whose flock is free was left by a trainer that died: it is
@@ -19,12 +21,16 @@
    following it) or appended to with ``O_NOFOLLOW``, and ``check_files`` refuses a run file
    that is a symbolic link or not a regular file. Files get the mode the umask gives.
 4. **A crash leaves a usable folder.** ``lock`` deletes the temporary files an interrupted
-   ``atomic_write`` left, and ``history(t)`` cuts history.jsonl back to the checkpoint's
-   iteration t (the rows after it belong to iterations the resumed run does again) and drops
-   a line torn by a kill in the middle of a write.
+   ``atomic_write`` left (only regular files named ``.RUNFILE.tinywgan-PID-HEX8.tmp``, never a
+   user's look-alike or a folder), and ``history(t)`` cuts history.jsonl back to the
+   checkpoint's iteration t (the rows after it belong to iterations the resumed run does again)
+   and drops a last line torn by a kill in the middle of a write; a history with any other line
+   that does not parse (however deeply nested) is set aside whole. A kill during the first
+   checkpoint leaves no checkpoint: the next ``train`` starts again, the rows set aside.
 """
 import json
 import os
+import stat
 
 from . import checkpoint
 
@@ -55,6 +61,7 @@ class RunFolder:
             raise RunFolderError("%s is a file, not a folder: choose a folder for the run "
                                  "(--out runs/NAME)" % self.path)
         self.saved, self.cfg, self._lock_fd = None, None, None
+        self.saved_seconds = None           # the training seconds in the checkpoint on disk
 
     def file(self, name):
         return os.path.join(self.path, name)
@@ -73,6 +80,8 @@ class RunFolder:
     def holds_run(self):
         """What run the folder holds, as words ('checkpoint.npz, 80 history rows'), or ''."""
         found = [n for n in ("checkpoint.npz", "metrics.json") if os.path.exists(self.file(n))]
+        if not found:                       # rows alone: a run killed before its first
+            return ""                       # checkpoint, nothing to resume (set_aside keeps them)
         rows = len(self._read_rows()[0])
         return ", ".join(found + (["%d history row%s" % (rows, "" if rows == 1 else "s")] if rows
                                   else []))
@@ -112,7 +121,8 @@ class RunFolder:
         os.ftruncate(fd, 0)
         os.write(fd, b"%d\n" % os.getpid())
         self._lock_fd = fd
-        left = [n for n in os.listdir(self.path) if checkpoint.is_temporary(n)]
+        left = [n for n in os.listdir(self.path) if checkpoint.is_temporary(n, RUN_FILES)
+                and stat.S_ISREG(os.lstat(self.file(n)).st_mode)]
         for name in left:
             os.remove(self.file(name))
         if left:
@@ -137,6 +147,18 @@ class RunFolder:
             if os.path.lexists(self.file(name)):
                 os.remove(self.file(name))
 
+    def set_aside(self, name, why):
+        """Rename RUN_DIR/name to the first free name.set-aside-N, if it has any bytes; returns
+        a note for a person (or None)."""
+        path = self.file(name)
+        if not os.path.isfile(path) or os.path.islink(path) or os.path.getsize(path) == 0:
+            return None
+        n = 1
+        while os.path.lexists("%s.set-aside-%d" % (path, n)):
+            n += 1
+        os.rename(path, "%s.set-aside-%d" % (path, n))
+        return "set %s aside as %s.set-aside-%d (%s)" % (name, name, n, why)
+
     def write(self, name, write):
         """``write(f)`` fills RUN_DIR/name, atomically (``checkpoint.atomic_write``)."""
         checkpoint.atomic_write(self.file(name), write)
@@ -153,17 +175,24 @@ class RunFolder:
 
     def save_checkpoint(self, trainer):
         trainer.save_checkpoint(self.file("checkpoint.npz"))
-        self.saved = trainer.t
+        self.saved, self.saved_seconds = trainer.t, trainer.seconds
 
     # ---- reading -----------------------------------------------------------------------------
     def history(self, t):
         """The history rows up to iteration t, with history.jsonl rewritten to hold exactly
         them (rule 4). Returns (rows, notes for a person)."""
         rows, unreadable = self._read_rows()
+        notes = []
+        torn = unreadable == [self._lines] and self._lines not in self._deep
+        if unreadable and not torn:         # not a write cut short: the user's, kept aside
+            notes.append(self.set_aside("history.jsonl", "line %s do%s not parse; the run "
+                                        "resumes from its checkpoint" % (
+                                            ", ".join(map(str, unreadable[:5])) +
+                                            (", ..." if len(unreadable) > 5 else ""),
+                                            "es" if len(unreadable) == 1 else "")))
         kept = {r["iter"]: r for r in rows if r["iter"] <= t}            # the last row of each
         kept = sorted(kept.values(), key=lambda r: r["iter"])
-        notes = []
-        if unreadable:
+        if torn:
             notes.append("dropped %d unreadable line(s) of history.jsonl (line %s: a write cut "
                          "short)" % (len(unreadable), ", ".join(map(str, unreadable))))
         if len(kept) < len(rows):
@@ -180,13 +209,18 @@ class RunFolder:
             with open(self.file("history.jsonl"), "rb") as f:
                 lines = f.read().decode("utf-8", "replace").splitlines()
         except FileNotFoundError:
+            self._lines, self._deep = 0, set()
             return [], []
+        self._lines, self._deep = len(lines), set()
         rows, unreadable = [], []
         for i, line in enumerate(lines, 1):
             try:
                 row = json.loads(line)
             except ValueError:
                 row = None
+            except RecursionError:          # nested deeper than json.loads goes: not a torn
+                row = None                  # write (wedged every start before, issue 22)
+                self._deep.add(i)
             if isinstance(row, dict) and type(row.get("iter")) is int:
                 rows.append(row)
             elif line.strip():
