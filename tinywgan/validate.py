@@ -217,8 +217,8 @@ def net_memory(where, net, x, name="x", work=2):
     if have is not None and need > have:
         raise ValueError("%s: %s has %d rows, which need about %s of memory (%d arrays of %d "
                          "numbers per row in %s) but the machine has %s; pass fewer rows at a "
-                         "time" % (where, name, x.shape[0], _size(need), work, sum(net.widths),
-                                   net.dtype, _size(have)))
+                         "time" % (where, name, x.shape[0], size_text(need), work,
+                                   sum(net.widths), net.dtype, size_text(have)))
 
 
 def memory(where, what, need, hint):
@@ -227,14 +227,14 @@ def memory(where, what, need, hint):
     have = memory_bytes()
     if have is not None and need > have:
         raise ValueError("%s: %s need about %s of memory but the machine has %s; %s"
-                         % (where, what, _size(need), _size(have), hint))
+                         % (where, what, size_text(need), size_text(have), hint))
 
 
 @functools.lru_cache(maxsize=1)
 def memory_bytes():
     """The machine's memory in bytes (the smaller of the physical memory and a cgroup limit),
-    or None where it cannot be read; read once. (The same reading as the run's memory check,
-    ``tinywgan.job.preflight.memory_bytes``, which the core cannot import.)"""
+    or None where it cannot be read; read once. (The run's memory check,
+    ``tinywgan.job.preflight``, reads it here too.)"""
     try:
         have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
@@ -248,7 +248,7 @@ def memory_bytes():
     return have
 
 
-def _size(n):
+def size_text(n):
     """1536 -> '1.5 KB'."""
     for unit in ("bytes", "KB", "MB", "GB", "TB"):
         if n < 1024 or unit == "TB":

@@ -16,11 +16,12 @@ refused on write and on read.
 
 Why atomic: training runs are killed (time limits, Ctrl-C, full disks). ``save`` (through
 ``atomic_write``, which the run folder's other files use too) writes a temporary file
-``.NAME.tinywgan-PID-RANDOM.tmp`` in the target's directory, flushes it to disk (``fsync``) and only then
-renames it onto the target with ``os.replace``, which is atomic on POSIX and Windows. A crash at
-any point leaves either the old file or the new one, never half of one; an exception removes the
-temporary file, and after a kill -9 ``is_temporary`` names what the next start may delete: only
-names of the form ``.NAME.tinywgan-PID-HEX8.tmp``, which no user file matches by accident. The
+``.NAME.tinywgan-PID-RANDOM.tmp`` in the target's directory, flushes it to disk (``fsync``) and
+only then renames it onto the target with ``os.replace``, which is atomic on POSIX and Windows. A
+crash at any point leaves either the old file or the new one, never half of one; an exception
+removes the temporary file, and after a kill -9 ``is_temporary`` names what the next start may
+delete: only names of the form ``.NAME.tinywgan-PID-HEX8.tmp``, which no user file matches by
+accident. The
 rename replaces a symbolic link at the target rather than writing through it, and the file gets
 the mode the user's umask gives (as ``open`` would), not ``mkstemp``'s 0600.
 
@@ -353,7 +354,7 @@ def _check_declared(arrays, allowed, path):
 
 def _check_memory(arrays, path):
     """The declared arrays together fit in the machine's memory."""
-    from .preflight import memory_bytes, _size
+    from ..validate import memory_bytes, size_text as _size
     need = sum(math.prod(shape) * dtype.itemsize for shape, dtype, _ in arrays.values())
     have = memory_bytes()
     if have is not None and need > have:

@@ -27,9 +27,9 @@ step live in the GPU's memory, which CuPy checks itself (its OutOfMemoryError is
 MemoryError, which the command line reports in one line).
 """
 import importlib
-import os
 
 from ..measure import data
+from ..validate import memory_bytes, size_text as _size
 
 #: Optional libraries: import name -> (what needs it, its pip name, the extra of setup.py that
 #: installs it).
@@ -116,27 +116,3 @@ def check_memory(parts):
         raise ValueError("this needs about %s of memory but the machine has %s: %s; make the "
                          "largest smaller" % (_size(total(parts)), _size(have), ", ".join(
                              "%s %s" % (k, _size(b)) for k, b in largest_first)))
-
-
-def memory_bytes():
-    """The machine's memory in bytes (the smaller of the physical memory and a cgroup limit),
-    or None where it cannot be read."""
-    try:
-        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
-    for limit in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            with open(limit) as f:
-                have = min(have, int(f.read().strip()))
-        except (OSError, ValueError):       # absent, or "max"
-            pass
-    return have
-
-
-def _size(n):
-    """1536 -> '1.5 KB'."""
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if n < 1024 or unit == "TB":
-            return ("%d %s" if unit == "bytes" else "%.1f %s") % (n, unit)
-        n /= 1024
