@@ -21,9 +21,8 @@ only then renames it onto the target with ``os.replace``, which is atomic on POS
 crash at any point leaves either the old file or the new one, never half of one; an exception
 removes the temporary file, and after a kill -9 ``is_temporary`` names what the next start may
 delete: only names of the form ``.NAME.tinywgan-PID-HEX8.tmp``, which no user file matches by
-accident. The
-rename replaces a symbolic link at the target rather than writing through it, and the file gets
-the mode the user's umask gives (as ``open`` would), not ``mkstemp``'s 0600.
+accident. The rename replaces a symbolic link at the target rather than writing through it, and
+the file gets the mode the user's umask gives (as ``open`` would), not ``mkstemp``'s 0600.
 
 Why bounded: a corrupt or hostile file can declare an array of any size in its header, and a
 deflated member can expand about 1030 times (a 1 MB zip of zeros holds 1 GB). ``load`` reads the
