@@ -19,6 +19,8 @@ import dataclasses
 import os
 import sys
 
+from .oneline import INTERRUPTED, OneLineParser, parse
+
 
 def cmd_gradcheck(args):
     from .measure import gradcheck
@@ -270,7 +272,7 @@ def _add_train_flags(p):
 def build_parser():
     from . import __version__
     from .backend import DEVICES, DTYPES
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="tinywgan", description="Wasserstein GANs from scratch in NumPy/CuPy, every "
         "gradient derived by hand.", epilog="'python -m tinywgan COMMAND --help' lists a "
         "command's flags.")
@@ -319,9 +321,27 @@ def build_parser():
     return parser
 
 
+#: What Ctrl-C leaves behind, per command (train and table say it themselves, with numbers).
+_STOPPED = {
+    "sample": "the points were not written; run it again",
+    "gradcheck": "the checks were not finished and no table was printed; run it again "
+                 "(it takes seconds)",
+    "bench": "nothing was timed to the end and no result was printed; run it again (fewer "
+             "--repeats for a quick look)",
+    "exercises": "the exercises whose lines are printed above were graded, the others not; "
+                 "run it again to grade them all",
+    "bugzoo": "no bug's result, table or figure was written; run it again (name some BUGs "
+              "for fewer)",
+}
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    args = parse(build_parser(), argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:       # one line, exit 130, whatever the command was doing
+        return _fail(args.command, "interrupted; " + _STOPPED.get(
+            args.command, "nothing was finished; run it again"), INTERRUPTED)
 
 
 if __name__ == "__main__":
