@@ -336,11 +336,17 @@ _STOPPED = {
 
 
 def main(argv=None):
-    args = parse(build_parser(), argv)
+    args = None
     try:
+        args = parse(build_parser(), argv)
         return args.func(args)
     except KeyboardInterrupt:       # one line, exit 130, whatever the command was doing
-        return _fail(args.command, "interrupted; " + _STOPPED.get(
+        if args is None:
+            print("tinywgan: interrupted before the command started", file=sys.stderr)
+            return INTERRUPTED
+        return _fail(" ".join(filter(None, (args.command, getattr(args, "exercises_command",
+                                                                 None)))),
+                     "interrupted; " + _STOPPED.get(
             args.command, "nothing was finished; run it again"), INTERRUPTED)
 
 
