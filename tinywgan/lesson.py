@@ -99,9 +99,9 @@ def setup(config_class, smoke=None, full=None, threads=1, argv=None, signed=()):
     for budget, overrides in (("smoke", smoke), ("full", full), ("signed", dict.fromkeys(signed))):
         unknown = sorted(set(overrides or {}) - set(fields))
         if unknown:
-            raise TypeError("lesson.setup: %s names %s, not fields of %s"
-                            % ("signed" if budget == "signed" else "the %s budget" % budget,
-                               ", ".join(unknown), config_class.__name__))
+            raise TypeError("lesson.setup: %s %s, not fields of %s"
+                            % ("signed names" if budget == "signed" else "the %s budget sets"
+                               % budget, ", ".join(unknown), config_class.__name__))
     if threads:
         set_threads(threads)
     script = argv is None and not in_notebook()        # run as a script: its command line

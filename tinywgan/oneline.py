@@ -55,7 +55,7 @@ class OneLineParser(argparse.ArgumentParser):
         first = extras[0]
         close = difflib.get_close_matches(first.split("=")[0], flags, n=1) \
             if first.startswith("-") else []
-        return "unrecognized argument%s %s%s" % (
+        return "unrecognized argument%s: %s%s" % (
             "s" if len(extras) > 1 else "", " ".join(extras),
             " (did you mean %s?)" % close[0] if close else "")
 
