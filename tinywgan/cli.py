@@ -11,8 +11,10 @@
                 published rows
 
 A mistake at this boundary ends in one line on stderr, ``tinywgan COMMAND: what is wrong; what
-to do``, and a non-zero status (2: the arguments; 1: what happened when running them; 130:
-Ctrl-C, with the iteration saved and the command that resumes), never a traceback.
+to do``, and a non-zero status (2: the arguments, the flag named, never abbreviated
+(``tinywgan.oneline``); 1: what happened when running them; 130: Ctrl-C, with what was finished
+and, for train, the iteration saved and the command that resumes; no worker process is left),
+never a traceback.
 """
 import argparse
 import dataclasses
