@@ -186,6 +186,7 @@ def test_a_lesson_without_matplotlib_says_pip_install():
     assert r.stderr.count("\n") == 1 and "pip install matplotlib" in r.stderr, r.stderr
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ctrl_c_stops_a_lesson_and_its_workers(tmp_path):
     """Lesson 7's two forked workers ignore Ctrl-C; the lesson terminates them and says in one
     line what it wrote."""
