@@ -58,7 +58,8 @@ class Config:
     seed: int = 0              # of the weights and every draw
 
 
-cfg = lesson.setup(Config, smoke=dict(iters=20, every=5, batch=64, n_measure=512, width=16))
+cfg = lesson.setup(Config, smoke=dict(iters=20, every=5, batch=64, n_measure=512, width=16),
+                    signed=("angle",))
 
 # %%
 import math

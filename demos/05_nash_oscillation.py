@@ -40,7 +40,7 @@ class Config:
     print_every: int = 20     # rows of the printed table
 
 
-cfg = lesson.setup(Config, smoke=dict(steps=40, print_every=10))
+cfg = lesson.setup(Config, smoke=dict(steps=40, print_every=10), signed=("x0", "y0"))
 
 # %%
 import math

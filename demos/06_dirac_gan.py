@@ -90,7 +90,8 @@ class Config:
     lim: float = 2.5           # the panels show [-lim, lim]^2
 
 
-cfg = lesson.setup(Config, smoke=dict(iters=80, grid=7))    # 1x1 matrices: one BLAS thread
+cfg = lesson.setup(Config, smoke=dict(iters=80, grid=7),    # 1x1 matrices: one BLAS thread
+                    signed=("theta0", "psi0"))
 
 # %%
 import statistics

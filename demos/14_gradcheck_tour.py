@@ -45,7 +45,7 @@ class Config:
     kink_h: float = 1e-3          # (see kink_a)
 
 
-cfg = lesson.setup(Config, smoke={})         # a few seconds already: the smoke run is the run
+cfg = lesson.setup(Config, smoke={}, signed=("kink_a",))   # the smoke run is the run (seconds)
 
 # %%
 import numpy as np

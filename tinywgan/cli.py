@@ -11,13 +11,17 @@
                 published rows
 
 A mistake at this boundary ends in one line on stderr, ``tinywgan COMMAND: what is wrong; what
-to do``, and a non-zero status (2: the arguments; 1: what happened when running them; 130:
-Ctrl-C, with the iteration saved and the command that resumes), never a traceback.
+to do``, and a non-zero status (2: the arguments, the flag named, never abbreviated
+(``tinywgan.oneline``); 1: what happened when running them; 130: Ctrl-C, with what was finished
+and, for train, the iteration saved and the command that resumes; no worker process is left),
+never a traceback.
 """
 import argparse
 import dataclasses
 import os
 import sys
+
+from .oneline import INTERRUPTED, OneLineParser, parse
 
 
 def cmd_gradcheck(args):
@@ -270,7 +274,7 @@ def _add_train_flags(p):
 def build_parser():
     from . import __version__
     from .backend import DEVICES, DTYPES
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="tinywgan", description="Wasserstein GANs from scratch in NumPy/CuPy, every "
         "gradient derived by hand.", epilog="'python -m tinywgan COMMAND --help' lists a "
         "command's flags.")
@@ -319,9 +323,33 @@ def build_parser():
     return parser
 
 
+#: What Ctrl-C leaves behind, per command (train and table say it themselves, with numbers).
+_STOPPED = {
+    "sample": "the points were not written; run it again",
+    "gradcheck": "the checks were not finished and no table was printed; run it again "
+                 "(it takes seconds)",
+    "bench": "nothing was timed to the end and no result was printed; run it again (fewer "
+             "--repeats for a quick look)",
+    "exercises": "the exercises whose lines are printed above were graded, the others not; "
+                 "run it again to grade them all",
+    "bugzoo": "no bug's result, table or figure was written; run it again (name some BUGs "
+              "for fewer)",
+}
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    args = None
+    try:
+        args = parse(build_parser(), argv)
+        return args.func(args)
+    except KeyboardInterrupt:       # one line, exit 130, whatever the command was doing
+        if args is None:
+            print("tinywgan: interrupted before the command started", file=sys.stderr)
+            return INTERRUPTED
+        return _fail(" ".join(filter(None, (args.command, getattr(args, "exercises_command",
+                                                                 None)))),
+                     "interrupted; " + _STOPPED.get(
+            args.command, "nothing was finished; run it again"), INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -54,16 +54,23 @@ The rules:
 import argparse
 import ast
 import dataclasses
+import importlib.util
 import inspect
 import io
+import math
 import os
 import sys
 import textwrap
 import tokenize
 import typing
 
+from .oneline import INTERRUPTED, OneLineParser, ignore_sigint, worker_init
+
 SMOKE, FULL = "TINYWGAN_SMOKE", "TINYWGAN_FULL"
 FIGURES = "figures"                 # under the folder the lesson runs from
+
+_POOLS = []                         # map_jobs's worker pools now running
+_WRITTEN = []                       # the figures lesson.save wrote
 
 
 def in_notebook():
@@ -72,23 +79,32 @@ def in_notebook():
         os.path.basename(sys.argv[0]).startswith("ipykernel")
 
 
-def setup(config_class, smoke=None, full=None, threads=1, argv=None):
+def setup(config_class, smoke=None, full=None, threads=1, argv=None, signed=()):
     """``config_class()`` with the budget's overrides, then the command line's flags, applied.
 
     config_class: a dataclass, every field with a default. smoke / full: {field: value}, the
     budgets' overrides (full=None: the lesson has no full budget). threads: BLAS threads for
     this process (None: NumPy's default). argv: the flags (None: ``sys.argv[1:]`` when run as a
-    script, none in a notebook). Prints one line saying which budget and which changes ran.
+    script, none in a notebook). signed: the number fields that may be negative (the others
+    must keep their default's sign: a count whose default is positive must be >= 1, a seed
+    >= 0, a positive rate > 0; every float finite). Prints one line saying which budget and
+    which changes ran.
+
+    A value outside those ranges ends in one line naming the flag (exit 2), as does a missing
+    matplotlib (exit 1, with the pip install that adds it); Ctrl-C in a script ends in one line
+    saying what was written, its worker processes terminated, exit status 130.
     """
     default = config_class()
     fields = [f.name for f in dataclasses.fields(config_class)]
-    for budget, overrides in (("smoke", smoke), ("full", full)):
+    for budget, overrides in (("smoke", smoke), ("full", full), ("signed", dict.fromkeys(signed))):
         unknown = sorted(set(overrides or {}) - set(fields))
         if unknown:
-            raise TypeError("lesson.setup: the %s budget sets %s, not fields of %s"
-                            % (budget, ", ".join(unknown), config_class.__name__))
+            raise TypeError("lesson.setup: %s %s, not fields of %s"
+                            % ("signed names" if budget == "signed" else "the %s budget sets"
+                               % budget, ", ".join(unknown), config_class.__name__))
     if threads:
         set_threads(threads)
+    script = argv is None and not in_notebook()        # run as a script: its command line
     if argv is None:
         argv = [] if in_notebook() else sys.argv[1:]
     types = _field_types(config_class)
@@ -106,11 +122,68 @@ def setup(config_class, smoke=None, full=None, threads=1, argv=None):
         except (TypeError, ValueError) as e:
             parser.error("--%s: %s" % (name.replace("_", "-"), e))
     cfg = dataclasses.replace(cfg, **flags)
+    for name in flags:
+        why = _out_of_range(getattr(cfg, name), getattr(default, name), types[name],
+                            name in signed)
+        if why:
+            parser.error("--%s: %s" % (name.replace("_", "-"), why))
+    if importlib.util.find_spec("matplotlib") is None:
+        message = "this lesson draws its figure with matplotlib, which is not installed: " \
+                  "pip install matplotlib"
+        if in_notebook():
+            raise ImportError(message)
+        print("%s: %s" % (parser.prog, message), file=sys.stderr)
+        sys.exit(1)
+    if script:
+        _on_ctrl_c(parser.prog)
     changed = ["%s=%r" % (n, getattr(cfg, n)) for n in fields
                if getattr(cfg, n) != getattr(default, n)]
     print("configuration: %s budget%s" % (budget, "; " + ", ".join(changed) if changed else
                                           ", every field at its default"), flush=True)
     return cfg
+
+
+def _out_of_range(value, default, tp, signed):
+    """Why ``value`` is outside the range a field of type ``tp`` with this default allows, or
+    None: a float is finite; unless signed, an int whose default is positive is >= 1, one whose
+    default is 0 is >= 0, and a float whose default is positive is > 0."""
+    tp = _optional(tp) or tp
+    if value is None or tp not in (int, float) or isinstance(value, bool):
+        return None
+    if tp is float and not math.isfinite(value):
+        return "must be a finite number, got %r" % value
+    if signed or default is None and tp is float:
+        return None
+    positive = default is None or default > 0
+    if tp is int and positive and value < 1:
+        return "must be an int >= 1, got %r" % value
+    if tp is int and default == 0 and value < 0:
+        return "must be an int >= 0, got %r" % value
+    if tp is float and positive and value <= 0:
+        return "must be a number > 0, got %r" % value
+    return None
+
+
+def _on_ctrl_c(prog):
+    """Ctrl-C ends the script in one line saying what was written, no traceback: its worker
+    pools terminated, stdout flushed, exit status 130 (as a shell reports Ctrl-C)."""
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        if not issubclass(kind, KeyboardInterrupt):
+            return previous(kind, value, tb)
+        for pool in list(_POOLS):
+            pool.terminate()
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        print("%s: interrupted; %s; run it again (--smoke runs in seconds)"
+              % (prog, "it wrote %s before" % ", ".join(_WRITTEN) if _WRITTEN else
+                 "its figure was not written (the lesson writes it at the end)"),
+              file=sys.stderr, flush=True)
+        os._exit(INTERRUPTED)
+    sys.excepthook = hook
 
 
 def set_threads(n):
@@ -142,6 +215,7 @@ def save(fig, name, dpi=110):
     """Write ``fig`` to ``figures/name.png``, say so, show it in a notebook, close it."""
     path = figure_path(name + ".png")
     fig.savefig(path, dpi=dpi)
+    _WRITTEN.append(path)
     print("wrote %s" % path)
     if in_notebook():
         from IPython.display import Image, display
@@ -154,11 +228,18 @@ def save(fig, name, dpi=110):
 def map_jobs(fn, jobs, workers):
     """``fn`` over ``jobs``, results in order: in ``workers`` forked processes on Linux outside
     a notebook (each inherits the thread count and ``fn``, wherever it was defined), else one
-    after another in this process."""
+    after another in this process. The workers ignore Ctrl-C; this process terminates them
+    when it stops, early or not."""
     if workers > 1 and sys.platform.startswith("linux") and not in_notebook():
         import multiprocessing
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(fn, jobs)
+        with ignore_sigint():
+            pool = multiprocessing.get_context("fork").Pool(workers, initializer=worker_init)
+        _POOLS.append(pool)
+        try:
+            with pool:
+                yield from pool.imap(fn, jobs)
+        finally:
+            _POOLS.remove(pool)
     else:
         yield from map(fn, jobs)
 
@@ -192,7 +273,7 @@ def _field_types(config_class):
 
 def _parser(config_class, types, has_full):
     """An ArgumentParser with one flag per field (values kept as the strings given)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         description=_description(), formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Budgets: --smoke or %s=1 runs in seconds (as CI does)%s. A flag you give "
                "wins over the budget." % (SMOKE, "; --full or %s=1 runs the long version"

@@ -136,3 +136,88 @@ def test_setup_gives_numpy_one_blas_thread():
                              text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         assert out.stdout.splitlines()[-1] == "[1]", out.stdout
+
+
+# ------------------------------------------------------------------------------------------------
+# A lesson run as a script: bad values, a missing matplotlib and Ctrl-C end in one line
+# ------------------------------------------------------------------------------------------------
+
+def _demo(name, *flags, prelude=""):
+    import pathlib
+    import subprocess
+    root = pathlib.Path(__file__).resolve().parents[2]
+    code = ("import runpy, sys; %s; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], "
+            "run_name='__main__')" % (prelude or "pass"))
+    return subprocess.run([sys.executable, "-c", code, str(root / "demos" / name)] + list(flags),
+                          capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=str(root)))
+
+
+@pytest.mark.parametrize("name, flags, says", [
+    ("05_nash_oscillation.py", ["--eta", "-1"], "--eta: must be a number > 0, got -1.0"),
+    ("05_nash_oscillation.py", ["--eta", "inf"], "--eta: must be a finite number"),
+    ("07_clipping_vs_penalty.py", ["--iters", "0"], "--iters: must be an int >= 1, got 0"),
+    ("07_clipping_vs_penalty.py", ["--iter", "3"], "did you mean --iters?"),
+])
+def test_a_lesson_refuses_a_bad_value_in_one_line(name, flags, says):
+    r = _demo(name, *flags)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and says in r.stderr and "--help" in r.stderr, r.stderr
+
+
+def test_a_negative_start_is_allowed_where_the_lesson_says_signed(tmp_path):
+    with pytest.raises(SystemExit):
+        lesson.setup(_Signed, argv=["--rate", "-1"], threads=None)
+    cfg = lesson.setup(_Signed, argv=["--x0", "-1", "--count", "2"], threads=None, signed=("x0",))
+    assert cfg.x0 == -1.0 and cfg.count == 2
+
+
+@dataclass
+class _Signed:
+    rate: float = 0.1     # a learning rate
+    x0: float = 1.0       # a start, either sign
+    count: int = 3        # a count
+
+
+def test_a_lesson_without_matplotlib_says_pip_install():
+    r = _demo("05_nash_oscillation.py", "--smoke",
+              prelude="sys.modules['matplotlib'] = None")
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.count("\n") == 1 and "pip install matplotlib" in r.stderr, r.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_stops_a_lesson_and_its_workers(tmp_path):
+    """Lesson 7's two forked workers ignore Ctrl-C; the lesson terminates them and says in one
+    line what it wrote."""
+    import pathlib
+    import signal
+    import subprocess
+    import time
+    root = pathlib.Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "tests" / "job"))
+    try:
+        from test_interrupts import group_members
+    finally:
+        sys.path.pop(0)
+    p = subprocess.Popen([sys.executable, str(root / "demos" / "07_clipping_vs_penalty.py")],
+                         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, env=dict(os.environ, PYTHONPATH=str(root)))
+    try:
+        assert p.stdout.readline().startswith("configuration:")
+        time.sleep(1.5)                                   # the workers are training
+        assert p.poll() is None
+        t0 = time.monotonic()
+        os.killpg(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+        seconds = time.monotonic() - t0
+        time.sleep(0.3)
+        left = group_members(p.pid)
+    finally:
+        for pid in group_members(p.pid):
+            os.kill(pid, signal.SIGKILL)
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, err
+    assert err.count("\n") == 1 and "07_clipping_vs_penalty.py: interrupted;" in err, err
+    assert seconds < 5 and left == []

@@ -25,6 +25,13 @@ def main(args):
         print("tinywgan bugzoo: no bug named %s; the bugs are: %s"
               % (", ".join(map(repr, unknown)), "; ".join(known)), file=sys.stderr)
         return 2
+    if not args.no_figure:
+        from ..oneline import check_figure_path
+        try:
+            check_figure_path(args.figure)
+        except ValueError as e:
+            print("tinywgan bugzoo: %s (or --no-figure)" % e, file=sys.stderr)
+            return 2
     rows = run(args.bugs or None)
     for row in rows:
         print(describe(row) + "\n")

@@ -20,6 +20,7 @@ import sys
 import time
 
 from .. import backend
+from . import preflight
 from ..core import steps
 from ..core.layers import get_activation
 
@@ -96,12 +97,15 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
     if depth < 2:
         raise ValueError("bench needs depth >= 2: the floor counts the (W x W) products, and a "
                          "network with one hidden layer has none")
-    for name, v in (("repeats", repeats), ("iters_per_repeat", iters_per_repeat)):
-        if v < 1:
-            raise ValueError("bench: %s must be >= 1, got %r" % (name, v))
+    for name, v, least in (("repeats", repeats, 1), ("iters_per_repeat", iters_per_repeat, 1),
+                           ("warmup", warmup, 0)):
+        if v < least:
+            raise ValueError("--%s must be >= %d, got %r" % (name.replace("_", "-"), least, v))
     cfg = make_config("gan_toy", width=width, depth=depth, batch=batch, n_critic=n_critic,
                       dtype=dtype, device=device, fast=fast, method=method,
                       activation=activation)
+    if device == "cpu":     # the networks and a step, refused before anything is allocated
+        preflight.check_memory(preflight.estimate(cfg)[:2])
     trainer = TrainingJob(cfg)
     xp, dt = trainer.xp, trainer.D.dtype
     n = matmul_count(depth, n_critic, method, activation)

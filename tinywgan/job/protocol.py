@@ -112,6 +112,11 @@ def run_one(dataset, label, seed, iters=None, keep_samples=False):
     return out
 
 
+def _run_task(task):
+    """``run_one(*task)``, for a worker pool's imap."""
+    return run_one(*task)
+
+
 def run(datasets=DATASETS, labels=None, seeds=SEEDS, jobs=2, iters=None, progress=None):
     """Every (dataset, row, seed) run, over ``jobs`` worker processes (1: in this process).
     ``progress(done, total, result)`` after each. Returns the results in a fixed order; seed
@@ -137,17 +142,21 @@ def run(datasets=DATASETS, labels=None, seeds=SEEDS, jobs=2, iters=None, progres
         for task in tasks:
             done(run_one(*task))
     else:
-        import concurrent.futures
         import multiprocessing
+        from ..oneline import ignore_sigint, worker_init
         threads = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
         saved = {k: os.environ.get(k) for k in threads}
         os.environ.update({k: "1" for k in threads})        # inherited by the spawned workers
         try:
-            with concurrent.futures.ProcessPoolExecutor(
-                    jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-                for future in concurrent.futures.as_completed(
-                        [pool.submit(run_one, *task) for task in tasks]):
-                    done(future.result())
+            # Ctrl-C reaches this process alone (the workers ignore it from their start), and
+            # leaving the block terminates the workers at once: a KeyboardInterrupt, or an
+            # error in one run, leaves no process behind and waits for no run to finish.
+            with ignore_sigint():
+                pool = multiprocessing.get_context("spawn").Pool(
+                    max(1, min(jobs, len(tasks))), initializer=worker_init)
+            with pool:
+                for r in pool.imap_unordered(_run_task, tasks):
+                    done(r)
         finally:
             for k, v in saved.items():
                 if v is None:

@@ -36,8 +36,17 @@ def main(args):
     seeds = args.seeds if args.seeds is not None else \
         protocol.SEEDS_FULL if args.full else protocol.SEEDS
     log = sys.stderr if args.json else sys.stdout
+    from ..oneline import INTERRUPTED, check_figure_path, fail
+    if not args.no_figure:
+        try:
+            check_figure_path(args.figure)
+        except ValueError as e:
+            return fail("tinywgan table", "%s (or --no-figure)" % e, 2)
+
+    finished = [0, len(args.datasets) * len(args.methods or protocol.ROWS) * seeds]
 
     def progress(done, total, r):
+        finished[:] = [done, total]
         print("[%*d/%d] %-4s %-20s seed %d: %2d/%d modes, %5.1f %% high quality, reverse KL %s, "
               "%.0f s (cpu %.0f s)" % (len(str(total)), done, total, r["dataset"], r["label"],
                                        r["seed"], r["modes"], r["modes_total"],
@@ -52,6 +61,11 @@ def main(args):
     except (TypeError, ValueError) as e:
         print("tinywgan table: %s" % e, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:           # the workers are terminated already (protocol.run)
+        return fail("tinywgan table", "interrupted after %d of %d runs%s; no table or figure was "
+                    "written, and no run is saved: run it again (a quick look: fewer --seeds, "
+                    "--iters or --methods)" % (finished[0], finished[1], " (their lines are "
+                                               "above)" if finished[0] else ""), INTERRUPTED)
     summary = protocol.summarise(results)
     if not args.no_figure:
         try:
