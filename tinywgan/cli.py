@@ -21,14 +21,14 @@ import dataclasses
 import os
 import sys
 
-from .oneline import INTERRUPTED, OneLineParser, parse
+from .oneline import INTERRUPTED, OneLineParser, fail, parse
 
 
 def cmd_gradcheck(args):
     from .measure import gradcheck
     from .measure.finitediff import format_table
     if args.seed < 0:
-        return _fail("gradcheck", "--seed must be an int >= 0, got %d" % args.seed, 2)
+        return fail("tinywgan gradcheck", "--seed must be an int >= 0, got %d" % args.seed, 2)
     rows = gradcheck.run_all(seed=args.seed)
     print(format_table(rows))
     failed = [r for r in rows if not r["ok"]]
@@ -45,8 +45,7 @@ def cmd_bench(args):
                       repeats=args.repeats, iters_per_repeat=args.iters_per_repeat,
                       warmup=args.warmup, fast=args.fast)
     except (ValueError, RuntimeError) as e:
-        print("tinywgan bench: %s" % e, file=sys.stderr)
-        return 2
+        return fail("tinywgan bench", e, 2)
     print(json.dumps(r) if args.json else bench.format_result(r))
     return 0
 
@@ -63,7 +62,7 @@ def cmd_train(args):
         fields["warmup"] = True
     given = {k: v for k, v in fields.items() if v is not None}
     if args.resume and (args.preset or args.force):
-        return _fail("train", "--resume continues a run with its own settings; %s: drop it"
+        return fail("tinywgan train", "--resume continues a run with its own settings; %s: drop it"
                      % ("--preset picks the settings of a new run" if args.preset
                         else "--force replaces a run"), 2)
     folder = None
@@ -81,19 +80,20 @@ def cmd_train(args):
                       changes=given if args.resume else None, quiet=args.quiet,
                       figure=not args.no_figure)
     except KeyboardInterrupt:
-        return _fail("train", "interrupted; " + _kept(folder), 130)
+        return fail("tinywgan train", "interrupted; " + _kept(folder), INTERRUPTED)
     except TrainingDiverged as e:
-        return _fail("train", _diverged(e, folder), 1)
+        return fail("tinywgan train", _diverged(e, folder), 1)
     except CheckpointError as e:                    # a file that cannot be used: exit 1
-        return _fail("train", e, 1)
+        return fail("tinywgan train", e, 1)
     except ValueError as e:                         # the arguments: exit 2
-        return _fail("train", e, 2)
+        return fail("tinywgan train", e, 2)
     except (ImportError, RuntimeError) as e:        # a missing library, CuPy without a GPU
-        return _fail("train", e, 1)
+        return fail("tinywgan train", e, 1)
     except MemoryError as e:
-        return _fail("train", "out of memory (%s); make width, batch or eval_n smaller" % e, 1)
+        return fail("tinywgan train", "out of memory (%s); make width, batch or eval_n smaller"
+                    % e, 1)
     except OSError as e:                            # a full disk, no permission
-        return _fail("train", _os_error(e, folder), 1)
+        return fail("tinywgan train", _os_error(e, folder), 1)
     print("done: %d iterations in %.1f s of training; W1 %.4f on %d points (floor %.4f, ratio "
           "%.2f)%s" % (m["iters"], m["seconds"], m["w1"], m["eval_n"], m["w1_floor"],
                        m["w1_ratio"], ", modes %d/%d, high quality %.3f"
@@ -146,13 +146,13 @@ def cmd_sample(args):
         points, cfg = sample_run(args.run_dir, args.n, args.o, device=args.device,
                                  seed=args.seed, grid=args.grid)
     except CheckpointError as e:
-        return _fail("sample", e, 1)
+        return fail("tinywgan sample", e, 1)
     except ValueError as e:
-        return _fail("sample", e, 2)
+        return fail("tinywgan sample", e, 2)
     except (ImportError, RuntimeError, MemoryError) as e:
-        return _fail("sample", e, 1)
+        return fail("tinywgan sample", e, 1)
     except OSError as e:
-        return _fail("sample", "could not write %s (%s)" % (e.filename or args.o,
+        return fail("tinywgan sample", "could not write %s (%s)" % (e.filename or args.o,
                                                              e.strerror or e), 1)
     print("wrote %d points of %s, shape %s float32 (seed %d), to %s"
           % (points.shape[0], cfg.dataset, points.shape, args.seed, args.o))
@@ -162,12 +162,6 @@ def cmd_sample(args):
     if args.grid:
         print("drew the first %d as an image grid in %s" % (min(len(points), 100), args.grid))
     return 0
-
-
-def _fail(command, message, status):
-    """One line on stderr, ``tinywgan COMMAND: what is wrong; what to do``; returns status."""
-    print("tinywgan %s: %s" % (command, str(message).replace("\n", " ")), file=sys.stderr)
-    return status
 
 
 CONFIG_FLAGS = ["method", "dataset", "iters", "batch", "n_critic", "width", "depth",
@@ -344,11 +338,9 @@ def main(argv=None):
         return args.func(args)
     except KeyboardInterrupt:       # one line, exit 130, whatever the command was doing
         if args is None:
-            print("tinywgan: interrupted before the command started", file=sys.stderr)
-            return INTERRUPTED
-        return _fail(" ".join(filter(None, (args.command, getattr(args, "exercises_command",
-                                                                 None)))),
-                     "interrupted; " + _STOPPED.get(
+            return fail("tinywgan", "interrupted before the command started", INTERRUPTED)
+        command = " ".join(filter(None, (args.command, getattr(args, "exercises_command", None))))
+        return fail("tinywgan " + command, "interrupted; " + _STOPPED.get(
             args.command, "nothing was finished; run it again"), INTERRUPTED)
 
 

@@ -1,5 +1,6 @@
-"""Argument checks, written once: every public function that takes a number, a count or a
-choice uses these, so every message reads the same way and says what was expected.
+"""Argument checks, written once, used at the doors: the public functions, the Config and the
+command line check what a user gives them with these, so every message reads the same way and
+says what was expected; the inner calls of a step do not check again (``tinywgan.core``).
 
     lam = validate.number("gradient_penalty: lam", lam, low=0)      # a finite real >= 0
     n = validate.count("n", n)                                      # an int >= 1
@@ -11,9 +12,9 @@ A number is a Python or NumPy real (``np.float32(10)`` and ``10`` alike), never 
 is an int in Python, and accepting it hides a slip). A wrong type raises TypeError; a value that
 is not finite or is out of range raises ValueError. Both name the argument.
 
-Arrays: ``array`` reads only an array's type, dtype and shape, never its values, so the functions
-of a training step (the MLP's passes, the losses, the optimizers) check every call without a
-device sync; whether the numbers are finite is checked where it is free (``host_array``, for the
+Arrays: ``array`` reads only an array's type, dtype and shape, never its values, so a door that
+a training step passes every time (the MLP's forward, a step function, an optimizer) checks
+without a device sync; whether the numbers are finite is checked where it is free (``host_array``, for the
 host-side metrics; ``MLP(check_finite=True)`` on its inputs) and by the trainer on its losses.
 Integer arrays are refused, not cast: an integer critic output would give all-zero gradients;
 so are float16 (tinywgan computes in float32 or float64) and, where an array is written in
@@ -29,11 +30,10 @@ import os
 
 import numpy as np
 
-from .backend import is_strict_array, get_array_module, to_numpy
-
+from .backend import DTYPES, is_strict_array, get_array_module, to_numpy
 
 #: The dtypes tinywgan computes in (``backend.DTYPES``): float16 and longdouble are refused.
-FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+FLOATS = tuple(np.dtype(d) for d in DTYPES.values())
 
 
 def _is_real(value):

@@ -47,7 +47,7 @@ from collections import namedtuple
 
 from .. import backend, validate
 from .lipschitz import SpectralNorm
-from .penalty import check_penalty_args, gradient_penalty
+from .penalty import gradient_penalty
 from .layers import (activation_backward, activation_forward, get_activation, linear_forward,
                      linear_input_grad)
 
@@ -262,7 +262,9 @@ class MLP:
         which checks the arguments.
         Inputs: x_hat: (N, d_0). Returns (R: 0-d array, norms: (N,))."""
         validate.critic("gradient penalty", self)
-        check_penalty_args("gradient penalty", lam, target, one_sided)
+        validate.number("gradient penalty: lam", lam, low=0)
+        validate.number("gradient penalty: target", target, low=0)
+        validate.flag("gradient penalty: one_sided", one_sided)
         validate.net_input("gradient penalty", self, x_hat, "x_hat", work=16)
         validate.writable("gradient penalty: the network's grads", self.grads)
         return gradient_penalty(self, x_hat, lam, target, one_sided)

@@ -33,6 +33,7 @@ class Optimizer:
     state arrays) and ``_update(p, g, t)``, the rule itself, with ``t`` the 1-based step."""
 
     _names = ()
+    _squares = ()           # the state arrays that are averages of squares, >= 0 (loaded: checked)
 
     def __init__(self, lr):
         self.lr = _positive("lr", lr)
@@ -109,7 +110,7 @@ class Optimizer:
             for k in expected:
                 validate.state_like(type(self).__name__, k, d[k], params)
         for k in expected:                  # second moments: an average of squares
-            if k in _SQUARES.get(type(self).__name__, ()) and bool((d[k] < 0).any()):
+            if k in self._squares and bool((d[k] < 0).any()):
                 raise ValueError("%s.load_state_dict: d[%r] holds negative numbers; it is an "
                                  "average of squared gradients, >= 0: the state was altered"
                                  % (type(self).__name__, k))
@@ -173,6 +174,7 @@ class RMSProp(Optimizer):
     """
 
     _names = ("ms",)
+    _squares = ("ms",)
 
     def __init__(self, lr=5e-5, alpha=0.9, eps=1e-8):
         super().__init__(lr)
@@ -213,6 +215,7 @@ class Adam(Optimizer):
     """
 
     _names = ("m", "v")
+    _squares = ("v",)
 
     def __init__(self, lr=1e-4, betas=(0.5, 0.9), eps=1e-8):
         super().__init__(lr)
@@ -242,9 +245,6 @@ class Adam(Optimizer):
         s *= step
         p -= s                                  # p <- p - step m / (sqrt(v) + eps_t)
 
-
-#: The state arrays that are averages of squares (>= 0), checked by load_state_dict.
-_SQUARES = {"RMSProp": ("ms",), "Adam": ("v",)}
 
 OPTIMIZERS = {"sgd": SGD, "rmsprop": RMSProp, "adam": Adam}
 

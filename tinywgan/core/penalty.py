@@ -77,7 +77,6 @@ Under spectral normalisation every W above is the W_used = W / sigma the forward
 and the caller maps dW_used onto the raw W (``MLP.spectral_backward``).
 """
 from ..backend import get_array_module
-from ..validate import flag, number
 from .layers import activation_input_grad_backward, linear_input_grad_backward
 
 
@@ -100,14 +99,6 @@ def penalty_head(grad_x, lam, target=1.0, one_sided=False):
     R = lam / N * (gap * gap).sum()
     unit = grad_x / xp.maximum(norms, xp.finfo(grad_x.dtype).tiny)[:, None]   # g/||g||, 0 at 0
     return R, norms, (2 * lam / N * gap)[:, None] * unit                   # (N, d)
-
-
-def check_penalty_args(where, lam, target, one_sided):
-    """The penalty's numbers, checked at a door (``MLP.gradient_penalty``,
-    ``steps.critic_grads``): lam >= 0, target >= 0, one_sided a bool."""
-    number(where + ": lam", lam, low=0)
-    number(where + ": target", target, low=0)
-    flag(where + ": one_sided", one_sided)
 
 
 def gradient_penalty(net, x_hat, lam, target=1.0, one_sided=False):

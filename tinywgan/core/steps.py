@@ -54,7 +54,7 @@ shows what that does to convergence).
 from ..validate import choice, critic, net_memory, number
 from .lipschitz import clip_weights
 from .losses import GAN_LOSSES, critic_loss, generator_loss
-from .penalty import check_penalty_args, gradient_penalty
+from .penalty import gradient_penalty
 
 #: Every method a critic can be trained with (the choice list the CLI and the Config read).
 METHODS = ("wgan-gp", "wgan-lp", "wgan", "wgan-sn", "gan")
@@ -72,7 +72,7 @@ def check_critic_args(where, D, method, lam, r1, r2):
     known method, lam, r1, r2 numbers >= 0. Returns (r1, r2) as floats."""
     critic(where, D)
     choice(where + ": method", method, METHODS)
-    check_penalty_args(where, lam, 1.0, False)
+    number(where + ": lam", lam, low=0)
     return number(where + ": r1", r1, low=0), number(where + ": r2", r2, low=0)
 
 
