@@ -4,8 +4,10 @@ lessons (this module imports nothing heavy):
 - ``OneLineParser``: an argparse parser whose mistakes end in ONE line on stderr, ``PROG:
   --flag: what is wrong (what is allowed); see PROG --help``, exit status 2, no usage dump,
   and no abbreviated flags (``--iter`` is not ``--iters``);
+- ``fail``: any other mistake or stop, one line ``PROG: message`` on stderr, and its status
+  (``INTERRUPTED``, 130, after Ctrl-C);
 - ``check_figure_path``: a figure's path checked before the work starts;
-- ``ignore_sigint``: worker processes started under it ignore Ctrl-C, so that the parent
+- ``ignore_sigint`` and ``worker_init``: worker processes ignore Ctrl-C, so that the parent
   alone decides (it terminates them and says what was finished).
 """
 import argparse
