@@ -11,7 +11,7 @@
 #
 #     V(D*) = 2 JSD(p_r, p_g) - 2 log 2.
 #
-# Sign convention: the library's ``losses.gan_discriminator_loss`` is the loss D *descends*,
+# Sign convention: the library's ``steps.gan_discriminator_loss`` is the loss D *descends*,
 #
 #     L_disc = -E_r log D(x) - E_g log(1 - D(x)) = -V(D),
 #
@@ -67,10 +67,9 @@ from tinywgan import MLP, get_activation
 from tinywgan.measure import metrics
 from tinywgan.backend import rng
 from tinywgan.measure.data import mixture_1d, mixture_1d_pdf
-from tinywgan.core.losses import gan_discriminator_loss
+from tinywgan.core.steps import fit_critic, gan_discriminator_loss
 from tinywgan.core.optim import Adam
 from tinywgan.measure.plot import pyplot
-from tinywgan.core.loop import fit_critic
 
 plt = pyplot()                   # matplotlib, file-only backend
 

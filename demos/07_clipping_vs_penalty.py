@@ -74,8 +74,7 @@ import numpy as np
 
 from tinywgan import MLP, backend, fast
 from tinywgan.core import steps
-from tinywgan.core.loop import Trainer
-from tinywgan.core.losses import wasserstein_critic_loss
+from tinywgan.core.steps import Trainer, wasserstein_critic_loss
 from tinywgan.core.optim import Adam, RMSProp
 from tinywgan.measure import data, metrics
 from tinywgan.measure.plot import pyplot

@@ -74,7 +74,7 @@ import numpy as np
 from tinywgan import backend
 from tinywgan.measure import data, metrics
 from tinywgan.job import TrainingJob, make_config
-from tinywgan.core.losses import gan_discriminator_loss
+from tinywgan.core.steps import gan_discriminator_loss
 from tinywgan.measure.plot import pyplot
 
 DATASET = "8gaussians"

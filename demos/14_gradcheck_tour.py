@@ -20,7 +20,7 @@
 # - a wrong backward: 1e-3..1, far above the tolerance 1e-6.
 #
 # Last, ONE deliberately broken backward (``tinywgan.bugzoo``): tanh whose penalty double
-# backward drops the s'' path (A_bar = gA_bar * gH * s''(a); ``tinywgan/core/penalty.py``,
+# backward drops the s'' path (A_bar = gA_bar * gH * s''(a); ``tinywgan/core/mlp.py``,
 # step 4), the
 # bug of from-scratch WGAN-GP implementations such as the numpy-ml library's. Its first-order
 # checks still pass; only the second-order checks catch it.
@@ -52,7 +52,7 @@ import numpy as np
 
 from tinywgan import bugzoo
 from tinywgan.measure import finitediff, gradcheck
-from tinywgan.core.layers import ACTIVATIONS, get_activation
+from tinywgan.core.mlp import ACTIVATIONS, get_activation
 from tinywgan.measure.plot import pyplot
 
 plt = pyplot()                   # matplotlib, file-only backend

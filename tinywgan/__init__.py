@@ -23,8 +23,8 @@ import importlib
 __version__ = "0.2.0"
 __all__ = ["MLP", "Trainer", "TrainingJob", "array_module", "get_activation", "get_array_module",
            "make_config", "to_numpy"]
-_HOME = {"MLP": "core.mlp", "Trainer": "core.loop", "TrainingJob": "job.training",
-         "make_config": "job.config", "array_module": "backend", "get_activation": "core.layers",
+_HOME = {"MLP": "core.mlp", "Trainer": "core.steps", "TrainingJob": "job.training",
+         "make_config": "job.config", "array_module": "backend", "get_activation": "core.mlp",
          "get_array_module": "backend", "to_numpy": "backend"}
 
 

@@ -187,8 +187,8 @@ def _add_train_flags(p):
     from .backend import DEVICES, DTYPES
     from .job.config import Config, METHODS, PRESETS, default_optimizer
     from .measure.data import DATASETS, DIGITS_N
-    from .core.layers import ACTIVATIONS
-    from .core.losses import GAN_LOSSES
+    from .core.mlp import ACTIVATIONS
+    from .core.steps import GAN_LOSSES
     from .core.optim import OPTIMIZERS
     from .job.resume import FIXED
     from .job.run import FLOOR_PAIRS

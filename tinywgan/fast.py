@@ -2,21 +2,21 @@ r"""The fused steps: a second implementation of ``tinywgan.core.steps`` (``gener
 ``critic_grads``, ``generator_grads``: the same signatures, the same numbers, the same random
 inputs), in fewer, larger products on buffers allocated once.
 
-Read ``tinywgan/core/steps.py`` and ``tinywgan/core/penalty.py`` first: they are the derivation.
+Read ``tinywgan/core/steps.py`` and ``tinywgan/core/mlp.py`` first: they are the derivation.
 This module computes exactly their numbers (``tests/test_fast.py``: to 1e-12 in float64; the
 products only sum in another order), and ``python -m tinywgan gradcheck`` checks it against finite
 differences too. The main job chooses between the two in one place
 (``tinywgan.job.training.build_parts``); a Trainer takes either as its ``step_fns``.
 
-The derivation is not repeated here: the numbered steps below are penalty.py's steps (1)-(4)
-rearranged onto stacked rows, and each names the plain function it stands for.
+The derivation is not repeated here: the numbered steps below are the penalty's steps (1)-(4)
+(``tinywgan.core.mlp.gradient_penalty``) rearranged onto stacked rows, and each names the plain function it stands for.
 
 When it applies (``applies``): a method of ``FUSED_METHODS`` (spectral norm keeps the plain
 steps), networks whose activation is piecewise linear (ReLU, leaky ReLU). Two identities then
 do the work:
 
     s(a) = a * s'(a)             the forward computes the mask s'(A[l]) once, H[l+1] = A[l] mask[l]
-    s''(a) = 0                   the penalty's second-order path is empty (penalty.py, step 4)
+    s''(a) = 0                   the penalty's second-order path is empty (its step 4)
 
 **One critic step stacks the inputs as rows** of one matrix, ``X = H[0]: (R, d)``, in three
 named row blocks: ``REAL`` = x_real, ``FAKE`` = x_fake, ``INTERP`` = x_hat (R = 3B; without a
@@ -28,7 +28,7 @@ penalty R = 2B and there is no INTERP block). Then, one product per layer over a
    (``MLP.backprop``) on every row at once. On the REAL and FAKE rows it is the loss's
    backward; on the INTERP rows, seeded with 1, it is the penalty's step (1), gA = df/dA: one
    product serves both. The input gradient is ``g = gA[0] W[0]^T`` on the INTERP rows only.
-3. Penalty: step (2), ``penalty.penalty_head`` itself, then step (3)'s reverse pass on the
+3. Penalty: step (2), ``mlp.penalty_head`` itself, then step (3)'s reverse pass on the
    INTERP rows (its A_bar is 0 here), writing gH_bar[l] over the INTERP rows of H[l], which
    nothing needs any more.
 4. Weight gradients, ONE product per layer over all rows:
@@ -65,10 +65,9 @@ forward 3, backward 3, weight gradient 3, penalty reverse 1, plus 1 for ``genera
 the plain steps need (``bench.matmul_count``), in products 3x as tall.
 """
 from .backend import get_array_module
-from .core.layers import LeakyReLU, ReLU
-from .core.losses import GAN_LOSSES, critic_loss, generator_loss
-from .core.penalty import penalty_head
-from .core.steps import INTERPOLATING, check_critic_args, interpolates
+from .core.mlp import LeakyReLU, ReLU, penalty_head
+from .core.steps import (GAN_LOSSES, INTERPOLATING, check_critic_args, critic_loss,
+                         generator_loss, interpolates)
 from .validate import choice
 
 #: The methods the fused steps compute (spectral norm, 'wgan-sn', keeps the plain steps).

@@ -25,6 +25,7 @@ shapes alone and refused when it exceeds the machine's memory (``memory``, ``net
 a message naming the argument, before NumPy's bare MemoryError.
 """
 import functools
+import inspect
 import math
 import os
 
@@ -230,6 +231,16 @@ def memory(where, what, need, hint):
                          % (where, what, size_text(need), size_text(have), hint))
 
 
+def params_memory(widths, n_params, n_W, n_b, dtype, spectral_norm, bias):
+    """An MLP's buffers: params and grads (n_params each), W / sigma and its gradient under
+    spectral norm (n_W each), the constant biases and their spare gradient without bias (n_b)."""
+    sn = ", and W / sigma with its gradient" if spectral_norm else ""
+    memory("MLP", "widths %s (params and grads: 2 x %d numbers in %s%s)"
+           % (widths, n_params, dtype, sn),
+           (2 * n_params + (2 * n_W if spectral_norm else 0) + (0 if bias else 2 * n_b))
+           * dtype.itemsize, "make the widths smaller")
+
+
 @functools.lru_cache(maxsize=1)
 def memory_bytes():
     """The machine's memory in bytes (the smaller of the physical memory and a cgroup limit),
@@ -286,6 +297,52 @@ def state_like(where, name, a, params):
         raise ValueError("%s: loaded state %r is %s %s but params are %s %s; load the state saved "
                          "with this model (same widths and dtype)"
                          % (where, name, a.shape, a.dtype, params.shape, params.dtype))
+
+
+def optimizer_state(where, d, names, squares, params=None):
+    """An optimizer's ``state_dict`` to load: a dict holding "t" and, when t > 0, exactly the 1-D
+    arrays ``names`` (those in ``squares`` averages of squares, >= 0), of ``params``' shape and
+    dtype if it is given. Returns (t, the set of array names)."""
+    if not isinstance(d, dict):
+        raise TypeError("%s.load_state_dict: d must be the dict state_dict() returned, got %s"
+                        % (where, type(d).__name__))
+    t = step_counter(d.get("t", None))
+    expected = set(names) if t > 0 else set()
+    missing, unexpected = sorted(expected - set(d)), sorted(set(d) - expected - {"t"})
+    if missing or unexpected:
+        raise ValueError("%s.load_state_dict: d is missing %s, has unexpected %s (t = %d); "
+                         "with t > 0 it holds exactly %s. Was it saved by another optimizer?"
+                         % (where, missing, unexpected, t, ["t"] + list(names)))
+    for k in expected:
+        if getattr(d[k], "ndim", None) != 1:
+            raise ValueError("%s.load_state_dict: d[%r] must be a 1-D array, got %r"
+                             % (where, k, getattr(d[k], "shape", d[k])))
+    if params is not None:
+        array("%s.load_state_dict: params" % where, params, shape=(None,))
+        for k in expected:
+            state_like(where, k, d[k], params)
+    for k in expected & set(squares):
+        if bool((d[k] < 0).any()):
+            raise ValueError("%s.load_state_dict: d[%r] holds negative numbers; it is an average "
+                             "of squared gradients, >= 0: the state was altered" % (where, k))
+    return t, expected
+
+
+def name_in(where, name, names):
+    """A name from the dict ``names``, in any case: returns its key."""
+    if not isinstance(name, str):
+        raise TypeError("%s must be a string, one of %s, got %r" % (where, sorted(names), name))
+    if name.lower() not in names:
+        raise ValueError("%s must be one of %s (any case), got %r" % (where, sorted(names), name))
+    return name.lower()
+
+
+def keywords(cls, given):
+    """The keyword arguments ``given`` must all be parameters of ``cls``'s constructor."""
+    known = list(inspect.signature(cls).parameters)
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise TypeError("%s takes the hyperparameters %s, not %s" % (cls.__name__, known, unknown))
 
 
 #: The largest step counter a state dict may hold: 2^53, beyond which a float (Adam's beta^t)

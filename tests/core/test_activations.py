@@ -3,7 +3,7 @@ whose units saturate.
 
 The oracle: mpmath evaluates the textbook formulas (sigma' = sigma (1 - sigma), tanh' =
 1 - tanh^2, ...) at the exact float input with 700 significant digits, more than their worst
-cancellation needs (1 - tanh^2(700) = 4 e^-1400 ~ 1e-608), so it shares no formula with layers.py.
+cancellation needs (1 - tanh^2(700) = 4 e^-1400 ~ 1e-608), so it shares no formula with core/mlp.py.
 
 The judge: |computed - ref| <= TOL * max(|ref|, FLOOR), relative, and absolute below FLOOR:
 
@@ -22,10 +22,9 @@ import numpy as np
 import pytest
 
 from tinywgan import backend
-from tinywgan.core import layers, losses, steps
+from tinywgan.core import mlp, steps
 from tinywgan.measure.finitediff import compare, numerical_gradient
-from tinywgan.core.layers import get_activation
-from tinywgan.core.mlp import MLP
+from tinywgan.core.mlp import MLP, get_activation
 
 SMOOTH = ["tanh", "sigmoid", "softplus", "silu"]
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
@@ -132,7 +131,7 @@ def _old_sigmoid(a):
     return (1 + np.tanh(a / 2)) / 2
 
 
-class OldTanh(layers.Tanh):
+class OldTanh(mlp.Tanh):
     def df(self, a):
         return 1 - np.tanh(a) ** 2
 
@@ -140,7 +139,7 @@ class OldTanh(layers.Tanh):
         return -2 * np.tanh(a) * (1 - np.tanh(a) ** 2)
 
 
-class OldSigmoid(layers.Sigmoid):
+class OldSigmoid(mlp.Sigmoid):
     def f(self, a):
         return _old_sigmoid(a)
 
@@ -151,7 +150,7 @@ class OldSigmoid(layers.Sigmoid):
         return self.df(a) * (1 - 2 * _old_sigmoid(a))
 
 
-class OldSoftplus(layers.Softplus):
+class OldSoftplus(mlp.Softplus):
     def df(self, a):
         return _old_sigmoid(a)
 
@@ -159,7 +158,7 @@ class OldSoftplus(layers.Softplus):
         return _old_sigmoid(a) * (1 - _old_sigmoid(a))
 
 
-class OldSiLU(layers.SiLU):
+class OldSiLU(mlp.SiLU):
     def f(self, a):
         return a * _old_sigmoid(a)
 
@@ -216,9 +215,9 @@ def test_gan_loss_gradients_are_the_exact_sigmoid_in_both_tails(dtype):
     """dL/dlogit of the GAN losses is +-sigmoid(+-l)/M to TOL of mpmath from |l| = 1e-300 to 700."""
     l = grid(dtype)[:, None]                                              # (M, 1)
     M = l.shape[0]
-    _, d_real, d_fake = losses.gan_discriminator_loss(l, l)
-    _, d_minimax = losses.gan_generator_loss(l, "minimax")
-    _, d_nonsat = losses.gan_generator_loss(l, "nonsaturating")
+    _, d_real, d_fake = steps.gan_discriminator_loss(l, l)
+    _, d_minimax = steps.gan_generator_loss(l, "minimax")
+    _, d_nonsat = steps.gan_generator_loss(l, "nonsaturating")
     for what, d, sign in (("dL_disc/dl_fake", d_fake, 1), ("-dL_minimax/dl", -d_minimax, 1),
                           ("-dL_disc/dl_real", -d_real, -1), ("-dL_nonsat/dl", -d_nonsat, -1)):
         refs = [reference(sign * x)["sigmoid"][0] for x in l[:, 0].tolist()]    # sigma(+-l)
@@ -247,7 +246,7 @@ def saturate_first_layer(net, level, both_signs):
 
 def exact_input_gradient(net, x):
     """grad_x f of a net with two hidden layers, by the chain rule with s' from mpmath (neither
-    mlp.py nor the layers' s'). x: (N, d_0). Returns (N, d_0)."""
+    the library's s'). x: (N, d_0). Returns (N, d_0)."""
     def ds(a):                                                         # s'(a), elementwise
         return np.vectorize(lambda v: float(reference(v)[net.act.name][1]))(a)
     a0 = x @ net.W[0] + net.b[0]                                       # (N, d_1)

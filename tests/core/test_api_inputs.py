@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 
 from tinywgan import MLP, strict, validate
 from tinywgan.job import checkpoint
-from tinywgan.core import lipschitz, losses, optim, steps
+from tinywgan.core import lipschitz, optim, steps
 from tinywgan.measure import bounds
 from tinywgan.measure import metrics
 
@@ -87,15 +87,15 @@ CALLS = {
         x_hat, lam, target, one_sided), dict(
         _net=st.sampled_from(NETS), x_hat=points(), lam=numbers, target=numbers,
         one_sided=anything)),
-    "wasserstein_critic_loss": (losses.wasserstein_critic_loss, dict(
+    "wasserstein_critic_loss": (steps.wasserstein_critic_loss, dict(
         f_real=arrays((None, 1)) | anything, f_fake=arrays((None, 1)) | anything)),
-    "wasserstein_generator_loss": (losses.wasserstein_generator_loss, dict(
+    "wasserstein_generator_loss": (steps.wasserstein_generator_loss, dict(
         f_fake=arrays((None, 1)) | anything)),
-    "gan_discriminator_loss": (losses.gan_discriminator_loss, dict(
+    "gan_discriminator_loss": (steps.gan_discriminator_loss, dict(
         logit_real=arrays((None, 1)) | anything, logit_fake=arrays((None, 1)) | anything)),
-    "gan_generator_loss": (losses.gan_generator_loss, dict(
+    "gan_generator_loss": (steps.gan_generator_loss, dict(
         logit_fake=arrays((None, 1)) | anything,
-        kind=st.sampled_from(losses.GAN_LOSSES) | anything)),
+        kind=st.sampled_from(steps.GAN_LOSSES) | anything)),
     "clip_weights": (lipschitz.clip_weights, dict(params=arrays((None,)) | anything, c=numbers)),
     "clipping_bound": (bounds.clipping_bound, dict(
         widths=st.lists(st.integers(-1, 4), max_size=4) | anything, c=numbers,
@@ -169,10 +169,10 @@ def test_integer_critic_outputs_are_refused_not_turned_into_zero_gradients():
     """Before: wasserstein_critic_loss on int64 outputs returned gradients full(-1/N) cast to
     int, i.e. all 0, and training went on silently."""
     f = np.array([[1], [2], [3]])
-    for loss, args in ((losses.wasserstein_critic_loss, (f, f.astype(np.float32))),
-                       (losses.wasserstein_generator_loss, (f,)),
-                       (losses.gan_discriminator_loss, (f, f)),
-                       (losses.gan_generator_loss, (f,))):
+    for loss, args in ((steps.wasserstein_critic_loss, (f, f.astype(np.float32))),
+                       (steps.wasserstein_generator_loss, (f,)),
+                       (steps.gan_discriminator_loss, (f, f)),
+                       (steps.gan_generator_loss, (f,))):
         with pytest.raises(TypeError, match=r"must be a floating-point array of shape \(N, 1\), "
                                             r"got dtype int64"):
             loss(*args)
@@ -182,10 +182,10 @@ def test_float16_is_refused_where_the_contract_says_float32_or_float64():
     """Before: the losses and the optimizers took float16 (any float passed), and the losses'
     gradients came back in float16."""
     h = np.ones((3, 1), np.float16)
-    for call, name in ((lambda: losses.wasserstein_critic_loss(h, h), "f_real"),
-                       (lambda: losses.wasserstein_generator_loss(h), "f_fake"),
-                       (lambda: losses.gan_discriminator_loss(h, h), "logit_real"),
-                       (lambda: losses.gan_generator_loss(h), "logit_fake"),
+    for call, name in ((lambda: steps.wasserstein_critic_loss(h, h), "f_real"),
+                       (lambda: steps.wasserstein_generator_loss(h), "f_fake"),
+                       (lambda: steps.gan_discriminator_loss(h, h), "logit_real"),
+                       (lambda: steps.gan_generator_loss(h), "logit_fake"),
                        (lambda: optim.Adam().step(h[:, 0], h[:, 0]), "params"),
                        (lambda: lipschitz.clip_weights(h[:, 0], 0.1), "params"),
                        (lambda: MLP([1, 2, 1]).forward(h), "x")):

@@ -13,8 +13,8 @@ from hypothesis import assume, given, strategies as st
 from tinywgan import bugzoo, fast
 from tinywgan.measure import finitediff, gradcheck as gc
 from tinywgan.core import steps
-from tinywgan.core.layers import ACTIVATIONS, get_activation
-from tinywgan.core.losses import GAN_LOSSES
+from tinywgan.core.mlp import ACTIVATIONS, get_activation
+from tinywgan.core.steps import GAN_LOSSES
 
 ACTS = sorted(ACTIVATIONS) + ["leaky_relu:0.05"]
 SMOOTH = [a for a in ACTS if get_activation(a).second_order]

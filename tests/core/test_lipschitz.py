@@ -7,8 +7,7 @@ from tinywgan import strict
 from tinywgan.core import lipschitz, steps
 from tinywgan.measure import finitediff
 from tinywgan.measure import bounds
-from tinywgan.core.layers import ACTIVATIONS
-from tinywgan.core.mlp import MLP
+from tinywgan.core.mlp import ACTIVATIONS, MLP
 
 ACTS = sorted(ACTIVATIONS)
 

@@ -2,9 +2,8 @@
 import numpy as np
 import pytest
 
-from tinywgan.core import losses
-from tinywgan.core.layers import get_activation
-from tinywgan.core.mlp import MLP
+from tinywgan.core import steps
+from tinywgan.core.mlp import MLP, get_activation
 
 
 def test_parameters_are_views_of_one_flat_buffer():
@@ -90,15 +89,15 @@ def test_one_sided_penalty_ignores_small_gradients():
 
 def test_gan_losses_are_finite_at_huge_logits():
     big = np.array([[1000.0], [-1000.0]])
-    loss, d_real, d_fake = losses.gan_discriminator_loss(big, big)
+    loss, d_real, d_fake = steps.gan_discriminator_loss(big, big)
     assert np.isfinite(loss) and float(loss) == pytest.approx(1000.0)      # (0 + 1000)/2*2
     assert np.all(np.isfinite(d_real)) and np.all(np.isfinite(d_fake))
     for kind in ("minimax", "nonsaturating"):
-        loss, d = losses.gan_generator_loss(big, kind)
+        loss, d = steps.gan_generator_loss(big, kind)
         assert np.isfinite(loss) and np.all(np.isfinite(d))
     # minimax saturates where D rejects fakes (logit -1000); non-saturating does not
-    assert abs(losses.gan_generator_loss(big, "minimax")[1][1, 0]) < 1e-300
-    assert losses.gan_generator_loss(big, "nonsaturating")[1][1, 0] == pytest.approx(-0.5)
+    assert abs(steps.gan_generator_loss(big, "minimax")[1][1, 0]) < 1e-300
+    assert steps.gan_generator_loss(big, "nonsaturating")[1][1, 0] == pytest.approx(-0.5)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -107,9 +106,9 @@ def test_gan_loss_gradients_keep_their_precision_in_the_tails(dtype):
     l = np.array([[-30.0], [-17.0], [0.0], [17.0], [30.0]], dtype=dtype)
     exact = 1 / (1 + np.exp(-l.astype(np.float64)))                    # fine in float64 here
     M = l.shape[0]
-    _, d_minimax = losses.gan_generator_loss(l, "minimax")
-    _, d_nonsat = losses.gan_generator_loss(l, "nonsaturating")
-    _, d_real, d_fake = losses.gan_discriminator_loss(l, l)
+    _, d_minimax = steps.gan_generator_loss(l, "minimax")
+    _, d_nonsat = steps.gan_generator_loss(l, "nonsaturating")
+    _, d_real, d_fake = steps.gan_discriminator_loss(l, l)
     rtol = 1e-5 if dtype == "float32" else 1e-12
     np.testing.assert_allclose(d_minimax, -exact / M, rtol=rtol)
     np.testing.assert_allclose(d_fake, exact / M, rtol=rtol)
@@ -119,10 +118,10 @@ def test_gan_loss_gradients_keep_their_precision_in_the_tails(dtype):
 
 def test_wasserstein_losses():
     fr, ff = np.array([[1.0], [3.0]]), np.array([[0.0], [1.0], [2.0]])
-    loss, dr, df = losses.wasserstein_critic_loss(fr, ff)
+    loss, dr, df = steps.wasserstein_critic_loss(fr, ff)
     assert float(loss) == pytest.approx(1.0 - 2.0)
     assert np.allclose(dr, -0.5) and np.allclose(df, 1 / 3)
-    loss, df = losses.wasserstein_generator_loss(ff)
+    loss, df = steps.wasserstein_generator_loss(ff)
     assert float(loss) == pytest.approx(-1.0) and np.allclose(df, -1 / 3)
 
 
@@ -215,9 +214,9 @@ def test_input_gradient_needs_a_scalar_output():
 def test_wrong_loss_shapes():
     with pytest.raises(ValueError, match=r"f_fake \(the critic's outputs\) must have shape "
                                          r"\(N, 1\)"):
-        losses.wasserstein_critic_loss(np.zeros((3, 1)), np.zeros((3, 2)))
+        steps.wasserstein_critic_loss(np.zeros((3, 1)), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="kind must be one of 'nonsaturating', 'minimax'"):
-        losses.gan_generator_loss(np.zeros((3, 1)), "wasserstein")
+        steps.gan_generator_loss(np.zeros((3, 1)), "wasserstein")
 
 
 def test_gradcheck_command_prints_a_table_and_passes(capsys):

@@ -35,7 +35,7 @@ def d2f(self, a):
 ''',
     "Softplus.df": '''
 def df(self, a):
-    return layers.sigmoid(a)
+    return mlp.sigmoid(a)
 ''',
     "Softplus.d2f": '''
 def d2f(self, a):
@@ -44,7 +44,7 @@ def d2f(self, a):
 ''',
     "SiLU.df": '''
 def df(self, a):
-    return layers.sigmoid(a) * (1 + a * layers.sigmoid(-a))
+    return mlp.sigmoid(a) * (1 + a * mlp.sigmoid(-a))
 ''',
     "SiLU.d2f": '''
 def d2f(self, a):
@@ -134,15 +134,15 @@ def wasserstein_generator_loss(f_fake):
     "gan_discriminator_loss": '''
 def gan_discriminator_loss(logit_real, logit_fake):
     N, M = logit_real.shape[0], logit_fake.shape[0]
-    L = layers.softplus(-logit_real).mean() + layers.softplus(logit_fake).mean()
-    return L, -layers.sigmoid(-logit_real) / N, layers.sigmoid(logit_fake) / M
+    L = mlp.softplus(-logit_real).mean() + mlp.softplus(logit_fake).mean()
+    return L, -mlp.sigmoid(-logit_real) / N, mlp.sigmoid(logit_fake) / M
 ''',
     "gan_generator_loss": '''
 def gan_generator_loss(logit_fake, kind="nonsaturating"):
     M = logit_fake.shape[0]
     if kind == "minimax":
-        return -layers.softplus(logit_fake).mean(), -layers.sigmoid(logit_fake) / M
-    return layers.softplus(-logit_fake).mean(), -layers.sigmoid(-logit_fake) / M
+        return -mlp.softplus(logit_fake).mean(), -mlp.sigmoid(logit_fake) / M
+    return mlp.softplus(-logit_fake).mean(), -mlp.sigmoid(-logit_fake) / M
 ''',
     "generator_grads": '''
 def generator_grads(G, D, z, method="wgan-gp", gan_loss="nonsaturating"):
@@ -241,18 +241,18 @@ PLANTS = {
         ("Tanh.d2f", [("4 * e2 / (1 + e2) ** 2", "(1 - np.tanh(a) ** 2)")]),
     ("Tanh.d2f", "sign of s'' flipped"): ("Tanh.d2f", [("-2 * np.tanh", "2 * np.tanh")]),
     ("Sigmoid.df", "sigma (1 - sigma)"):
-        ("Sigmoid.df", [(_TAILS, "layers.sigmoid(a) * (1 - layers.sigmoid(a))")]),
+        ("Sigmoid.df", [(_TAILS, "mlp.sigmoid(a) * (1 - mlp.sigmoid(a))")]),
     ("Sigmoid.d2f", "sigma (1 - sigma) (1 - 2 sigma)"):
-        ("Sigmoid.d2f", [("-e / (1 + e) ** 2 * np.tanh(a / 2)", "layers.sigmoid(a) * (1 - "
-                          "layers.sigmoid(a)) * (1 - 2 * layers.sigmoid(a))")]),
+        ("Sigmoid.d2f", [("-e / (1 + e) ** 2 * np.tanh(a / 2)", "mlp.sigmoid(a) * (1 - "
+                          "mlp.sigmoid(a)) * (1 - 2 * mlp.sigmoid(a))")]),
     ("Softplus.df", "1 / (1 + e^a)"): ("Softplus.df", [("sigmoid(a)", "sigmoid(-a)")]),
     ("Softplus.d2f", "sigma (1 - sigma)"):
-        ("Softplus.d2f", [(_TAILS, "layers.sigmoid(a) * (1 - layers.sigmoid(a))")]),
+        ("Softplus.d2f", [(_TAILS, "mlp.sigmoid(a) * (1 - mlp.sigmoid(a))")]),
     ("SiLU.df", "product rule missed"):
-        ("SiLU.df", [(" * (1 + a * layers.sigmoid(-a))", "")]),
+        ("SiLU.df", [(" * (1 + a * mlp.sigmoid(-a))", "")]),
     ("SiLU.d2f", "2 s' + a s'' from sigma (1 - sigma)"):
         ("SiLU.d2f", [("e / (1 + e) ** 2 * (2 - a * np.tanh(a / 2))",
-                       "(lambda s: s * (1 - s) * (2 + a * (1 - 2 * s)))(layers.sigmoid(a))")]),
+                       "(lambda s: s * (1 - s) * (2 + a * (1 - 2 * s)))(mlp.sigmoid(a))")]),
     ("SiLU.d2f", "one sigma' term missed"): ("SiLU.d2f", [("(2 - a", "(1 - a")]),
     ("activation_backward", "s(a), not s'(a)"): ("activation_backward", [("act.df", "act.f")]),
     ("activation_backward", "dh left out"): ("activation_backward", [("dh * ", "")]),
@@ -290,22 +290,22 @@ PLANTS = {
     ("wasserstein_generator_loss", "1/M missing"):
         ("wasserstein_generator_loss", [("-1 / M", "-1")]),
     ("gan_discriminator_loss", "log(sigmoid) overflows"):
-        ("gan_discriminator_loss", [("layers.softplus(-logit_real).mean() + layers.softplus("
-                                     "logit_fake).mean()", "-np.log(layers.sigmoid(logit_real))"
-                                     ".mean() - np.log(1 - layers.sigmoid(logit_fake)).mean()")]),
+        ("gan_discriminator_loss", [("mlp.softplus(-logit_real).mean() + mlp.softplus("
+                                     "logit_fake).mean()", "-np.log(mlp.sigmoid(logit_real))"
+                                     ".mean() - np.log(1 - mlp.sigmoid(logit_fake)).mean()")]),
     ("gan_discriminator_loss", "sign of the real logits' gradient"):
-        ("gan_discriminator_loss", [("-layers.sigmoid(-logit_real) / N",
-                                     "layers.sigmoid(-logit_real) / N")]),
+        ("gan_discriminator_loss", [("-mlp.sigmoid(-logit_real) / N",
+                                     "mlp.sigmoid(-logit_real) / N")]),
     ("gan_discriminator_loss", "1/N missing"):
         ("gan_discriminator_loss", [("(-logit_real) / N", "(-logit_real)"),
                                     ("(logit_fake) / M", "(logit_fake)")]),
     ("gan_generator_loss", "minimax and non-saturating swapped"):
         ("gan_generator_loss", [('kind == "minimax"', 'kind == "nonsaturating"')]),
     ("gan_generator_loss", "log(sigmoid) overflows"):
-        ("gan_generator_loss", [("-layers.softplus(logit_fake).mean()",
-                                 "np.log(1 - layers.sigmoid(logit_fake)).mean()"),
-                                ("layers.softplus(-logit_fake).mean()",
-                                 "-np.log(layers.sigmoid(logit_fake)).mean()")]),
+        ("gan_generator_loss", [("-mlp.softplus(logit_fake).mean()",
+                                 "np.log(1 - mlp.sigmoid(logit_fake)).mean()"),
+                                ("mlp.softplus(-logit_fake).mean()",
+                                 "-np.log(mlp.sigmoid(logit_fake)).mean()")]),
     ("gan_generator_loss", "1/M missing"): ("gan_generator_loss", [(" / M", "")]),
     ("generator_grads", "generator fed dL/df"):
         ("generator_grads", [("dx_fake = D.backward(d_f, d_cache, param_grads=False)",

@@ -180,9 +180,9 @@ def test_every_stub_is_in_the_catalogue_and_every_exercise_has_a_stub():
 def test_show_points_at_the_library_function(capsys):
     assert main(["exercises", "show", "gradient_penalty"]) == 0
     out = capsys.readouterr().out
-    assert "tinywgan/core/penalty.py, gradient_penalty (line" in out
+    assert "tinywgan/core/mlp.py, gradient_penalty (line" in out
     line = int(out.split("(line ")[1].split(")")[0])
-    with open(os.path.join(ROOT, "tinywgan", "core", "penalty.py")) as f:
+    with open(os.path.join(ROOT, "tinywgan", "core", "mlp.py")) as f:
         assert f.read().splitlines()[line - 1].startswith("def gradient_penalty(")
     assert "s'' path dropped" in show("gradient_penalty")
 

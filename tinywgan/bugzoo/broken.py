@@ -36,9 +36,9 @@ from functools import partial, partialmethod, wraps
 import numpy as np
 
 from ..backend import get_array_module
-from ..core import layers, lipschitz, optim, penalty, steps
+from ..core import lipschitz, mlp, optim, steps
 from ..core.lipschitz import clip_weights
-from ..core.losses import (critic_loss, gan_discriminator_loss, gan_generator_loss,
+from ..core.steps import (critic_loss, gan_discriminator_loss, gan_generator_loss,
                            generator_loss, wasserstein_critic_loss)
 from ..core.mlp import MLP
 from ..measure import data
@@ -161,42 +161,42 @@ def _naive_sigmoid_slope(self, a):
 
 TANH_DF = _known(
     ("1 - tanh(a)^2", "1 - tanh^2 " + _TAIL_HINT,
-     copy_with(layers.Tanh, df=lambda self, a: 1 - np.tanh(a) ** 2)))
+     copy_with(mlp.Tanh, df=lambda self, a: 1 - np.tanh(a) ** 2)))
 
 TANH_D2F = _known(
     ("-2 tanh(a) (1 - tanh(a)^2)", "1 - tanh^2 " + _TAIL_HINT,
-     copy_with(layers.Tanh, d2f=lambda self, a: -2 * np.tanh(a) * (1 - np.tanh(a) ** 2))),
+     copy_with(mlp.Tanh, d2f=lambda self, a: -2 * np.tanh(a) * (1 - np.tanh(a) ** 2))),
     ("sign of s'' flipped", "d/da sech^2 a = -2 tanh(a) sech^2(a): negative for a > 0.",
-     copy_with(layers.Tanh, d2f=lambda self, a: 2 * np.tanh(a) * layers.Tanh().df(a))))
+     copy_with(mlp.Tanh, d2f=lambda self, a: 2 * np.tanh(a) * mlp.Tanh().df(a))))
 
 SIGMOID_DF = _known(
     ("sigma (1 - sigma)", "sigma(a) (1 - sigma(a)) " + _TAIL_HINT + "; sigma(a) sigma(-a) is "
-     "the same number", copy_with(layers.Sigmoid, df=_naive_sigmoid_slope)))
+     "the same number", copy_with(mlp.Sigmoid, df=_naive_sigmoid_slope)))
 
 SIGMOID_D2F = _known(
     ("sigma (1 - sigma) (1 - 2 sigma)", "sigma (1 - sigma) " + _TAIL_HINT,
-     copy_with(layers.Sigmoid, d2f=lambda self, a: (lambda s: s * (1 - s) * (1 - 2 * s))(
+     copy_with(mlp.Sigmoid, d2f=lambda self, a: (lambda s: s * (1 - s) * (1 - 2 * s))(
          _naive_sigmoid(a)))))
 
 SOFTPLUS_DF = _known(
     ("1 / (1 + e^a)", "d/da log(1 + e^a) = e^a / (1 + e^a) = sigma(a); 1 / (1 + e^a) is "
-     "sigma(-a).", copy_with(layers.Softplus, df=lambda self, a: layers.sigmoid(-a))))
+     "sigma(-a).", copy_with(mlp.Softplus, df=lambda self, a: mlp.sigmoid(-a))))
 
 SOFTPLUS_D2F = _known(
     ("sigma (1 - sigma)", "sigma (1 - sigma) " + _TAIL_HINT,
-     copy_with(layers.Softplus, d2f=_naive_sigmoid_slope)))
+     copy_with(mlp.Softplus, d2f=_naive_sigmoid_slope)))
 
 SILU_DF = _known(
     ("product rule missed", "d/da (a sigma(a)) = sigma(a) + a sigma'(a): two terms.",
-     copy_with(layers.SiLU, df=lambda self, a: layers.sigmoid(a))))
+     copy_with(mlp.SiLU, df=lambda self, a: mlp.sigmoid(a))))
 
 SILU_D2F = _known(
     ("2 s' + a s'' from sigma (1 - sigma)", "sigma (1 - sigma) " + _TAIL_HINT,
-     copy_with(layers.SiLU, d2f=lambda self, a: (
+     copy_with(mlp.SiLU, d2f=lambda self, a: (
          lambda s: 2 * s * (1 - s) + a * s * (1 - s) * (1 - 2 * s))(_naive_sigmoid(a)))),
     ("one sigma' term missed", "d/da (sigma + a sigma') = 2 sigma' + a sigma'': sigma' appears "
-     "twice.", copy_with(layers.SiLU, d2f=lambda self, a: layers.Sigmoid().df(a)
-                         + a * layers.Sigmoid().d2f(a))))
+     "twice.", copy_with(mlp.SiLU, d2f=lambda self, a: mlp.Sigmoid().df(a)
+                         + a * mlp.Sigmoid().d2f(a))))
 
 ACTIVATION_BACKWARD = _known(
     ("s(a), not s'(a)", "the chain rule multiplies dh by the derivative s'(a) (act.df), not by "
@@ -266,16 +266,16 @@ INPUT_GRADIENT = _known(
 
 def dropped_second_order(act):
     """A copy of the activation ``act`` (a name or an Activation) that pretends s'' = 0, so that
-    ``tinywgan.core.penalty`` skips step (4), the s'' injections: every first-order check still
+    ``tinywgan.core.mlp`` skips step (4), the s'' injections: every first-order check still
     passes and the penalty's weight gradient is wrong (the hidden biases get none at all)."""
-    broken = copy.copy(layers.get_activation(act))
+    broken = copy.copy(mlp.get_activation(act))
     broken.second_order = False
     broken.name = "%s without s''" % broken.name
     return broken
 
 
 def head_norm_over_batch(grad_x, lam, target=1.0, one_sided=False):
-    r"""``penalty.penalty_head`` with the norm taken over the wrong axis: one norm per input
+    r"""``mlp.penalty_head`` with the norm taken over the wrong axis: one norm per input
     coordinate, over the batch (``norm(g, axis=0)``), instead of one per example.
 
         n_j = sqrt(sum_i g_ij^2): (d,),   R = lam/d sum_j gap_j^2,
@@ -289,7 +289,7 @@ def head_norm_over_batch(grad_x, lam, target=1.0, one_sided=False):
 
 
 def head_unguarded(grad_x, lam, target=1.0, one_sided=False):
-    """``penalty.penalty_head`` with the direction g / ||g|| unguarded: 0/0 = NaN at g = 0."""
+    """``mlp.penalty_head`` with the direction g / ||g|| unguarded: 0/0 = NaN at g = 0."""
     xp, N = get_array_module(grad_x), grad_x.shape[0]
     norms = xp.sqrt((grad_x * grad_x).sum(axis=1))
     gap = xp.maximum(norms - target, 0) if one_sided else norms - target
@@ -298,7 +298,7 @@ def head_unguarded(grad_x, lam, target=1.0, one_sided=False):
 
 
 def _head_summed(grad_x, lam, target=1.0, one_sided=False):
-    R, norms, dg = penalty.penalty_head(grad_x, lam, target, one_sided)
+    R, norms, dg = mlp.penalty_head(grad_x, lam, target, one_sided)
     return R * grad_x.shape[0], norms, dg * grad_x.shape[0]
 
 
@@ -310,7 +310,7 @@ def _head_squared(grad_x, lam, target=1.0, one_sided=False):
 
 
 def _head_two_sided(grad_x, lam, target=1.0, one_sided=False):
-    return penalty.penalty_head(grad_x, lam, target, False)
+    return mlp.penalty_head(grad_x, lam, target, False)
 
 
 PENALTY_HEAD = _known(
@@ -329,26 +329,26 @@ PENALTY_HEAD = _known(
 
 
 def penalty_value_only(net, x_hat, lam, target=1.0, one_sided=False):
-    """``penalty.gradient_penalty`` that computes R (which the caller adds to the loss) and no
+    """``mlp.gradient_penalty`` that computes R (which the caller adds to the loss) and no
     gradient: the penalty in the loss but not in the weights' update."""
-    R, norms, _ = penalty.penalty_head(net.input_gradient(x_hat), lam, target, one_sided)
+    R, norms, _ = mlp.penalty_head(net.input_gradient(x_hat), lam, target, one_sided)
     return R, norms
 
 
 def penalty_without_s2(net, x_hat, lam, target=1.0, one_sided=False):
-    """``penalty.gradient_penalty`` on a net whose activation claims s'' = 0
+    """``mlp.gradient_penalty`` on a net whose activation claims s'' = 0
     (``dropped_second_order``): steps (1)-(3) only."""
     net.act = dropped_second_order(net.act)
-    return penalty.gradient_penalty(net, x_hat, lam, target, one_sided)
+    return mlp.gradient_penalty(net, x_hat, lam, target, one_sided)
 
 
 def _s2_into_own_bias(net, x_hat, lam, target=1.0, one_sided=False):
     """numpy-ml's double backward: each layer's s'' term A_bar[l] added to that layer's own bias
     gradient, and propagated nowhere else (not to W, not to the layers below)."""
-    act = layers.get_activation(net.act)
+    act = mlp.get_activation(net.act)
     R, norms = penalty_without_s2(net, x_hat, lam, target, one_sided)
     cache, gA, gH = net.input_gradient_pass(x_hat)
-    gH_bar = penalty.penalty_head(gH[0], lam, target, one_sided)[2]
+    gH_bar = mlp.penalty_head(gH[0], lam, target, one_sided)[2]
     for l in range(net.L - 1):
         gA_bar = gH_bar @ net.W[l]
         net.db[l][...] += (gA_bar * gH[l + 1] * act.d2f(cache.A[l])).sum(axis=0)   # A_bar[l]
@@ -362,7 +362,7 @@ GRADIENT_PENALTY_FIRST_ORDER = _known(
     ("penalty not backpropagated", "R is returned but nothing is added into net.dW: the "
      "optimizer never sees the penalty. Run the reverse pass from dR/dg (penalty_head) up "
      "through the layers.", penalty_value_only),
-    *[(m.name, m.hint, copy_with(penalty.gradient_penalty, penalty_head=m.obj))
+    *[(m.name, m.hint, copy_with(mlp.gradient_penalty, penalty_head=m.obj))
       for m in PENALTY_HEAD])
 
 GRADIENT_PENALTY = _known(
@@ -379,13 +379,13 @@ GRADIENT_PENALTY = _known(
 # ---- workbook 4: the losses and the steps ------------------------------------------------------
 
 def flipped_critic_loss(f_real, f_fake):
-    """``losses.wasserstein_critic_loss`` with its sign flipped: mean f(real) - mean f(fake)."""
+    """``steps.wasserstein_critic_loss`` with its sign flipped: mean f(real) - mean f(fake)."""
     loss, d_real, d_fake = wasserstein_critic_loss(f_real, f_fake)
     return -loss, -d_real, -d_fake
 
 
 def flipped_critic_choice(method, f_real, f_fake):
-    """``losses.critic_loss`` with the Wasserstein critic's loss flipped (the GAN's as it is)."""
+    """``steps.critic_loss`` with the Wasserstein critic's loss flipped (the GAN's as it is)."""
     if method == "gan":
         return critic_loss(method, f_real, f_fake)
     return flipped_critic_loss(f_real, f_fake)
@@ -416,23 +416,23 @@ def _naive_log_sigmoid(logit):
 
 _NAIVE = ("log sigma(l) is -inf once sigma(l) rounds to 0, and log(1 - sigma(l)) once it "
           "rounds to 1 (l > 37): use log sigma(l) = -softplus(-l) and log(1 - sigma(l)) = "
-          "-softplus(l), with layers.softplus.")
+          "-softplus(l), with mlp.softplus.")
 
 GAN_DISCRIMINATOR_LOSS = _known(
     ("log(sigmoid) overflows", _NAIVE,
      lambda logit_real, logit_fake: (
          -_naive_log_sigmoid(logit_real).mean()
          - np.log(1 - 1 / (1 + np.exp(-logit_fake))).mean(),
-         -layers.sigmoid(-logit_real) / logit_real.shape[0],
-         layers.sigmoid(logit_fake) / logit_fake.shape[0])),
+         -mlp.sigmoid(-logit_real) / logit_real.shape[0],
+         mlp.sigmoid(logit_fake) / logit_fake.shape[0])),
     ("sign of the real logits' gradient", "d/dl softplus(-l) = -sigma(-l) = sigma(l) - 1: "
      "negative, raising D(real) lowers the loss.",
      lambda logit_real, logit_fake: (gan_discriminator_loss(logit_real, logit_fake)[0],
-                                     layers.sigmoid(-logit_real) / logit_real.shape[0],
-                                     layers.sigmoid(logit_fake) / logit_fake.shape[0])),
+                                     mlp.sigmoid(-logit_real) / logit_real.shape[0],
+                                     mlp.sigmoid(logit_fake) / logit_fake.shape[0])),
     ("1/N missing", "L is a sum of two means: divide each row's gradient by its batch's size.",
      lambda logit_real, logit_fake: (gan_discriminator_loss(logit_real, logit_fake)[0],
-                                     -layers.sigmoid(-logit_real), layers.sigmoid(logit_fake))))
+                                     -mlp.sigmoid(-logit_real), mlp.sigmoid(logit_fake))))
 
 
 def _swapped_kind(logit_fake, kind="nonsaturating"):
@@ -443,9 +443,9 @@ def _swapped_kind(logit_fake, kind="nonsaturating"):
 def _naive_generator(logit_fake, kind="nonsaturating"):
     if kind == "minimax":
         return np.log(1 - 1 / (1 + np.exp(-logit_fake))).mean(), \
-            -layers.sigmoid(logit_fake) / logit_fake.shape[0]
+            -mlp.sigmoid(logit_fake) / logit_fake.shape[0]
     return -_naive_log_sigmoid(logit_fake).mean(), \
-        -layers.sigmoid(-logit_fake) / logit_fake.shape[0]
+        -mlp.sigmoid(-logit_fake) / logit_fake.shape[0]
 
 
 def _generator_loss_summed(logit_fake, kind="nonsaturating"):

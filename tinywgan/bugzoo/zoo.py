@@ -15,7 +15,7 @@ from typing import Callable, Tuple
 import numpy as np
 
 from ..measure import data
-from ..core import penalty, steps
+from ..core import mlp, steps
 from ..core.optim import RMSProp
 from . import broken, checks
 
@@ -68,7 +68,7 @@ BUGS = [
         "%d steps (lam 10)" % STEPS, "mean ||grad f||", (0.75, 1.25),
         lambda gradient_penalty: checks.interpolate_gradient_norm(checks.critic_run(
             STEPS, penalty=gradient_penalty)),
-        penalty.gradient_penalty, broken.find(broken.GRADIENT_PENALTY, "norm over the wrong axis")),
+        mlp.gradient_penalty, broken.find(broken.GRADIENT_PENALTY, "norm over the wrong axis")),
     Bug("eps per coordinate",
         "x_hat = eps x_real + (1 - eps) x_fake needs one eps per example, eps: (B, 1). Drawn per "
         "coordinate, (B, d), each x_hat is a corner of the box spanned by the pair, not a point "
@@ -91,7 +91,7 @@ BUGS = [
         "x_hat turns every weight gradient into NaN and the run is lost.",
         "NaN or inf entries of D.grads after one step at a critic with zero last layer",
         "NaN or inf entries", (0, 0),
-        checks.nonfinite_gradients, penalty.gradient_penalty,
+        checks.nonfinite_gradients, mlp.gradient_penalty,
         broken.find(broken.GRADIENT_PENALTY, "NaN at g = 0")),
     Bug("penalty not backpropagated",
         "The penalty's value is added to the loss (so the logged loss looks right) but its "
@@ -104,7 +104,7 @@ BUGS = [
     Bug("s'' path dropped",
         "For a smooth activation the input gradient depends on the weights below each layer "
         "through s'(A), so the penalty's weight gradient has a second-order path (the s'' "
-        "injection, tinywgan/core/penalty.py step 4). Dropped, every first-order check passes and "
+        "injection, tinywgan/core/mlp.py step 4). Dropped, every first-order check passes and "
         "the penalty's gradient is wrong, the hidden biases getting none at all.",
         "gradient check: a tanh critic step's D.grads against differences of its loss",
         "relative error", (0, 1e-6),

@@ -21,7 +21,6 @@ One interface for every rule (as in CS231n's ``optim.py``)::
 References: Tieleman & Hinton 2012, Lecture 6.5 (RMSProp); Kingma & Ba 2015, "Adam"
 (Algorithm 1 and the efficient form just before Section 2.1).
 """
-import inspect
 import math
 
 from .. import backend, validate
@@ -90,30 +89,8 @@ class Optimizer:
         will step) now if it is given, else on the next ``step``, which also moves the arrays to
         the params' device.
         """
-        if not isinstance(d, dict):
-            raise TypeError("%s.load_state_dict: d must be the dict state_dict() returned, got %s"
-                            % (type(self).__name__, type(d).__name__))
-        t = validate.step_counter(d.get("t", None))
-        expected = set(self._names) if t > 0 else set()
-        missing, unexpected = sorted(expected - set(d)), sorted(set(d) - expected - {"t"})
-        if missing or unexpected:
-            raise ValueError("%s.load_state_dict: d is missing %s, has unexpected %s (t = %d); "
-                             "with t > 0 it holds exactly %s. Was it saved by another optimizer?"
-                             % (type(self).__name__, missing, unexpected, t,
-                                ["t"] + list(self._names)))
-        for k in expected:
-            if getattr(d[k], "ndim", None) != 1:
-                raise ValueError("%s.load_state_dict: d[%r] must be a 1-D array, got %r"
-                                 % (type(self).__name__, k, getattr(d[k], "shape", d[k])))
-        if params is not None:
-            array("%s.load_state_dict: params" % type(self).__name__, params, shape=(None,))
-            for k in expected:
-                validate.state_like(type(self).__name__, k, d[k], params)
-        for k in expected:                  # second moments: an average of squares
-            if k in self._squares and bool((d[k] < 0).any()):
-                raise ValueError("%s.load_state_dict: d[%r] holds negative numbers; it is an "
-                                 "average of squared gradients, >= 0: the state was altered"
-                                 % (type(self).__name__, k))
+        t, expected = validate.optimizer_state(type(self).__name__, d, self._names,
+                                               self._squares, params)
         self.t, self._state, self._scratch = t, None, None
         self._pending = {k: d[k].copy() for k in expected} or None
 
@@ -254,18 +231,8 @@ def make_optimizer(name, **hyper):
 
     Names: 'sgd', 'rmsprop', 'adam' (any case). ``hyper`` goes to the constructor.
     """
-    if not isinstance(name, str):
-        raise TypeError("make_optimizer: name must be a string, one of %s, got %r"
-                        % (sorted(OPTIMIZERS), name))
-    key = name.lower()
-    if key not in OPTIMIZERS:
-        raise ValueError("make_optimizer: name must be one of %s (any case), got %r"
-                         % (sorted(OPTIMIZERS), name))
-    cls = OPTIMIZERS[key]
-    unknown = sorted(set(hyper) - set(inspect.signature(cls).parameters))
-    if unknown:
-        raise TypeError("%s takes the hyperparameters %s, not %s"
-                        % (cls.__name__, list(inspect.signature(cls).parameters), unknown))
+    cls = OPTIMIZERS[validate.name_in("make_optimizer: name", name, OPTIMIZERS)]
+    validate.keywords(cls, hyper)
     return cls(**hyper)
 
 

@@ -13,7 +13,7 @@ from functools import partial
 import numpy as np
 
 from ..bugzoo import broken
-from ..core import layers
+from ..core import mlp
 from ..measure.finitediff import numerical_gradient
 from .spec import Case, Exercise, constant, unpack
 
@@ -45,13 +45,13 @@ def _linear_differences(args):
     x, W, b, da = args
 
     def loss():
-        return (layers.linear_forward(x, W, b)[0] * da).sum()
+        return (mlp.linear_forward(x, W, b)[0] * da).sum()
     return {name: numerical_gradient(loss, v, return_noise=True)
             for name, v in (("dx", x), ("dW", W), ("db", b))}
 
 
 LINEAR = Exercise(
-    "linear_backward", "01_layers.py", "tinywgan.core.layers:linear_backward",
+    "linear_backward", "01_layers.py", "tinywgan.core.mlp:linear_backward",
     "the linear layer's backward: dx, dW, db", _linear_cases, _linear_run, _linear_differences,
     broken.LINEAR_BACKWARD)
 
@@ -93,20 +93,20 @@ def _activation_exercise(cls, which, mistakes):
         return {output: numerical_gradient(lambda: lower(a).sum(), a, return_noise=True)}
 
     return Exercise("%s.%s" % (cls.__name__, which), "01_layers.py",
-                    "tinywgan.core.layers:%s.%s" % (cls.__name__, which),
+                    "tinywgan.core.mlp:%s.%s" % (cls.__name__, which),
                     "%s of %s" % (output, cls.name), _activation_cases, run, differences,
                     mistakes)
 
 
 ACTIVATIONS = [
-    _activation_exercise(layers.Tanh, "df", broken.TANH_DF),
-    _activation_exercise(layers.Tanh, "d2f", broken.TANH_D2F),
-    _activation_exercise(layers.Sigmoid, "df", broken.SIGMOID_DF),
-    _activation_exercise(layers.Sigmoid, "d2f", broken.SIGMOID_D2F),
-    _activation_exercise(layers.Softplus, "df", broken.SOFTPLUS_DF),
-    _activation_exercise(layers.Softplus, "d2f", broken.SOFTPLUS_D2F),
-    _activation_exercise(layers.SiLU, "df", broken.SILU_DF),
-    _activation_exercise(layers.SiLU, "d2f", broken.SILU_D2F),
+    _activation_exercise(mlp.Tanh, "df", broken.TANH_DF),
+    _activation_exercise(mlp.Tanh, "d2f", broken.TANH_D2F),
+    _activation_exercise(mlp.Sigmoid, "df", broken.SIGMOID_DF),
+    _activation_exercise(mlp.Sigmoid, "d2f", broken.SIGMOID_D2F),
+    _activation_exercise(mlp.Softplus, "df", broken.SOFTPLUS_DF),
+    _activation_exercise(mlp.Softplus, "d2f", broken.SOFTPLUS_D2F),
+    _activation_exercise(mlp.SiLU, "df", broken.SILU_DF),
+    _activation_exercise(mlp.SiLU, "d2f", broken.SILU_D2F),
 ]
 
 
@@ -115,12 +115,12 @@ ACTIVATIONS = [
 def _act_layer_inputs(act, N, M, seed):
     rng = np.random.default_rng(seed)
     a = rng.uniform(0.2, 2.0, size=(N, M)) * rng.choice([-1, 1], size=(N, M))  # off the kinks
-    return a, layers.get_activation(act), rng.normal(size=(N, M))
+    return a, mlp.get_activation(act), rng.normal(size=(N, M))
 
 
 def _act_layer_cases(rng):
     cases = []
-    for act in rng.choice(sorted(layers.ACTIVATIONS), size=4, replace=False):
+    for act in rng.choice(sorted(mlp.ACTIVATIONS), size=4, replace=False):
         N, M = (int(v) for v in rng.integers(1, 6, size=2))
         cases.append(Case("activation layers", "%s, N %d, M %d" % (act, N, M),
                           partial(_act_layer_inputs, str(act), N, M, int(rng.integers(2 ** 31)))))
@@ -138,7 +138,7 @@ def _act_layer_differences(args):
 
 
 ACTIVATION_BACKWARD = Exercise(
-    "activation_backward", "01_layers.py", "tinywgan.core.layers:activation_backward",
+    "activation_backward", "01_layers.py", "tinywgan.core.mlp:activation_backward",
     "an activation layer's backward: da = dh * s'(a)", _act_layer_cases, _act_layer_run,
     _act_layer_differences, broken.ACTIVATION_BACKWARD)
 

@@ -10,7 +10,7 @@ from functools import partial
 import numpy as np
 
 from ..bugzoo import broken
-from ..core.layers import ACTIVATIONS
+from ..core.mlp import ACTIVATIONS
 from .spec import (Case, Exercise, added, build_net, describe, differences,
                    draw_widths, kink_margin, parameter_views, prefill)
 

@@ -15,7 +15,7 @@ from functools import partial
 import numpy as np
 
 from ..bugzoo import broken
-from ..core import penalty
+from ..core import mlp
 from ..measure.finitediff import numerical_gradient
 from .spec import (Case, Exercise, added, build_net, describe, differences,
                    kink_margin, parameter_views, prefill, split_target, unpack)
@@ -55,12 +55,12 @@ def _head_run(fn, args):
 
 def _head_differences(args):
     grad_x = args[0]
-    return {"dR/dg": numerical_gradient(lambda: penalty.penalty_head(*args)[0], grad_x,
+    return {"dR/dg": numerical_gradient(lambda: mlp.penalty_head(*args)[0], grad_x,
                                         return_noise=True)}
 
 
 PENALTY_HEAD = Exercise(
-    "penalty_head", "03_penalty.py", "tinywgan.core.penalty:penalty_head",
+    "penalty_head", "03_penalty.py", "tinywgan.core.mlp:penalty_head",
     "the penalty's value and dR/dg, one norm per example, no NaN at g = 0",
     _head_cases, _head_run, _head_differences, broken.PENALTY_HEAD)
 
@@ -121,20 +121,20 @@ def _penalty_run(fn, args):
 
 def _penalty_differences(args):
     net, x_hat, lam, target, one_sided = args[:5]
-    return differences(net, lambda: penalty.gradient_penalty(net, x_hat, lam, target,
+    return differences(net, lambda: mlp.gradient_penalty(net, x_hat, lam, target,
                                                              one_sided)[0],
                        parameter_views(net))
 
 
 PENALTY_RELU = Exercise(
-    "gradient_penalty_relu", "03_penalty.py", "tinywgan.core.penalty:gradient_penalty",
+    "gradient_penalty_relu", "03_penalty.py", "tinywgan.core.mlp:gradient_penalty",
     "the penalty's weight gradient for ReLU nets: the reverse of the input gradient",
     partial(_penalty_cases, smooth=False), _penalty_run, _penalty_differences,
     broken.GRADIENT_PENALTY_FIRST_ORDER)
 
 
 PENALTY = Exercise(
-    "gradient_penalty", "03_penalty.py", "tinywgan.core.penalty:gradient_penalty",
+    "gradient_penalty", "03_penalty.py", "tinywgan.core.mlp:gradient_penalty",
     "the penalty's exact weight gradient for every activation: the s'' injection",
     partial(_penalty_cases, smooth=True), _penalty_run, _penalty_differences,
     broken.GRADIENT_PENALTY,

@@ -13,7 +13,7 @@ from functools import partial
 import numpy as np
 
 from ..bugzoo import broken
-from ..core import losses, steps
+from ..core import steps
 from ..measure.finitediff import numerical_gradient
 from .spec import (Case, Exercise, build_net, constant, describe, differences,
                    entries, gradient_views, kink_margin, parameter_views, prefill, split_target,
@@ -55,7 +55,7 @@ def _with(build, extra):
 
 def _loss_exercise(name, reference, teaches, outputs, mistakes, saturate=False, kinds=(None,)):
     n_inputs = len(outputs) - 1
-    ref = getattr(losses, reference)
+    ref = getattr(steps, reference)
 
     def run(fn, args):
         return unpack(fn(*args), outputs)
@@ -65,7 +65,7 @@ def _loss_exercise(name, reference, teaches, outputs, mistakes, saturate=False, 
         return {out: numerical_gradient(lambda: ref(*args)[0], a, return_noise=True)
                 for out, a in zip(outputs[1:], arrays)}
 
-    return Exercise(name, "04_losses_and_steps.py", "tinywgan.core.losses:" + reference, teaches,
+    return Exercise(name, "04_losses_and_steps.py", "tinywgan.core.steps:" + reference, teaches,
                     partial(_loss_cases, n_inputs=n_inputs, saturate=saturate, kinds=kinds),
                     run, diffs, mistakes)
 
@@ -89,7 +89,7 @@ GAN_DISCRIMINATOR = _loss_exercise(
 GAN_GENERATOR = _loss_exercise(
     "gan_generator_loss", "gan_generator_loss",
     "the minimax and non-saturating generator losses from logits", ("L", "dL/dlogit_fake"),
-    broken.GAN_GENERATOR_LOSS, saturate=True, kinds=losses.GAN_LOSSES)
+    broken.GAN_GENERATOR_LOSS, saturate=True, kinds=steps.GAN_LOSSES)
 
 
 # ---- 4.3 generator_grads -----------------------------------------------------------------------

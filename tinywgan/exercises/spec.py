@@ -2,7 +2,7 @@ r"""What an exercise is, to the grader, and the helpers the exercises' cases sha
 
 An ``Exercise`` names a function (``linear_backward``) or a method (``Tanh.df``) of the workbook,
 the library function that answers it (``reference``:
-``"tinywgan.core.layers:linear_backward"``), and three functions of its own:
+``"tinywgan.core.mlp:linear_backward"``), and three functions of its own:
 
     cases(rng) -> [Case]             the random cases, drawn from a seeded NumPy generator
     run(obj, args) -> {name: array}  calls a solution (the learner's, the library's, a known

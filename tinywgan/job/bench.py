@@ -22,7 +22,7 @@ import time
 from .. import backend
 from . import preflight
 from ..core import steps
-from ..core.layers import get_activation
+from ..core.mlp import get_activation
 
 
 def matmul_count(depth, n_critic, method="wgan-gp", activation="relu"):
@@ -36,7 +36,7 @@ def matmul_count(depth, n_critic, method="wgan-gp", activation="relu"):
       spectral norm: its power iteration multiplies W by vectors). A gradient penalty (wgan-gp,
       and wgan-lp, whose one-sided penalty costs the same) adds the forward on the
       interpolates 1, the input-gradient pass 1 and its reverse (W_bar and gA_bar) 2: 11; with
-      a smooth activation its second-order path (``tinywgan.core.penalty``, step 4: dW and dx
+      a smooth activation its second-order path (``tinywgan.core.mlp``, step 4: dW and dx
       once more) adds 2: 13. With ReLU that path is empty;
     - generator step: generator forward 1, critic forward 1, critic backward to the input 1,
       generator backward (dW and dx) 2: 5.

@@ -10,10 +10,9 @@ from typing import Tuple
 
 from .. import backend, validate
 from ..measure import data
-from ..core.layers import get_activation
-from ..core.losses import GAN_LOSSES
+from ..core.mlp import get_activation
 from ..core.optim import OPTIMIZERS
-from ..core.steps import METHODS
+from ..core.steps import GAN_LOSSES, METHODS
 
 
 def default_optimizer(method):
@@ -53,7 +52,7 @@ class Config:
     betas: Tuple[float, float] = (0.5, 0.9)
     lr_decay: bool = True             # linear decay of both learning rates to 0 over `iters`
     warmup: bool = False              # wgan: 100 critic steps for t < 25 and every 500th t
-    gan_loss: str = "nonsaturating"   # gan: the generator's loss (losses.GAN_LOSSES)
+    gan_loss: str = "nonsaturating"   # gan: the generator's loss (steps.GAN_LOSSES)
     seed: int = 0
     device: str = "cpu"
     dtype: str = "float32"

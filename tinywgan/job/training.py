@@ -1,4 +1,4 @@
-r"""The main job's trainer: the core loop (``tinywgan.core.loop.Trainer``) with its parts built
+r"""The main job's trainer: the core loop (``tinywgan.core.steps.Trainer``) with its parts built
 from a Config, and what the job adds around it: evaluation, sampling, checkpoints.
 
     job = TrainingJob(make_config(dataset="ring"))     # builds G, D, their optimizers, the steps
@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import backend, fast
 from ..core import steps
-from ..core.loop import Trainer, TrainingDiverged
+from ..core.steps import Trainer, TrainingDiverged
 from ..core.mlp import MLP
 from ..core.optim import make_optimizer
 from ..measure import data, metrics

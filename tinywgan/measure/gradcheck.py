@@ -18,11 +18,10 @@ import numpy as np
 from .. import backend, fast
 from ..core import steps
 from .finitediff import compare, elementwise_derivative, numerical_gradient
-from ..core.layers import (ACTIVATIONS, activation_backward, activation_forward,
-                     activation_input_grad_backward, get_activation, linear_backward,
-                     linear_forward, linear_input_grad, linear_input_grad_backward)
-from ..core.losses import GAN_LOSSES, gan_discriminator_loss, gan_generator_loss
-from ..core.mlp import MLP
+from ..core.mlp import (ACTIVATIONS, MLP, activation_backward, activation_forward,
+                        activation_input_grad_backward, get_activation, linear_backward,
+                        linear_forward, linear_input_grad, linear_input_grad_backward)
+from ..core.steps import GAN_LOSSES, gan_discriminator_loss, gan_generator_loss
 
 
 def min_abs_preactivation(mlp, *xs):
@@ -241,7 +240,7 @@ def check_critic_step(method="wgan-gp", act="tanh", widths=(2, 6, 5, 1), N=6, la
 def check_generator_step(loss="wasserstein", act="tanh", seed=0, N=5, fused=False,
                          noise=False):
     """``steps.generator_grads`` (or the fused one): the generator's weight gradient end to end
-    through a fixed critic. loss: 'wasserstein' (every WGAN) or a GAN loss (losses.GAN_LOSSES);
+    through a fixed critic. loss: 'wasserstein' (every WGAN) or a GAN loss (steps.GAN_LOSSES);
     noise: the critic sees G(z) plus fixed instance noise."""
     G = MLP((2, 6, 5, 2), act, dtype="float64", seed=seed)
     D = MLP((2, 7, 1), act, dtype="float64", seed=seed + 1)

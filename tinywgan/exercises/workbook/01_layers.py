@@ -20,12 +20,12 @@
 # %%
 import numpy as np
 
-from tinywgan.core import layers
+from tinywgan.core import mlp
 
 # %% [markdown]
 # ## 1.1 The linear layer's backward
 #
-# The forward `a = x W + b` is `layers.linear_forward(x, W, b)`, which returns `a` and the
+# The forward `a = x W + b` is `mlp.linear_forward(x, W, b)`, which returns `a` and the
 # cache `(x, W)`. Given the upstream gradient `da = dL/da` of some scalar loss L, return the
 # gradients with respect to the layer's three inputs. Each is one product or one sum; write
 # `a_nm = sum_d x_nd W_dm + b_m` and differentiate one entry at a time if in doubt.
@@ -47,7 +47,7 @@ def linear_backward(da, cache):
 # The gradient penalty needs s' (in the input gradient) *and* s'' (in its derivative), so each
 # activation carries both. Write `df(a)` = s'(a) and `d2f(a)` = s''(a) for the four below,
 # elementwise on an array `a` of any shape. s itself is the library's (`self.f(a)`); the
-# sigmoid is `layers.sigmoid(a)`, exact at every a.
+# sigmoid is `mlp.sigmoid(a)`, exact at every a.
 #
 #     tanh:      s = tanh a
 #     sigmoid:   s = sigma(a) = 1 / (1 + e^{-a})
@@ -64,7 +64,7 @@ def linear_backward(da, cache):
 
 
 # %%
-class Tanh(layers.Tanh):
+class Tanh(mlp.Tanh):
     def df(self, a):
         """s'(a) for s = tanh a. Inputs: a: any shape. Returns s'(a): a's shape."""
         raise NotImplementedError
@@ -74,7 +74,7 @@ class Tanh(layers.Tanh):
         raise NotImplementedError
 
 
-class Sigmoid(layers.Sigmoid):
+class Sigmoid(mlp.Sigmoid):
     def df(self, a):
         """s'(a) for s = sigma(a). Inputs: a: any shape. Returns s'(a): a's shape."""
         raise NotImplementedError
@@ -84,7 +84,7 @@ class Sigmoid(layers.Sigmoid):
         raise NotImplementedError
 
 
-class Softplus(layers.Softplus):
+class Softplus(mlp.Softplus):
     def df(self, a):
         """s'(a) for s = log(1 + e^a). Inputs: a: any shape. Returns s'(a): a's shape."""
         raise NotImplementedError
@@ -94,7 +94,7 @@ class Softplus(layers.Softplus):
         raise NotImplementedError
 
 
-class SiLU(layers.SiLU):
+class SiLU(mlp.SiLU):
     def df(self, a):
         """s'(a) for s = a sigma(a). Inputs: a: any shape. Returns s'(a): a's shape."""
         raise NotImplementedError
@@ -107,9 +107,9 @@ class SiLU(layers.SiLU):
 # %% [markdown]
 # ## 1.3 An activation layer's backward
 #
-# An activation layer computes `h = s(a)` elementwise; `layers.activation_forward(a, act)`
+# An activation layer computes `h = s(a)` elementwise; `mlp.activation_forward(a, act)`
 # returns `h` and the cache `(a, act)`, where `act` is an Activation with `act.f(a)`,
-# `act.df(a)` and `act.d2f(a)` (any of `layers.ACTIVATIONS`, ReLU included).
+# `act.df(a)` and `act.d2f(a)` (any of `mlp.ACTIVATIONS`, ReLU included).
 
 
 # %%
@@ -131,7 +131,7 @@ def activation_backward(dh, cache):
 # %%
 x = np.random.default_rng(0).normal(size=(4, 3))               # (N, D)
 W = np.random.default_rng(1).normal(size=(3, 2))                # (D, M)
-a, cache = layers.linear_forward(x, W, np.zeros(2))             # (N, M)
+a, cache = mlp.linear_forward(x, W, np.zeros(2))             # (N, M)
 
 # %%
 if __name__ == "__main__":           # a notebook's kernel, or `python 01_layers.py`

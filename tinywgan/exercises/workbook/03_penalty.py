@@ -5,7 +5,7 @@
 # run the last cell (workbook 1 explains the grader).
 #
 # The penalty, its head and its exact weight gradient are derived step by step, once, in the
-# docstring of `tinywgan/core/penalty.py` (`python -m pydoc tinywgan.core.penalty` shows it
+# docstring of `tinywgan/core/mlp.py` (`python -m pydoc tinywgan.core.mlp` shows it
 # without the code), in workbook 2's notation: 3.1 is its step (2), 3.2 its step (3), 3.3 its
 # step (4). Derive them yourself first, or follow it.
 #

@@ -17,7 +17,7 @@
 import numpy as np
 
 from tinywgan import MLP
-from tinywgan.core import layers, losses, steps
+from tinywgan.core import mlp, steps
 
 # %% [markdown]
 # ## 4.1 The Wasserstein losses
@@ -50,8 +50,8 @@ def wasserstein_generator_loss(f_fake):
 # with D = sigma(l). The grader also tries logits of +-50 and +-1000, where a trained
 # discriminator's can be: the loss and its gradient must be finite and exact there. log(sigma(l))
 # is -inf once sigma(l) rounds to 0; use log sigma(l) = -softplus(-l) and
-# log(1 - sigma(l)) = -softplus(l), with `layers.softplus` (= logaddexp(0, l)) and
-# `layers.sigmoid`, both exact at every l, and d softplus(l)/dl = sigma(l).
+# log(1 - sigma(l)) = -softplus(l), with `mlp.softplus` (= logaddexp(0, l)) and
+# `mlp.sigmoid`, both exact at every l, and d softplus(l)/dl = sigma(l).
 
 
 # %%
@@ -139,7 +139,7 @@ D = MLP([2, 6, 1], activation="tanh", dtype="float64", seed=0)
 G = MLP([2, 6, 2], activation="tanh", dtype="float64", seed=1)
 z = np.random.default_rng(0).normal(size=(5, 2))                # (B, latent)
 x_fake, g_cache = G.forward(z)                                  # (B, 2)
-steps.METHODS, losses.GAN_LOSSES, layers.sigmoid(np.array([-40.0, 0.0, 40.0]))
+steps.METHODS, steps.GAN_LOSSES, mlp.sigmoid(np.array([-40.0, 0.0, 40.0]))
 
 # %%
 if __name__ == "__main__":           # a notebook's kernel, or `python 04_losses_and_steps.py`
