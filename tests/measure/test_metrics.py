@@ -292,3 +292,14 @@ def test_w1_floor_shrinks_with_n():
     small = np.mean([metrics.w1_floor("25gaussians", 100, s) for s in range(4)])
     large = np.mean([metrics.w1_floor("25gaussians", 1000, s) for s in range(4)])
     assert 1.8 < small / large < 6, (small, large)
+
+
+def test_distances_too_large_for_the_assignment_solver_are_refused_by_name():
+    """Coordinates beyond float64's square root (1.34e154) make a distance overflow (the root of
+    an inf square), where SciPy's solver says only "cost matrix is infeasible" (hypothesis found
+    it); the message names both point sets."""
+    far = np.array([[1e155]])
+    with pytest.raises(ValueError, match=r"^x and y: .*overflows float64"):
+        metrics.w1_exact(np.zeros((1, 1)), far)
+    with pytest.raises(ValueError, match=r"^x_real and x_fake: .*overflows float64"):
+        metrics.w1_critic(np.zeros((1, 1)), far)

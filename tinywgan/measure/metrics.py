@@ -40,6 +40,28 @@ def _points(x, name):
     return x
 
 
+def _assignment(where, x, y, names):
+    """C_ij = ||x_i - y_j||_2: (N, N) and the optimal permutation (rows, cols) of the assignment
+    problem min sum_i C_{i, cols[i]}. Distances too large for the solver (coordinates near
+    float64's square root, 1e154, where it says only "cost matrix is infeasible") are refused
+    naming both point sets."""
+    try:
+        from scipy.optimize import linear_sum_assignment
+        from scipy.spatial.distance import cdist
+    except ImportError as err:
+        raise ImportError("%s needs SciPy's assignment solver: pip install scipy "
+                          "(or pip install 'tinywgan[metrics]')" % where) from err
+    cost = cdist(x, y)
+    try:
+        if not np.isfinite(cost).all():
+            raise ValueError("a distance overflows float64")
+        return (cost,) + linear_sum_assignment(cost)
+    except ValueError as e:
+        raise ValueError("%s and %s: SciPy's assignment solver cannot take their distances (%s; "
+                         "coordinates up to %.3g): rescale both point sets"
+                         % (names + (e, max(abs(x).max(), abs(y).max())))) from None
+
+
 def w1_exact(x, y):
     r"""Exact W1 between the empirical measures of two equal-size point sets.
 
@@ -49,12 +71,6 @@ def w1_exact(x, y):
     Inputs: x: (N, d), y: (N, d), device or host. Cost O(N^3): N = 2500 takes about a second.
     Returns: W1 as a float.
     """
-    try:
-        from scipy.optimize import linear_sum_assignment
-        from scipy.spatial.distance import cdist
-    except ImportError as err:
-        raise ImportError("w1_exact needs SciPy's assignment solver: pip install scipy "
-                          "(or pip install 'tinywgan[metrics]')") from err
     x, y = _points(x, "x"), _points(y, "y")
     if x.shape[0] != y.shape[0]:
         raise ValueError("w1_exact needs equal-size point sets, got x with %d points and y with "
@@ -62,8 +78,7 @@ def w1_exact(x, y):
     if x.shape[1] != y.shape[1]:
         raise ValueError("x and y must have the same dimension d, got x: %s, y: %s"
                          % (x.shape, y.shape))
-    cost = cdist(x, y)                                      # (N, N) C_ij = ||x_i - y_j||_2
-    rows, cols = linear_sum_assignment(cost)                # the optimal permutation
+    cost, rows, cols = _assignment("w1_exact", x, y, ("x", "y"))   # C_ij = ||x_i - y_j||, sigma
     return float(cost[rows, cols].mean())                   # (1/N) sum_i C_{i, sigma(i)}
 
 
@@ -92,18 +107,11 @@ def w1_critic(x_real, x_fake):
     Returns (w1: float, u: (N,) float64 host, f(x_real) = u): evaluate f elsewhere as
     ``np.max(u - cdist(x, x_real), axis=1)``.
     """
-    try:
-        from scipy.optimize import linear_sum_assignment
-        from scipy.spatial.distance import cdist
-    except ImportError as err:
-        raise ImportError("w1_critic needs SciPy's assignment solver: pip install scipy "
-                          "(or pip install 'tinywgan[metrics]')") from err
     x_real, x_fake = _points(x_real, "x_real"), _points(x_fake, "x_fake")
     if x_real.shape != x_fake.shape:
         raise ValueError("w1_critic needs two point sets of one shape (N, d), got x_real: %s, "
                          "x_fake: %s" % (x_real.shape, x_fake.shape))
-    cost = cdist(x_real, x_fake)                   # (N, N) C_ij = ||x_real_i - x_fake_j||
-    rows, sigma = linear_sum_assignment(cost)               # rows = 0..N-1
+    cost, rows, sigma = _assignment("w1_critic", x_real, x_fake, ("x_real", "x_fake"))
     matched = cost[rows, sigma]                             # (N,) C_{i, sigma(i)}
     w = cost[:, sigma].T - matched[:, None]                 # (N, N) w_ij = C_{j,s(i)} - C_{i,s(i)}
     # Stop when no height falls by more than rounding: a rounding-size negative cycle must not
