@@ -25,12 +25,14 @@ setup(
                  "scikit-learn>=1.0",    # the digits loader is tested for real, not skipped
                  "mpmath>=1.1",          # the oracle of the activations' tails
                  "jupytext>=1.14", "nbclient>=0.7",   # the workbook and a demo as notebooks
-                 "ipykernel>=6"],
+                 "ipykernel>=6",
+                 "threadpoolctl>=3"],    # BLAS threads where NumPy was loaded first
         "plot": ["matplotlib>=3.5"],
         "metrics": ["scipy>=1.7"],
         "digits": ["scikit-learn>=1.0"],
         "gpu": ["cupy>=12"],
-        "notebooks": ["jupytext>=1.14", "nbclient>=0.7", "ipykernel>=6"],
+        "notebooks": ["jupytext>=1.14", "nbclient>=0.7", "ipykernel>=6", "threadpoolctl>=3"],
+        "threads": ["threadpoolctl>=3"],
     },
     entry_points={"console_scripts": ["tinywgan=tinywgan.cli:main"]},
 )

@@ -12,7 +12,7 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "tinywgan"
 
 #: The rooms from the ground up: a module may import from its own room and the rooms below it.
-ROOMS = [("ground", ["backend", "validate", "strict", "oneline"]),
+ROOMS = [("ground", ["backend", "validate", "strict", "oneline", "threads"]),
          ("core", ["core"]),
          ("fast", ["fast"]),
          ("measure", ["measure"]),

@@ -21,6 +21,7 @@ import dataclasses
 import os
 import sys
 
+from . import threads
 from .oneline import INTERRUPTED, OneLineParser, fail, parse
 
 
@@ -61,6 +62,7 @@ def cmd_train(args):
     if args.warmup:
         fields["warmup"] = True
     given = {k: v for k, v in fields.items() if v is not None}
+    given["threads"] = threads.count() or 0           # what this session uses (main set it)
     if args.resume and (args.preset or args.force):
         return fail("tinywgan train", "--resume continues a run with its own settings; %s: drop it"
                      % ("--preset picks the settings of a new run" if args.preset
@@ -167,7 +169,7 @@ def cmd_sample(args):
 CONFIG_FLAGS = ["method", "dataset", "iters", "batch", "n_critic", "width", "depth",
                 "activation", "latent", "lam", "clip", "optimizer", "lr_d", "lr_g", "betas",
                 "gan_loss", "seed", "device", "dtype", "log_every", "checkpoint_every",
-                "eval_every", "eval_n", "r1", "r2"]
+                "eval_every", "eval_n", "r1", "r2", "threads"]
 
 #: Where each preset's settings come from, for --help.
 _PRESET_SOURCES = {"gan_toy": "the WGAN-GP paper's toy code", "wgan_paper": "the WGAN paper"}
@@ -263,6 +265,7 @@ def _add_train_flags(p):
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--no-figure", action="store_true",
                    help="skip figure.png (and the need for matplotlib)")
+    threads.add_flag(p)
 
 
 def build_parser():
@@ -290,10 +293,12 @@ def build_parser():
     p.add_argument("--grid", metavar="FILE.png",
                    help="digits: also draw the first 100 as an image grid (needs matplotlib)")
     p.add_argument("--device", choices=DEVICES, help="default: the run's")
+    threads.add_flag(p)
     p.set_defaults(func=cmd_sample)
     p = sub.add_parser("gradcheck", help="every hand-derived gradient against finite "
                        "differences, as a table")
     p.add_argument("--seed", type=int, default=0, help="seed of the random test points")
+    threads.add_flag(p)
     p.set_defaults(func=cmd_gradcheck)
     p = sub.add_parser("bench", help="time the gan_toy iteration against the matrix products "
                        "it needs")
@@ -307,6 +312,7 @@ def build_parser():
                    help="the fused steps of tinywgan/fast.py (--no-fast: the plain steps of "
                    "tinywgan/core/steps.py)")
     p.add_argument("--json", action="store_true", help="one JSON line")
+    threads.add_flag(p)
     p.set_defaults(func=cmd_bench)
     from .bugzoo.cli import add_subcommand as add_bugzoo
     from .exercises.cli import add_subcommand as add_exercises
@@ -334,7 +340,11 @@ _STOPPED = {
 def main(argv=None):
     args = None
     try:
+        threads.use(threads.from_argv(sys.argv[1:] if argv is None else argv))   # NumPy not yet
         args = parse(build_parser(), argv)
+        if getattr(args, "threads", None) is not None and args.threads < 0:
+            return fail("tinywgan " + args.command, "--threads must be >= 0 (0: the BLAS "
+                        "library's default), got %d" % args.threads, 2)
         return args.func(args)
     except KeyboardInterrupt:       # one line, exit 130, whatever the command was doing
         if args is None:

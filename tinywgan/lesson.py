@@ -64,6 +64,7 @@ import textwrap
 import tokenize
 import typing
 
+from . import threads as blas
 from .oneline import INTERRUPTED, OneLineParser, ignore_sigint, worker_init
 
 SMOKE, FULL = "TINYWGAN_SMOKE", "TINYWGAN_FULL"
@@ -84,8 +85,8 @@ def setup(config_class, smoke=None, full=None, threads=1, argv=None, signed=()):
 
     config_class: a dataclass, every field with a default. smoke / full: {field: value}, the
     budgets' overrides (full=None: the lesson has no full budget). threads: BLAS threads for
-    this process (None: NumPy's default). argv: the flags (None: ``sys.argv[1:]`` when run as a
-    script, none in a notebook). signed: the number fields that may be negative (the others
+    this process (``tinywgan.threads``; None or 0: NumPy's default). argv: the flags (None:
+    ``sys.argv[1:]`` when run as a script, none in a notebook). signed: the number fields that may be negative (the others
     must keep their default's sign: a count whose default is positive must be >= 1, a seed
     >= 0, a positive rate > 0; every float finite). Prints one line saying which budget and
     which changes ran.
@@ -102,8 +103,10 @@ def setup(config_class, smoke=None, full=None, threads=1, argv=None, signed=()):
             raise TypeError("lesson.setup: %s %s, not fields of %s"
                             % ("signed names" if budget == "signed" else "the %s budget sets"
                                % budget, ", ".join(unknown), config_class.__name__))
-    if threads:
-        set_threads(threads)
+    if threads:                   # a count in the environment wins over the default
+        chosen = blas.use(None if threads == blas.DEFAULT else threads)
+        if "pip install" in chosen:
+            print("(%s)" % chosen)
     script = argv is None and not in_notebook()        # run as a script: its command line
     if argv is None:
         argv = [] if in_notebook() else sys.argv[1:]
@@ -184,25 +187,6 @@ def _on_ctrl_c(prog):
               file=sys.stderr, flush=True)
         os._exit(INTERRUPTED)
     sys.excepthook = hook
-
-
-def set_threads(n):
-    """Use n BLAS threads (one is fastest for the lessons' small matrices, and a busy machine
-    cannot slow it 100-fold). Before NumPy loads: OMP_NUM_THREADS, which its BLAS reads as it
-    loads (a value already in the environment wins). After (a notebook that imported NumPy
-    first): threadpoolctl, where it is installed."""
-    if "OMP_NUM_THREADS" in os.environ:
-        return
-    if "numpy" not in sys.modules:
-        os.environ["OMP_NUM_THREADS"] = str(n)
-        return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        print("(NumPy was loaded before lesson.setup, so its BLAS keeps its thread count: "
-              "pip install threadpoolctl to set it)")
-        return
-    threadpool_limits(limits=n, user_api="blas")
 
 
 def figure_path(filename):

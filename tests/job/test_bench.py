@@ -116,3 +116,22 @@ def test_the_reported_ratio_is_the_reported_times_quotient(monkeypatch):
     r = bench.run(**dict(TINY, repeats=3, warmup=0))
     assert (r["ms_per_gen_iter"], r["floor_ms"], r["ratio"]) == (1200.0, 1000.0, 1.2)
     assert (r["ratio_min"], r["ratio_max"]) == (round(1.4 / 6, 4), round(8.5 / 7, 4))
+
+
+def test_a_result_that_cannot_be_trusted_is_flagged_not_given(monkeypatch):
+    """A ratio below 1, repeats that disagree and a busy machine each put a reason in
+    ``unreliable`` (the same list in --json), and the text then calls the ratio no result."""
+    assert bench.unreliable(1.2, 1.1, 1.3, load=0.1, cpus=2) == []
+    [why] = bench.unreliable(0.49, 0.45, 0.52, load=0.1, cpus=2)
+    assert "faster than its own floor" in why
+    [why] = bench.unreliable(1.2, 1.0, 1.5, load=0.1, cpus=2)
+    assert "repeats disagree (ratios 1.000 to 1.500" in why
+    [why] = bench.unreliable(1.2, 1.1, 1.2, load=2.5, cpus=2)
+    assert "busy (load 2.50 on 2 cores" in why
+    assert bench.unreliable(1.2, 1.1, 1.2, load=None, cpus=None) == []   # no load average
+    monkeypatch.setattr(bench, "load_average", lambda: 9.0)
+    r = bench.run(**TINY)
+    assert r["load_before"] == 9.0 and any("busy" in w for w in r["unreliable"])
+    text = bench.format_result(r)
+    assert "UNRELIABLE, not a result: ratio" in text and "\nunreliable: the machine was busy" \
+        in text and "load 9.0 -> 9.0 on" in text

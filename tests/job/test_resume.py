@@ -77,7 +77,7 @@ def test_everything_else_can_change_and_the_method_s_own_optimizer_is_no_change(
     changes = dict(iters=40, batch=8, n_critic=2, lam=3.0, r1=0.5, r2=0.25, clip=0.1, lr_d=1e-3,
                    lr_g=1e-4, betas=(0.0, 0.99), lr_decay=True, warmup=True, gan_loss="minimax",
                    log_every=5, checkpoint_every=10, eval_every=10, eval_n=100, curve_n=50,
-                   optimizer="adam", device="strict", fast=False)
+                   optimizer="adam", device="strict", fast=False, threads=2)
     back = TrainingJob.from_checkpoint(tmp_path / "c.npz", changes=changes)
     for k, v in changes.items():
         assert getattr(back.cfg, k) == v, k

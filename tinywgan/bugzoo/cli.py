@@ -3,6 +3,8 @@ it and its numbers; one figure; exit status 1 if a bug goes uncaught."""
 import os
 import sys
 
+from ..threads import add_flag as add_threads_flag
+
 
 def add_subcommand(sub):
     """Add ``bugzoo`` to the command line's subparsers."""
@@ -14,6 +16,7 @@ def add_subcommand(sub):
     p.add_argument("--figure", default=os.path.join("figures", "bugzoo.png"),
                    help="where the figure goes (default figures/bugzoo.png)")
     p.add_argument("--no-figure", action="store_true", help="skip the figure")
+    add_threads_flag(p)
     p.set_defaults(func=main)
 
 

@@ -1,6 +1,8 @@
 """``python -m tinywgan exercises init|check|show|list``: the workbook's command line."""
 import sys
 
+from ..threads import add_flag as add_threads_flag
+
 
 def add_subcommand(sub):
     """Add ``exercises`` and its four commands to the command line's subparsers."""
@@ -19,6 +21,7 @@ def add_subcommand(sub):
                    help="grade tinywgan's own functions (the answer key); the arguments are "
                    "then exercise names")
     c.add_argument("--seed", type=int, default=0, help="draw other random cases (default 0)")
+    add_threads_flag(c)
     c.set_defaults(func=cmd_check)
     c = commands.add_parser("show", help="where tinywgan's answer to NAME lives")
     c.add_argument("name")

@@ -12,17 +12,51 @@ floor_ms, with the smallest and largest per-repeat ratios beside it. (Separate m
 iterations, the floors and the ratios come from different repeats and need not divide: on a busy
 machine they once read 142.1 ms against a floor of 645.4 ms, ratio 1.211.)
 
+A measurement that cannot be trusted says so on its line, and ``--json`` carries the same
+flags (``unreliable``: a list of reasons, empty when none): a ratio below 1 (the iteration
+cannot be faster than the products it contains: the machine's speed changed between the two
+halves of a pair), repeats whose ratios spread wider than ``SPREAD_MAX`` (largest over smallest),
+and other work on the machine when it started (a one-minute load average of at least half the
+cores, read before the first repeat; the one after the last is printed beside it).
+
 Nothing here asserts a speed: the numbers are reported, never tested.
 """
 import math
+import os
 import resource
 import sys
 import time
 
-from .. import backend
+from .. import backend, threads
 from . import preflight
 from ..core import steps
 from ..core.mlp import get_activation
+
+
+#: Repeats whose ratios spread wider than this (largest / smallest) make the result unreliable.
+SPREAD_MAX = 1.3
+
+
+def load_average():
+    """The one-minute load average, or None where the system does not report one."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def unreliable(ratio, ratio_min, ratio_max, load, cpus):
+    """The reasons a result cannot be trusted (the module docstring): a list of short sentences."""
+    why = []
+    if ratio < 1:
+        why.append("the iteration timed faster than its own floor (ratio %.3f < 1): the "
+                   "machine's speed changed between them" % ratio)
+    if ratio_max > SPREAD_MAX * ratio_min:
+        why.append("the repeats disagree (ratios %.3f to %.3f, wider than %.2fx)"
+                   % (ratio_min, ratio_max, SPREAD_MAX))
+    if load is not None and cpus and load >= cpus / 2:
+        why.append("the machine was busy (load %.2f on %d cores before it started)" % (load, cpus))
+    return why
 
 
 def matmul_count(depth, n_critic, method="wgan-gp", activation="relu"):
@@ -119,6 +153,7 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
         _sync(xp)
         return time.perf_counter() - t0
 
+    load_before = load_average()
     if warmup:
         iterate(warmup)
     _time_floor(xp, dt, batch, width, n)           # warm the floor's buffers and BLAS too
@@ -129,7 +164,11 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
         iters.append(iterate(iters_per_repeat) / iters_per_repeat)
     ratios = [a / b for a, b in zip(iters, floors)]
     k = sorted(range(repeats), key=ratios.__getitem__)[(repeats - 1) // 2]   # the median pair
+    cpus = os.cpu_count()
     result = {
+        "unreliable": unreliable(ratios[k], min(ratios), max(ratios), load_before, cpus),
+        "load_before": load_before, "load_after": load_average(), "cpus": cpus,
+        "blas_threads": threads.count(),
         "ms_per_gen_iter": float("%.5g" % (1e3 * iters[k])),    # 5 significant digits, so
         "floor_ms": float("%.5g" % (1e3 * floors[k])),          # that their quotient is ratio
         "ratio": round(ratios[k], 4),                       # = iters[k] / floors[k]
@@ -149,12 +188,20 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
 
 
 def format_result(r):
-    """Two lines for a person."""
+    """Three lines for a person (four when the result is unreliable, its ratio then not given
+    as a result)."""
     c = r["config"]
-    return ("gan_toy iteration (%s, width %d, depth %d, batch %d, n_critic %d, %s, %s path): "
-            "%.1f ms\nfloor: %d products (%dx%d)(%dx%d): %.1f ms   ratio %.3f (repeats: %.3f to "
-            "%.3f)   peak mem %.0f MB"
-            % (r["device"], c["width"], c["depth"], c["batch"], c["n_critic"], c["dtype"],
-               "fast" if r["fast_path_taken"] else "plain", r["ms_per_gen_iter"], r["matmuls"],
-               c["batch"], c["width"], c["width"], c["width"], r["floor_ms"], r["ratio"],
-               r["ratio_min"], r["ratio_max"], r["peak_mem_mb"]))
+    load = "load %s -> %s on %d cores, %s BLAS thread(s)" % (
+        r["load_before"], r["load_after"], r["cpus"], r["blas_threads"] or "every core's")
+    ratio = ("ratio %.3f (repeats: %.3f to %.3f)" if not r["unreliable"] else
+             "UNRELIABLE, not a result: ratio %.3f (repeats: %.3f to %.3f)")
+    lines = ["gan_toy iteration (%s, width %d, depth %d, batch %d, n_critic %d, %s, %s path): "
+             "%.1f ms" % (r["device"], c["width"], c["depth"], c["batch"], c["n_critic"],
+                          c["dtype"], "fast" if r["fast_path_taken"] else "plain",
+                          r["ms_per_gen_iter"]),
+             "floor: %d products (%dx%d)(%dx%d): %.1f ms   " % (
+                 r["matmuls"], c["batch"], c["width"], c["width"], c["width"], r["floor_ms"])
+             + ratio % (r["ratio"], r["ratio_min"], r["ratio_max"]),
+             "%s   peak mem %.0f MB" % (load, r["peak_mem_mb"])]
+    lines += ["unreliable: " + why for why in r["unreliable"]]
+    return "\n".join(lines)

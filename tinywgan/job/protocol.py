@@ -36,6 +36,7 @@ import numpy as np
 
 from .. import backend
 from ..measure import data, metrics, texttable
+from ..threads import VARIABLES
 from .config import make_config
 from ..validate import choice, count
 
@@ -144,9 +145,8 @@ def run(datasets=DATASETS, labels=None, seeds=SEEDS, jobs=2, iters=None, progres
     else:
         import multiprocessing
         from ..oneline import ignore_sigint, worker_init
-        threads = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-        saved = {k: os.environ.get(k) for k in threads}
-        os.environ.update({k: "1" for k in threads})        # inherited by the spawned workers
+        saved = {k: os.environ.get(k) for k in VARIABLES}
+        os.environ.update({k: "1" for k in VARIABLES})      # inherited by the spawned workers
         try:
             # Ctrl-C reaches this process alone (the workers ignore it from their start), and
             # leaving the block terminates the workers at once: a KeyboardInterrupt, or an

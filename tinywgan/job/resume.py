@@ -19,8 +19,8 @@ it, by arithmetic alone, the names, shapes and dtypes the arrays may have, which
 **What a resume may change.** The saved config is the default; ``changes`` (field -> value)
 go over it. Everything that only steers the steps from here on may change: the length
 (``iters``, to extend a finished run), the learning rates and their decay, lam, R1's and R2's
-gammas (r1, r2), clip, betas, batch, n_critic, the warm-up, the GAN loss, the device, and the
-cadences of logging, evaluation and checkpoints. What defines the state in the checkpoint may
+gammas (r1, r2), clip, betas, batch, n_critic, the warm-up, the GAN loss, the device, the BLAS
+threads, and the cadences of logging, evaluation and checkpoints. What defines the state in the checkpoint may
 not (``FIXED``): the networks' shapes (width, depth, latent, the dataset's dimension), the
 activation, the method (spectral norm's vectors, the loss), the optimizer (its state), the
 dtype, and the seed (the draws of every iteration). With no change the resumed run is bit-identical to an

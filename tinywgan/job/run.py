@@ -19,7 +19,7 @@ import sys
 
 import numpy as np
 
-from .. import backend, validate
+from .. import backend, threads, validate
 from . import checkpoint, preflight
 from ..measure.data import DIGITS_N
 from .runfolder import RunFolder, RunFolderError
@@ -149,6 +149,8 @@ def _header(trainer, folder, resume, quiet, notes):
         if "iters" in trainer.changed and cfg.lr_decay:
             print("note: the learning rates now decay to 0 at iteration %d (at %d they are %.0f %% "
                   "of lr_d, lr_g)" % (cfg.iters, trainer.t, 100 * (1 - trainer.t / cfg.iters)))
+    print("threads: %s" % threads.describe("--threads N changes it; 0: the BLAS library's "
+                                           "default"))
     if not quiet:
         print("steps: %s" % trainer.describe_steps())
         print("evaluation: exact W1 on %d points %s; the final one on %d points, against a "
