@@ -56,8 +56,6 @@ import sys
 import time
 
 from .. import backend, validate
-from ..backend import get_array_module
-from ..validate import array, choice, critic, net_memory, number
 from .lipschitz import clip_weights
 from .mlp import gradient_penalty, sigmoid, softplus
 
@@ -106,7 +104,7 @@ def critic_loss(method, f_real, f_fake):
     if method == "gan":                     # L = mean softplus(-l_real) + mean softplus(l_fake)
         loss = softplus(-f_real).mean() + softplus(f_fake).mean()
         return loss, -sigmoid(-f_real) / N, sigmoid(f_fake) / M        # (sigmoid(l) - 1)/N
-    xp = get_array_module(f_real)           # L = mean f(fake) - mean f(real)
+    xp = backend.get_array_module(f_real)           # L = mean f(fake) - mean f(real)
     return (f_fake.mean() - f_real.mean(), xp.full(f_real.shape, -1.0 / N, dtype=f_real.dtype),
             xp.full(f_fake.shape, 1.0 / M, dtype=f_fake.dtype))
 
@@ -116,7 +114,7 @@ def generator_loss(method, f_fake, gan_loss="nonsaturating"):
     (M, 1). No checks (as ``critic_loss``)."""
     M = f_fake.shape[0]
     if method != "gan":                                                # L = -mean f(G(z))
-        xp = get_array_module(f_fake)
+        xp = backend.get_array_module(f_fake)
         return -f_fake.mean(), xp.full(f_fake.shape, -1.0 / M, dtype=f_fake.dtype)
     if gan_loss == "minimax":                                          # L = -mean softplus(l)
         return -softplus(f_fake).mean(), -sigmoid(f_fake) / M
@@ -162,14 +160,14 @@ def gan_generator_loss(logit_fake, kind="nonsaturating"):
     Returns (L, dL/dl: (M, 1)).
     """
     _check(logit_fake, "logit_fake")
-    choice("gan_generator_loss: kind", kind, GAN_LOSSES)
+    validate.choice("gan_generator_loss: kind", kind, GAN_LOSSES)
     return generator_loss("gan", logit_fake, kind)
 
 
 def _check(out, name, like=None):
     """A critic's outputs: a float array (N, 1), N >= 1, of ``like``'s device and dtype. (Integer
     outputs are refused: the gradients below would round to 0.)"""
-    array(name + " (the critic's outputs)", out, shape=(None, 1), like=like,
+    validate.array(name + " (the critic's outputs)", out, shape=(None, 1), like=like,
           dtype=None if like is None else like.dtype)
 
 
@@ -185,10 +183,10 @@ def generate(G, z):
 def check_critic_args(where, D, method, lam, r1, r2):
     """The critic step's door (``critic_grads`` here and in ``tinywgan.fast``): D a critic, a
     known method, lam, r1, r2 numbers >= 0. Returns (r1, r2) as floats."""
-    critic(where, D)
-    choice(where + ": method", method, METHODS)
-    number(where + ": lam", lam, low=0)
-    return number(where + ": r1", r1, low=0), number(where + ": r2", r2, low=0)
+    validate.critic(where, D)
+    validate.choice(where + ": method", method, METHODS)
+    validate.number(where + ": lam", lam, low=0)
+    return validate.number(where + ": r1", r1, low=0), validate.number(where + ": r2", r2, low=0)
 
 
 def critic_grads(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0, r1=0.0, r2=0.0):
@@ -207,7 +205,7 @@ def critic_grads(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0, r1=0.0,
     values) where they are on.
     """
     r1, r2 = check_critic_args("critic_grads", D, method, lam, r1, r2)
-    net_memory("critic_grads", D, x_real, "x_real", work=48)     # a step's estimate, as train's
+    validate.net_memory("critic_grads", D, x_real, "x_real", work=48)   # as train estimates a step
     D.spectral_normalise()                        # W_used = W / sigma(W); a no-op without SN
     D.zero_grad()
     f_real, cache_real = D.forward(x_real)                                      # (B, 1)
@@ -251,9 +249,9 @@ def generator_loss_at(D, x_fake, method="wgan-gp", gan_loss="nonsaturating"):
     Inputs: D: d -> 1; x_fake: (B, d); method: one of METHODS; gan_loss: one of
     GAN_LOSSES (gan only). Returns (L_G: 0-d array, dL_G/dx_fake: (B, d)).
     """
-    critic("generator loss", D)
-    choice("generator loss: method", method, METHODS)
-    choice("generator loss: gan_loss", gan_loss, GAN_LOSSES)
+    validate.critic("generator loss", D)
+    validate.choice("generator loss: method", method, METHODS)
+    validate.choice("generator loss: gan_loss", gan_loss, GAN_LOSSES)
     D.spectral_normalise()                        # W_used = W / sigma(W); a no-op without SN
     f_fake, cache = D.forward(x_fake)                                           # (B, 1)
     loss, d_fake = generator_loss(method, f_fake, gan_loss)
