@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
-from tinywgan import lesson
+from tinywgan import lesson, threads as blas
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Config:
 cfg = lesson.setup(Config, smoke=dict(sizes=[("gan_toy/16", 32, 16), ("gpu-sized/16", 64, 256)],
                                       repeats=1, iters_per_repeat=1, warmup=0), threads=None)
 if cfg.threads:
-    lesson.set_threads(cfg.threads)
+    blas.use(cfg.threads)
 from tinywgan.job import bench  # noqa: E402  (after the thread count: it loads NumPy)
 
 
