@@ -10,8 +10,9 @@ few ulps over [-700, 700], finite up to the dtype's largest number):
 - float64, |a| <= 4: against differences of the library's s (or s') and tinywgan's answer;
 - float64 and float32, the tails: |a| from 5 to 700, then past exp's overflow (710 in float64,
   89 in float32) up to the dtype's largest number, against tinywgan's answer in the same dtype
-  (the dtype kept), relatively down to the dtype's smallest normal number, where the textbook
-  forms round to 0 or give NaN. float32 is held to ``spec.FLOAT32_TOL``.
+  (the dtype kept), where the textbook forms round to 0 or give NaN: relatively down to 1e-300
+  in float64 and to float32's smallest normal number (test_activations.py's floors), float32
+  to ``spec.FLOAT32_TOL``; and float32 in [-4, 4].
 
 A failure there names the first a (the smallest |a|) where the answer breaks, and the dtype.
 """
@@ -64,6 +65,8 @@ LINEAR = Exercise(
 
 # ---- 1.2 s' and s'' of the smooth activations --------------------------------------------------
 
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
 #: SiLU's s' vanishes at a = -1.2785 and s'' at +-2.3994, where any formula is a difference of
 #: terms ~7 times larger than the result: the random points keep 0.05 away.
 _SILU_ROOTS = (-1.2785, -2.3994, 2.3994)
@@ -94,16 +97,15 @@ def _activation_cases(rng):
     cases = [Case("|a| <= 4, float64", "a of shape %s in [-4, 4]" % (shape,),
                   constant(_body(rng, shape)), sizes=dict(N=shape[0], M=shape[1]))
              for shape in [tuple(distinct(rng, 2)) for _ in range(3)] + [(1, distinct(rng, 1)[0])]]
-    for dtype, tol in ((np.float64, TOL), (np.float32, FLOAT32_TOL)):
-        name, tiny = np.dtype(dtype).name, float(np.finfo(dtype).tiny)
+    for dtype, tol, floor in ((np.float64, TOL, 1e-300), (np.float32, FLOAT32_TOL, FLOAT32_TINY)):
+        name = np.dtype(dtype).name
         a = _tails(rng, dtype)
         cases.append(Case("the tails, %s" % name, "%d points, 5 <= |a| <= %s's largest, %s"
-                          % (a.size, name, name), constant(a), floor=tiny, differences=False,
+                          % (a.size, name, name), constant(a), floor=floor, differences=False,
                           tol=tol, points=("a", a)))
     a = _body(rng, 24).astype(np.float32)
     cases.append(Case("|a| <= 4, float32", "24 points in [-4, 4], float32", constant(a),
-                      floor=float(np.finfo(np.float32).tiny), differences=False,
-                      tol=FLOAT32_TOL, points=("a", a)))
+                      floor=FLOAT32_TINY, differences=False, tol=FLOAT32_TOL, points=("a", a)))
     return cases
 
 

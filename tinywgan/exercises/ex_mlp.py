@@ -31,7 +31,7 @@ def _net_cases(rng, d_out):
     cases = []
     for k, act in enumerate(rng.choice(sorted(ACTIVATIONS), size=5, replace=False)):
         N, seed = 1 if k == 4 else int(rng.integers(2, 8)), int(rng.integers(2 ** 30))
-        widths = draw_widths(rng, N, d_out)
+        widths = draw_widths(rng, N, d_out, widest=7)
         build = partial(_net_inputs, str(act), widths, N, seed)
         net, x = build()[:2]
         cases.append(Case("networks", describe(net, N), build, kink_margin=kink_margin(net, x),

@@ -105,7 +105,7 @@ def _penalty_cases(rng, smooth):
         target = math.nan
         while math.isnan(target):                 # one-sided: until the norms leave room
             N, lam = 1 if k == 1 else int(rng.integers(2, 8)), float(rng.uniform(0.5, 20))
-            widths = draw_widths(rng, N, 1, max_hidden=2)
+            widths = draw_widths(rng, N, 1, max_hidden=2, widest=6)
             build = partial(_penalty_inputs, act, widths, N, lam, one_sided, flat,
                             int(rng.integers(2 ** 30)))
             net, x_hat, _, target = build()[:4]

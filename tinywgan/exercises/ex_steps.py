@@ -113,8 +113,8 @@ def _generator_cases(rng):
                                         ("the GAN losses", "silu", "gan", "nonsaturating"),
                                         ("the GAN losses", "softplus", "gan", "minimax")):
         B = int(rng.integers(2, 8))
-        g_widths = draw_widths(rng, B, max_hidden=2)                # z dim, hidden, d
-        d_hidden = draw_widths(rng, B, g_widths[-1], max_hidden=1)[:-1]
+        g_widths = draw_widths(rng, B, max_hidden=1, widest=6)      # z dim, hidden, d
+        d_hidden = draw_widths(rng, B, g_widths[-1], max_hidden=1, widest=6)[1:-1]
         build = partial(_generator_inputs, act, g_widths, d_hidden, B, method,
                         gan_loss or "nonsaturating", int(rng.integers(2 ** 30)))
         G, D, z = build()[:3]
@@ -180,7 +180,7 @@ def _critic_cases(rng):
         D = None
         while D is None or not np.isfinite(D.params).all():    # wgan-lp: until there is room
             B = int(rng.integers(2, 8))
-            widths = draw_widths(rng, B, 1, max_hidden=2)
+            widths = draw_widths(rng, B, 1, max_hidden=2, widest=6)
             build = partial(_critic_inputs, act, widths, B, method, int(rng.integers(2 ** 30)))
             D, x_real, x_fake, eps = build()[:4]
         xs = [x_real, x_fake] + ([steps.interpolates(x_real, x_fake, eps)] if eps is not None

@@ -140,11 +140,12 @@ def build_net(widths, act, seed, spectral_norm=False):
     return net
 
 
-def draw_widths(rng, N, d_out=None, max_hidden=3):
-    """(d_0, hidden..., d_out): 1..max_hidden hidden layers, every width in 2..8 and different
-    from the others and from the batch size N (d_out: drawn too when None; 1 for a critic)."""
+def draw_widths(rng, N, d_out=None, max_hidden=3, widest=8):
+    """(d_0, hidden..., d_out): 1..max_hidden hidden layers, every width in 2..widest and
+    different from the others and from the batch size N (d_out: drawn too when None; 1 for a
+    critic)."""
     hidden = int(rng.integers(1, max_hidden + 1))
-    free = [v for v in range(2, 9) if v != N and v != d_out]
+    free = [v for v in range(2, widest + 1) if v != N and v != d_out]
     drawn = [int(v) for v in rng.choice(free, size=hidden + 1 + (d_out is None), replace=False)]
     return tuple(drawn) if d_out is None else (*drawn, d_out)
 
