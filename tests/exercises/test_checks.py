@@ -91,3 +91,11 @@ def test_generic_mutations_of_each_reference_answer_fail(ex):
         target = outputs[i % len(outputs)]
         mex, marker = _mutant(ex, lambda n, a: mutate(a) if n == target else a)
         assert grade(mex, marker, None).status == FAIL, (what, target)
+
+
+def test_a_critic_step_that_never_normalises_fails_on_the_default_seed():
+    """The SN critics have a first layer of rank >= 2: one power iteration is not exact."""
+    from tinywgan.bugzoo.broken import _does_nothing, step_with
+    from tinywgan.core import steps
+    bad = step_with(steps.critic_grads, spectral_normalise=_does_nothing)
+    assert grade(find("critic_grads"), bad, None).status == FAIL
