@@ -252,7 +252,7 @@ PLANTS = {
         ("SiLU.df", [(" * (1 + a * mlp.sigmoid(-a))", "")]),
     ("SiLU.d2f", "2 s' + a s'' from sigma (1 - sigma)"):
         ("SiLU.d2f", [("e / (1 + e) ** 2 * (2 - a * np.tanh(a / 2))",
-                       "(lambda s: s * (1 - s) * (2 + a * (1 - 2 * s)))(mlp.sigmoid(a))")]),
+                       "(lambda s: 2 * s * (1 - s) + a * s * (1 - s) * (1 - 2 * s))(mlp.sigmoid(a))")]),
     ("SiLU.d2f", "one sigma' term missed"): ("SiLU.d2f", [("(2 - a", "(1 - a")]),
     ("activation_backward", "s(a), not s'(a)"): ("activation_backward", [("act.df", "act.f")]),
     ("activation_backward", "dh left out"): ("activation_backward", [("dh * ", "")]),
@@ -357,6 +357,13 @@ PLANTS = {
     ("Adam._update", "state not kept"): ("Adam._update", [("m[...] =", "m ="), ("v[...] =",
                                                                                 "v =")]),
     ("Adam._update", "params not updated in place"): ("Adam._update", [("p -=", "p = p -")]),
+    ("RMSProp._update", "eps hard-coded"): ("RMSProp._update", [("self.eps", "1e-8")]),
+    ("Adam._update", "eps hard-coded"): ("Adam._update", [("self.eps", "1e-8")]),
+    ("Adam._update", "eps not rescaled in the efficient form"):
+        ("Adam._update", [("    m_hat = m / (1 - b1 ** t)\n    v_hat = v / (1 - b2 ** t)\n"
+                           "    p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)",
+                           "    step = self.lr * (1 - b2 ** t) ** 0.5 / (1 - b1 ** t)\n"
+                           "    p -= step * m / (np.sqrt(v) + self.eps)")]),
     ("SpectralNorm.backward", "the term through sigma missing"):
         ("SpectralNorm.backward", [("(dW_hats[l] - inner * np.outer(self.u[l], self.v[l]))",
                                     "dW_hats[l]")]),

@@ -510,8 +510,9 @@ GENERATOR_GRADS = _known(
 CRITIC_GRADS = _known(
     ("critic's sign flipped", "the critic descends on mean f(fake) - mean f(real) (4.1).",
      copy_with(steps.critic_grads, critic_loss=flipped_critic_choice)),
-    ("penalty not backpropagated", "the penalty's gradient must be added into D's buffers too "
-     "(D.gradient_penalty does), not only its value into the loss.",
+    ("penalty not backpropagated", "the penalty's gradient must be in D's buffers at the end "
+     "(D.gradient_penalty adds it), not only its value in the loss; and nothing may zero the "
+     "buffers after it.",
      copy_with(steps.critic_grads, gradient_penalty=penalty_value_only)),
     ("s'' path dropped", "the penalty of a smooth critic needs its s'' injection (3.3).",
      copy_with(steps.critic_grads, gradient_penalty=penalty_without_s2)),
@@ -577,13 +578,16 @@ CLIP_WEIGHTS = _known(
      lambda params, c: np.minimum(params, c, out=params)))
 
 
-def _rms_step(self, p, g, t, eps_inside=False, swapped=False, keep=True, in_place=True):
-    """RMSProp written out, with one known mistake switched on."""
+def _rms_step(self, p, g, t, eps_inside=False, swapped=False, keep=True, in_place=True,
+              eps=None):
+    """RMSProp written out, with one known mistake switched on (``eps``: a number written in
+    place of self.eps)."""
     ms, a = self._state["ms"], self.alpha
+    eps = self.eps if eps is None else eps
     ms_new = (1 - a) * ms + a * g * g if swapped else a * ms + (1 - a) * g * g
     if keep:
         ms[...] = ms_new
-    step = self.lr * g / (np.sqrt(ms_new + self.eps) if eps_inside else np.sqrt(ms_new) + self.eps)
+    step = self.lr * g / (np.sqrt(ms_new + eps) if eps_inside else np.sqrt(ms_new) + eps)
     if in_place:
         p -= step
 
@@ -594,6 +598,8 @@ def _rmsprop(**mistake):
 
 _NOT_IN_PLACE = ("p = p - ... makes a new array and the model's buffer never changes: update "
                  "it in place, p -= ...")
+_EPS_FIXED = ("eps is a hyperparameter: use self.eps, not the number 1e-8 (it is only the "
+              "default); where the gradients are near eps, eps shapes the step.")
 _STATE_LOST = ("the state must be updated in place (ms[...] = ..., ms *= ...): a name bound "
                "to a new array is lost after the step, and the running mean restarts from 0.")
 
@@ -604,20 +610,27 @@ RMSPROP_UPDATE = _known(
     ("alpha and 1 - alpha swapped", "ms <- alpha ms + (1 - alpha) g^2: alpha (0.9) keeps the "
      "old mean.", _rmsprop(swapped=True)),
     ("state not kept", _STATE_LOST, _rmsprop(keep=False)),
-    ("params not updated in place", _NOT_IN_PLACE, _rmsprop(in_place=False)))
+    ("params not updated in place", _NOT_IN_PLACE, _rmsprop(in_place=False)),
+    ("eps hard-coded", _EPS_FIXED, _rmsprop(eps=1e-8)))
 
 
-def _adam_step(self, p, g, t, corrected=True, eps_inside=False, t0=1, keep=True, in_place=True):
-    """Adam written out, with one known mistake switched on."""
+def _adam_step(self, p, g, t, corrected=True, eps_inside=False, t0=1, keep=True, in_place=True,
+               eps=None, efficient=False):
+    """Adam written out, with one known mistake switched on (``eps``: a number written in place
+    of self.eps; ``efficient``: the efficient form, lr sqrt(1 - beta2^t) / (1 - beta1^t) times
+    m / (sqrt(v) + eps), with eps not rescaled by sqrt(1 - beta2^t))."""
     (b1, b2), m, v = self.betas, self._state["m"], self._state["v"]
+    eps = self.eps if eps is None else eps
     m_new, v_new = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
     if keep:
         m[...], v[...] = m_new, v_new
     k = t - 1 + t0                                       # the exponent of the corrections
     m_hat = m_new / (1 - b1 ** k) if corrected else m_new
     v_hat = v_new / (1 - b2 ** k) if corrected else v_new
-    root = np.sqrt(v_hat + self.eps) if eps_inside else np.sqrt(v_hat) + self.eps
+    root = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
     step = self.lr * m_hat / root
+    if efficient:
+        step = self.lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t) * m_new / (np.sqrt(v_new) + eps)
     if in_place:
         p -= step
 
@@ -634,7 +647,12 @@ ADAM_UPDATE = _known(
     ("eps inside the root", "p -= lr m_hat / (sqrt(v_hat) + eps): eps outside the root.",
      _adam(eps_inside=True)),
     ("state not kept", _STATE_LOST, _adam(keep=False)),
-    ("params not updated in place", _NOT_IN_PLACE, _adam(in_place=False)))
+    ("params not updated in place", _NOT_IN_PLACE, _adam(in_place=False)),
+    ("eps hard-coded", _EPS_FIXED, _adam(eps=1e-8)),
+    ("eps not rescaled in the efficient form", "the efficient form lr sqrt(1 - beta2^t) / "
+     "(1 - beta1^t) m / (sqrt(v) + eps_t) is the same step only with eps_t = eps sqrt(1 - "
+     "beta2^t) (Kingma & Ba 2015, just before Section 2.1): rescale eps too.",
+     _adam(efficient=True)))
 
 
 def _sn_backward(self, dW_hats, dWs, projection=1, divide=True, assign=False):

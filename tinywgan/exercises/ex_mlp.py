@@ -2,7 +2,8 @@ r"""Workbook 2's exercises: the MLP's backward and its input gradient; their cas
 and activations, ReLU family included) and differences (their known mistakes are the
 catalogue's, ``tinywgan.bugzoo.broken``).
 
-The gradient buffers are filled with random numbers before a solution runs, and graded by what
+Every case's N and widths are different and above 1 (the input gradient's critic has one
+output), the last case's N is 1. The gradient buffers are filled with random numbers before a solution runs, and graded by what
 it ADDED (the contract: gradients accumulate); the input gradient must leave them as they were.
 """
 from functools import partial
@@ -25,14 +26,16 @@ def _net_inputs(act, widths, N, seed):
 
 
 def _net_cases(rng, d_out):
-    """Five nets: every activation drawn, widths and N at random."""
+    """Five nets: five of the six activations drawn; N and every width different and above 1
+    (but a critic's output, d_out = 1), the last case at N = 1."""
     cases = []
-    for act in rng.choice(sorted(ACTIVATIONS), size=5, replace=False):
-        widths = draw_widths(rng, d_out=int(rng.integers(1, 4)) if d_out is None else d_out)
-        N, seed = int(rng.integers(2, 7)), int(rng.integers(2 ** 30))
+    for k, act in enumerate(rng.choice(sorted(ACTIVATIONS), size=5, replace=False)):
+        N, seed = 1 if k == 4 else int(rng.integers(2, 8)), int(rng.integers(2 ** 30))
+        widths = draw_widths(rng, N, d_out, widest=7)
         build = partial(_net_inputs, str(act), widths, N, seed)
         net, x = build()[:2]
-        cases.append(Case("networks", describe(net, N), build, kink_margin=kink_margin(net, x)))
+        cases.append(Case("networks", describe(net, N), build, kink_margin=kink_margin(net, x),
+                          sizes=dict(N=N)))
     return cases
 
 

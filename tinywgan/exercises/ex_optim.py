@@ -2,9 +2,13 @@ r"""Workbook 5's exercises: weight clipping, the RMSProp and Adam steps, spectra
 backward; cases and differences (spectral norm's only: the others differentiate nothing). Their
 known mistakes are the catalogue's, ``tinywgan.bugzoo.broken``.
 
-The optimizers run four steps from the same parameters and gradients as tinywgan's, and every
-step's parameters and the final state are compared. One part uses gradients of 1e-4, where
-the placement of eps (outside the root or inside it) changes the step.
+The optimizers are checked as steps: three steps from the same parameters and gradients as
+tinywgan's, and each step's update itself (the parameters before minus after, which a
+comparison of the parameters would drown) and the final state compared, relatively down to
+1e-300. The gradients' scale runs from 1e-8 to 1e4 at the contract's eps (1e-8), and eps
+takes other values (1e-5, 1e-3, 0.1) with gradients near it, where eps shapes the step: an eps
+hard-coded, or one not rescaled in Adam's efficient form, fails there, and the cases' eps
+separates the passing cases from the failing ones (``diagnose``).
 """
 from functools import partial
 
@@ -14,7 +18,7 @@ from .. import backend
 from ..bugzoo import broken
 from ..core import lipschitz
 from ..measure.finitediff import numerical_gradient
-from .spec import Case, Exercise, constant
+from .spec import Case, Exercise, constant, distinct
 
 # ---- 5.1 clip_weights --------------------------------------------------------------------------
 
@@ -48,34 +52,46 @@ CLIP = Exercise(
 # ---- 5.2, 5.3 RMSProp and Adam -----------------------------------------------------------------
 
 def _optimizer_inputs(hyper, P, scale, seed):
+    """hyper, params: (P,), three gradients: (P,) of the given scale (lognormal magnitudes)."""
     rng = np.random.default_rng(seed)
-    return dict(hyper), rng.normal(size=P), [scale * rng.normal(size=P) for _ in range(4)]
+    return dict(hyper), rng.normal(size=P), [
+        scale * rng.choice([-1, 1], size=P) * np.exp(rng.normal(scale=0.5, size=P))
+        for _ in range(3)]
+
+
+#: (eps, the gradients' scale): the contract's eps over the whole range, then other eps with
+#: gradients near them.
+_OPTIMIZER_PLAN = ((1e-8, 1e-8), (1e-8, 1e-4), (1e-8, 1.0), (1e-8, 1e4),
+                   (1e-5, 1e-5), (1e-3, 3e-3), (0.1, 0.05))
 
 
 def _optimizer_cases(rng, adam):
     cases = []
-    for part, scale in (("gradients of order 1", 1.0), ("gradients of order 1", 1.0),
-                        ("gradients of 1e-4, where eps matters", 1e-4)):
-        hyper = dict(lr=float(rng.uniform(1e-3, 0.1)), eps=float(rng.choice([1e-8, 1e-6])))
+    for eps, scale in _OPTIMIZER_PLAN:
+        hyper = dict(lr=float(rng.uniform(1e-3, 0.1)), eps=eps)
         if adam:
             hyper["betas"] = (float(rng.uniform(0, 0.9)), float(rng.uniform(0.9, 0.999)))
         else:
             hyper["alpha"] = float(rng.uniform(0.5, 0.99))
         P = int(rng.integers(3, 9))
-        cases.append(Case(part, "P %d, %s" % (P, ", ".join(
+        part = "eps 1e-08 (the contract's)" if eps == 1e-8 else "other eps, gradients near it"
+        cases.append(Case(part, "P %d, gradients ~%.0e, %s" % (P, scale, ", ".join(
             "%s %s" % (k, "(%.3g, %.3g)" % v if isinstance(v, tuple) else "%.3g" % v)
             for k, v in hyper.items())), partial(_optimizer_inputs, hyper, P, scale,
-                                                 int(rng.integers(2 ** 31)))))
+                                                 int(rng.integers(2 ** 31))),
+            floor=1e-300, sizes=dict(eps=eps)))
     return cases
 
 
 def _optimizer_run(cls, args):
+    """Each step's update, params before minus after, and the final state."""
     hyper, params, grads = args
     opt = cls(**hyper)
     out = {}
     for t, g in enumerate(grads, 1):
+        before = params.copy()
         opt.step(params, g)
-        out["params after step %d" % t] = params.copy()
+        out["update at step %d" % t] = before - params
     out.update({"state %s after step %d" % (k, len(grads)): v.copy()
                 for k, v in opt._state.items()})
     return out
@@ -104,8 +120,7 @@ def _sn_inputs(shapes, seed):
 def _sn_cases(rng):
     cases = []
     for _ in range(3):
-        shapes = [tuple(int(v) for v in rng.integers(2, 7, size=2))
-                  for _ in range(rng.integers(1, 4))]
+        shapes = [tuple(distinct(rng, 2)) for _ in range(rng.integers(1, 4))]
         cases.append(Case("spectral norm", "W shapes %s" % ", ".join("%dx%d" % s for s in shapes),
                           partial(_sn_inputs, shapes, int(rng.integers(2 ** 31)))))
     return cases

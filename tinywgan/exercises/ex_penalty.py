@@ -17,8 +17,8 @@ import numpy as np
 from ..bugzoo import broken
 from ..core import mlp
 from ..measure.finitediff import numerical_gradient
-from .spec import (Case, Exercise, added, build_net, describe, differences,
-                   kink_margin, parameter_views, prefill, split_target, unpack)
+from .spec import (Case, Exercise, added, build_net, describe, differences, distinct,
+                   draw_widths, kink_margin, parameter_views, prefill, split_target, unpack)
 
 # ---- 3.1 penalty_head --------------------------------------------------------------------------
 
@@ -34,18 +34,22 @@ def _head_inputs(N, d, scale, lam, target, one_sided, zero_row, seed):
 
 
 def _head_cases(rng):
+    """N and d different and above 1; the sixth case at N = 1."""
     cases = []
     for part, target, one_sided, zero_row in (("two-sided, target 1", 1.0, False, False),
                                               ("two-sided, target 1", 1.0, False, False),
                                               ("target 0 (R1, R2)", 0.0, False, False),
                                               ("one-sided", 1.0, True, False),
-                                              ("a row with g = 0", 1.0, False, True)):
-        N, d = int(rng.integers(2, 7)), int(rng.integers(1, 5))
+                                              ("a row with g = 0", 1.0, False, True),
+                                              ("two-sided, target 1", 1.0, False, False)):
+        N, d = distinct(rng, 2)
+        N = 1 if len(cases) == 5 else N
         scale, lam = float(rng.uniform(0.3, 2)), float(rng.uniform(0.5, 20))
         build = partial(_head_inputs, N, d, scale, lam, target, one_sided, zero_row,
                         int(rng.integers(2 ** 31)))
         cases.append(Case(part, "N %d, d %d, lam %.3g, target %.3g%s"
-                          % (N, d, lam, build()[2], ", one-sided" if one_sided else ""), build))
+                          % (N, d, lam, build()[2], ", one-sided" if one_sided else ""), build,
+                          sizes=dict(N=N, d=d)))
     return cases
 
 
@@ -87,8 +91,8 @@ FLAT_PART = "a %s critic with g = 0 everywhere (no derivative: tinywgan's answer
 
 
 def _penalty_cases(rng, smooth):
-    """Two ReLU-family nets, a one-sided case, a flat critic, and (``smooth``) the four smooth
-    activations."""
+    """Two ReLU-family nets (the second at N = 1), a one-sided case, a flat critic, and
+    (``smooth``) the four smooth activations; N and the widths different and above 1."""
     act_1s, act_flat = ("tanh", "softplus") if smooth else ("relu", "relu")
     plan = [(RELU_PART, "relu", False, False), (RELU_PART, "leaky_relu", False, False),
             ("one-sided, a %s net" % act_1s, act_1s, True, False),
@@ -97,18 +101,18 @@ def _penalty_cases(rng, smooth):
         plan += [(SMOOTH_PART, act, False, False) for act in ("tanh", "sigmoid", "softplus",
                                                                "silu")]
     cases = []
-    for part, act, one_sided, flat in plan:
+    for k, (part, act, one_sided, flat) in enumerate(plan):
         target = math.nan
         while math.isnan(target):                 # one-sided: until the norms leave room
-            widths = (int(rng.integers(1, 5)),
-                      *map(int, rng.integers(1, 6, size=rng.integers(1, 4))), 1)
-            N, lam = int(rng.integers(2, 7)), float(rng.uniform(0.5, 20))
+            N, lam = 1 if k == 1 else int(rng.integers(2, 8)), float(rng.uniform(0.5, 20))
+            widths = draw_widths(rng, N, 1, max_hidden=2, widest=6)
             build = partial(_penalty_inputs, act, widths, N, lam, one_sided, flat,
                             int(rng.integers(2 ** 30)))
             net, x_hat, _, target = build()[:4]
         cases.append(Case(part, "%s, lam %.3g%s" % (describe(net, N), lam, ", target %.3g"
                                                     % target if one_sided else ""), build,
-                          differences=not flat, kink_margin=kink_margin(net, x_hat)))
+                          differences=not flat, kink_margin=kink_margin(net, x_hat),
+                          sizes=dict(N=N)))
     return cases
 
 

@@ -15,9 +15,9 @@ import numpy as np
 from ..bugzoo import broken
 from ..core import steps
 from ..measure.finitediff import numerical_gradient
-from .spec import (Case, Exercise, build_net, constant, describe, differences,
-                   entries, gradient_views, kink_margin, parameter_views, prefill, split_target,
-                   unpack)
+from .spec import (Case, Exercise, build_net, constant, describe, differences, distinct,
+                   draw_widths, entries, gradient_views, kink_margin, parameter_views, prefill,
+                   split_target, unpack)
 
 # ---- the losses --------------------------------------------------------------------------------
 
@@ -27,18 +27,21 @@ def _columns(rng, sizes, scale=1.0):
 
 
 def _loss_cases(rng, n_inputs, saturate=False, kinds=(None,)):
-    """Per kind (GAN generator losses) three cases of random outputs (the first with batches of
-    different sizes) and, with ``saturate``, one at logits of +-50 and +-1000."""
+    """Per kind (GAN generator losses) three cases of random outputs, batches of sizes N (and M)
+    different and above 1, the third at N = 1, and, with ``saturate``, one at logits of +-50 and
+    +-1000."""
     cases = []
     for kind in kinds:
         extra = () if kind is None else (kind,)
         for k in range(3):
-            sizes = (3, 5)[:n_inputs] if k == 0 else rng.integers(1, 7, size=n_inputs)
+            sizes = distinct(rng, n_inputs)
+            sizes[0] = 1 if k == 2 else sizes[0]
             arrays = _columns(rng, sizes, scale=3.0 if saturate else 1.0)
             cases.append(Case("values of order 1" if kind is None else kind,
                               "batches of %s" % " and ".join(str(a.shape[0]) for a in arrays)
                               + ("" if kind is None else ", " + kind),
-                              partial(_with, constant(*arrays), extra)))
+                              partial(_with, constant(*arrays), extra),
+                              sizes=dict(zip(("N", "M"), sizes))))
         if saturate:
             big = np.array([[-1000.0], [-50.0], [0.5], [50.0], [1000.0]])
             cases.append(Case("saturated logits, +-50 and +-1000" + ("" if kind is None
@@ -94,10 +97,10 @@ GAN_GENERATOR = _loss_exercise(
 
 # ---- 4.3 generator_grads -----------------------------------------------------------------------
 
-def _generator_inputs(act, g_hidden, d_hidden, B, method, gan_loss, seed):
-    G = build_net((2, *g_hidden, 2), act, seed)
-    D = build_net((2, *d_hidden, 1), act, seed + 1)
-    z = np.random.default_rng(seed + 2).normal(size=(B, 2))
+def _generator_inputs(act, g_widths, d_hidden, B, method, gan_loss, seed):
+    G = build_net(g_widths, act, seed)
+    D = build_net((g_widths[-1], *d_hidden, 1), act, seed + 1)
+    z = np.random.default_rng(seed + 2).normal(size=(B, g_widths[0]))
     prefill(G, seed + 3)
     D_before = prefill(D, seed + 4)
     return G, D, z, method, gan_loss, D_before
@@ -109,16 +112,15 @@ def _generator_cases(rng):
                                         ("the Wasserstein loss", "relu", "wgan", None),
                                         ("the GAN losses", "silu", "gan", "nonsaturating"),
                                         ("the GAN losses", "softplus", "gan", "minimax")):
-        g_hidden, d_hidden = (tuple(map(int, rng.integers(1, 6, size=rng.integers(1, 3))))
-                              for _ in range(2))
-        B = int(rng.integers(2, 7))
-        build = partial(_generator_inputs, act, g_hidden, d_hidden, B, method,
+        B = int(rng.integers(2, 8))
+        g_widths = draw_widths(rng, B, max_hidden=1, widest=6)      # z dim, hidden, d
+        d_hidden = draw_widths(rng, B, g_widths[-1], max_hidden=1, widest=6)[1:-1]
+        build = partial(_generator_inputs, act, g_widths, d_hidden, B, method,
                         gan_loss or "nonsaturating", int(rng.integers(2 ** 30)))
         G, D, z = build()[:3]
-        cases.append(Case(part, "%s; G %s, D %s, %s" % (describe(G, B), "-".join(
-            map(str, G.widths)), "-".join(map(str, D.widths)), method + (
-            " " + gan_loss if gan_loss else "")), build,
-            kink_margin=min(kink_margin(G, z), kink_margin(D, G(z)))))
+        cases.append(Case(part, "%s; D %s, %s" % (describe(G, B), "-".join(
+            map(str, D.widths)), method + (" " + gan_loss if gan_loss else "")), build,
+            kink_margin=min(kink_margin(G, z), kink_margin(D, G(z))), sizes=dict(N=B)))
     return cases
 
 
@@ -160,12 +162,15 @@ def _critic_inputs(act, widths, B, method, seed):
     return D, x_real, x_fake, eps, method, 10.0
 
 
+#: Every method's critic; the spectral-norm critics' first layer of rank >= 2 (d, hidden > 1),
+#: so that one power iteration is not exact and a step that never normalises is seen.
 CRITIC_PLAN = (("wgan: the Wasserstein term", "softplus", "wgan"),
                ("wgan: the Wasserstein term", "relu", "wgan"),
                ("wgan-gp, ReLU: + the penalty's first-order path", "relu", "wgan-gp"),
                ("wgan-gp, smooth: + the s'' injection", "tanh", "wgan-gp"),
                ("wgan-lp: the one-sided penalty", "silu", "wgan-lp"),
                ("wgan-sn: spectral normalisation", "tanh", "wgan-sn"),
+               ("wgan-sn: spectral normalisation", "relu", "wgan-sn"),
                ("gan: the discriminator's loss", "relu", "gan"))
 
 
@@ -174,14 +179,14 @@ def _critic_cases(rng):
     for part, act, method in CRITIC_PLAN:
         D = None
         while D is None or not np.isfinite(D.params).all():    # wgan-lp: until there is room
-            widths = (2, *map(int, rng.integers(1, 6, size=rng.integers(1, 3))), 1)
-            B = int(rng.integers(2, 7))
+            B = int(rng.integers(2, 8))
+            widths = draw_widths(rng, B, 1, max_hidden=2, widest=6)
             build = partial(_critic_inputs, act, widths, B, method, int(rng.integers(2 ** 30)))
             D, x_real, x_fake, eps = build()[:4]
         xs = [x_real, x_fake] + ([steps.interpolates(x_real, x_fake, eps)] if eps is not None
                                  else [])
         cases.append(Case(part, "%s, %s" % (describe(D, B), method), build,
-                          kink_margin=kink_margin(D, *xs)))
+                          kink_margin=kink_margin(D, *xs), sizes=dict(N=B)))
     return cases
 
 

@@ -1,8 +1,9 @@
 r"""The grader: runs a solution on an exercise's cases, in float64, and compares each output with
 tinywgan's answer and with centred finite differences of the contract's own function.
 
-An exercise passes when, on every case, every output has the right shape and dtype and is within
-a relative error of 1e-6 (CS231n's, ``finitediff.rel_error``) of tinywgan's answer and of the
+An exercise passes when, on every case, every output has the right shape and dtype (tinywgan's
+answer's: float32 cases keep float32) and is within a relative error of 1e-6 (CS231n's,
+``finitediff.rel_error``; the case's ``tol``, 1e-5 in float32) of tinywgan's answer and of the
 differences. On a failure it says where:
 
 - which output (dW[1], db, dx, a shape or a dtype) and in which case;
@@ -14,8 +15,12 @@ differences. On a failure it says where:
   (``spec.KINK_REACH``), where they measure the average of two slopes. Then a failure would be
   the check, not the code: the case is graded against tinywgan's answer alone, and it says so
   (as it does for any case where the differences disagree with tinywgan's answer);
-- a hint, when the solution's output equals a known mistake's (the catalogue's
-  ``bugzoo.broken.Mistake``) where that differs from tinywgan's.
+- what the wrong output is, computed from the numbers (``diagnose``): exactly the negative, a
+  constant factor, the transpose, zero, right in the body and wrong in the tails (from which
+  a), right in float64 only, right only at N = 1 (or one eps);
+- a hint, when the solution's outputs equal a known mistake's (the catalogue's
+  ``bugzoo.broken.Mistake``) in every case, in each output that mistake changes in some case:
+  a mistake is named only where the cases tell it apart.
 
 ``NotImplementedError`` raised by the exercise's own stub means "not started".
 """
@@ -29,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..measure.finitediff import TOL, compare
+from . import diagnose
 from .spec import H_KINKED, KINK_REACH, ContractError
 
 NOT_STARTED, PASS, FAIL = "not started", "pass", "FAIL"
@@ -45,6 +51,7 @@ class Result:
     cases: int = 0
     lines: list = field(default_factory=list)    # where it fails, which term, notes
     hints: list = field(default_factory=list)    # the names of the known mistakes it matches
+    diagnoses: list = field(default_factory=list)   # what the numbers say (also in lines)
 
 
 class _NotStarted(Exception):
@@ -130,7 +137,8 @@ def _rel_error(a, b, floor=1e-8):
 
 
 def _checked(value, want):
-    """The value as an array, or a sentence saying why it cannot be compared with ``want``."""
+    """The value as an array, or a sentence saying why it cannot be compared with ``want`` (its
+    shape and its dtype)."""
     try:
         a = np.asarray(value)
     except Exception:                                          # a ragged list, say
@@ -139,8 +147,8 @@ def _checked(value, want):
         return None, "is %s, not an array of numbers" % type(value).__name__
     if a.shape != want.shape:
         return None, "has shape %s, expected %s" % (a.shape, want.shape)
-    if a.dtype != np.float64:
-        return None, "has dtype %s, expected float64" % a.dtype
+    if a.dtype != want.dtype:
+        return None, "has dtype %s, expected %s" % (a.dtype, want.dtype)
     return a, None
 
 
@@ -156,11 +164,12 @@ class _Record:
     err_lib: float
     err_fd: object                  # None: not differenced (or the differences were unreliable)
     problem: object                 # None, or a sentence (shape, dtype, not an array)
+    tol: float = TOL                # the case's
 
     @property
     def ok(self):
-        return self.problem is None and self.err_lib < TOL and (self.err_fd is None
-                                                                 or self.err_fd < TOL)
+        return self.problem is None and self.err_lib < self.tol and (self.err_fd is None
+                                                                      or self.err_fd < self.tol)
 
 
 def grade(ex, obj, stub, seed=0):
@@ -171,8 +180,7 @@ def grade(ex, obj, stub, seed=0):
     records, answers, notes = [], {}, []
     for k, case in enumerate(cases, 1):
         with np.errstate(all="ignore"):
-            want = {n: np.asarray(v, dtype=np.float64)
-                    for n, v in ex.run(ref, case.build()).items()}
+            want = {n: _answer(v) for n, v in ex.run(ref, case.build()).items()}
         try:
             got = _run(ex, obj, stub, case.build())
         except _NotStarted:
@@ -199,7 +207,7 @@ def grade(ex, obj, stub, seed=0):
                     err_fd = _fd_error(a, numeric[name])
                 else:
                     notes.append(_unreliable(k, case, name, trust))
-            records.append(_Record(k, name, err_lib, err_fd, problem))
+            records.append(_Record(k, name, err_lib, err_fd, problem, case.tol))
     result = Result(ex.name, PASS, cases=len(cases),
                     err_lib=max(r.err_lib for r in records),
                     err_fd=max((r.err_fd for r in records if r.err_fd is not None),
@@ -207,14 +215,22 @@ def grade(ex, obj, stub, seed=0):
     failing = [r for r in records if not r.ok]
     if failing:
         result.status = FAIL
-        result.lines = _where_lines(failing, cases) + _part_lines(cases, records) \
-            + _split_lines(ex, cases, failing, answers)
+        result.diagnoses = diagnose.explain(cases, [(r.case, r.output) for r in failing],
+                                            answers)
+        result.lines = _where_lines(failing, cases) + result.diagnoses \
+            + _part_lines(cases, records) + _split_lines(ex, cases, failing, answers)
         for mistake, outputs in _matching_mistakes(ex, cases, failing, answers):
             result.hints.append(mistake.name)
             result.lines.append("hint: %s (matches your %s): %s"
                                 % (mistake.name, ", ".join(outputs), mistake.hint))
     result.lines += list(dict.fromkeys(notes))
     return result
+
+
+def _answer(value):
+    """tinywgan's output as an array of its own float dtype (float64 for a Python number)."""
+    a = np.asarray(value)
+    return a if a.dtype.kind == "f" else a.astype(np.float64)
 
 
 def _straddled(k, case):
@@ -255,15 +271,16 @@ def _error_words(err):
 
 
 def _part_lines(cases, records):
-    """'term: passes on ReLU nets. FAILS on smooth nets.' when the cases come in parts."""
-    parts = list(dict.fromkeys(c.part for c in cases))
+    """'right on ReLU nets; wrong on smooth nets.' when the cases come in parts (of the cases
+    run: a run stops at an error)."""
+    parts = list(dict.fromkeys(cases[r.case - 1].part for r in records))
     if len(parts) < 2:
         return []
     failed = {cases[r.case - 1].part for r in records if not r.ok}
     passes, fails = [p for p in parts if p not in failed], [p for p in parts if p in failed]
-    return ["term: %s%s%s." % ("passes on " + "; ".join(passes) if passes else "",
-                               ". " if passes and fails else "",
-                               "FAILS on " + "; ".join(fails) if fails else "")]
+    return ["%s%s%s." % ("right on " + " and on ".join(passes) if passes else "",
+                         "; " if passes and fails else "",
+                         "wrong on " + " and on ".join(fails) if fails else "")]
 
 
 def _split_lines(ex, cases, failing, answers):
@@ -277,40 +294,63 @@ def _split_lines(ex, cases, failing, answers):
             base = ex.run(baseline, cases[k - 1].build())
         errs = [_rel_error(np.asarray(got[n]) - base[n], want[n] - base[n])
                 for n in want if _checked(got[n], want[n])[1] is None]
-        return ["term: %s: rel error %.2g in case %d" % (what, max(errs, default=math.inf), k)]
+        err = max(errs, default=math.inf)
+        return ["%s is %s in case %d (rel error %.2g)"
+                % (what, "right" if err < cases[k - 1].tol else "wrong", k, err)]
     return []
 
 
 def _matching_mistakes(ex, cases, failing, answers):
-    """[(mistake, outputs)]: the known mistakes that explain the failure on one of the first two
-    failing cases: every output the mistake changes (differs there from tinywgan's) fails, and
-    the solution's output equals the mistake's in each of them. Those that explain every
-    failing output of the case, if any; else those that explain some."""
-    at = {}
+    """[(mistake, outputs)]: the known mistakes that explain the solution's errors in every case
+    run. A mistake's outputs are those it changes (differs from tinywgan's in, in some case):
+    the solution must get each of them wrong, and wherever it is wrong in one (in any case), it
+    must equal the mistake's there, entry by entry (the whole output where the shapes differ).
+    So no case that tells the mistake apart from the solution's error is passed over. Those that
+    explain every wrong output, if any; else those that explain some."""
+    wrong = {}
     for r in failing:
-        at.setdefault(r.case, set()).add(r.output)
+        wrong.setdefault(r.output, set()).add(r.case)
     complete, some = [], []
     for mistake in ex.mistakes:
-        for k in list(at)[:2]:
-            case, (got, want) = cases[k - 1], answers[k]
+        theirs = {}
+        for k in answers:
             try:
                 with np.errstate(all="ignore"):
-                    theirs = ex.run(mistake.obj, case.build())
+                    theirs[k] = ex.run(mistake.obj, cases[k - 1].build())
             except Exception:                     # a mistake that cannot run on this case
-                continue
-            changed = [n for n in want if not _agrees(theirs.get(n), want[n], case.floor)]
-            if changed and set(changed) <= at[k] and all(
-                    _agrees(got[n], np.asarray(theirs[n], dtype=np.float64), case.floor)
-                    for n in changed):
-                (complete if set(changed) == at[k] else some).append((mistake, changed))
                 break
+        else:
+            changed = list(dict.fromkeys(
+                n for k, (_, want) in answers.items() for n in want
+                if not _agrees(theirs[k].get(n), want[n], cases[k - 1])))
+            if changed and set(changed) <= set(wrong) and all(
+                    _explains(answers[k][0].get(n), theirs[k].get(n), answers[k][1][n],
+                              cases[k - 1])
+                    for n in changed for k in wrong[n]):
+                (complete if set(changed) == set(wrong) else some).append((mistake, changed))
     return complete or some
 
 
-def _agrees(value, want, floor):
-    """The value has want's shape and is within the tolerance of it."""
+def _explains(value, theirs, want, case):
+    """The mistake's output ``theirs`` equals the solution's ``value`` wherever that is wrong
+    (entries off ``want`` by the case's tolerance), or in full where the shapes are not want's."""
+    a, b = _checked(value, want)[0], _checked(theirs, want)[0]
+    if a is None or b is None:
+        try:
+            a, b = np.asarray(value, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
+        except (TypeError, ValueError):
+            return False
+        return a.shape == b.shape and _rel_error(a, b, case.floor) < case.tol
+    with np.errstate(all="ignore"):
+        off = ~((a == want) | (np.isnan(a) & np.isnan(want))
+                | (np.abs(a - want) < case.tol * np.maximum(case.floor, np.abs(a) + np.abs(want))))
+    return _rel_error(a[off], b[off], case.floor) < case.tol
+
+
+def _agrees(value, want, case):
+    """The value has want's shape and dtype and is within the case's tolerance of it."""
     a = _checked(value, want)[0]
-    return a is not None and _rel_error(a, want, floor) < TOL
+    return a is not None and _rel_error(a, want, case.floor) < case.tol
 
 
 # ---- reporting ---------------------------------------------------------------------------------

@@ -14,7 +14,12 @@ the library function that answers it (``reference``:
 
 A ``Case`` builds fresh inputs every time it is asked (``build()``), so a solution that writes
 into its inputs cannot change what the next one sees. Its ``part`` names the term it exercises
-("ReLU nets: the first-order path", "the tails"): the grader says which parts pass.
+("ReLU nets: the first-order path", "the tails"): the grader says which parts pass. Its
+``sizes`` ({"N": 4, "D": 3, "M": 5}, {"eps": 1e-3}) and ``points`` (("a", the input each entry
+of an elementwise output is taken at)) are what the diagnoses (``diagnose``) speak of: "right
+only at N = 1", "wrong from a = -400 in float32". The cases of every exercise draw N, d and M
+different and above 1 (``distinct``), with one case at N = 1 among them, so that no two
+mistakes coincide by a size.
 
 An exercise's ``mistakes`` are its known wrong answers, ``Mistake`` entries of the catalogue
 (``tinywgan.bugzoo.broken``, which the bug zoo uses too), each a broken copy of the library's
@@ -30,6 +35,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..measure import finitediff, gradcheck
+from ..measure.finitediff import TOL
 from ..core.mlp import MLP
 
 
@@ -41,6 +47,9 @@ class Case:
     floor: float = 1e-8              # rel_error's floor against the library (tiny: the tails)
     differences: bool = True         # also graded against finite differences
     kink_margin: float = math.inf    # ReLU family: the smallest |pre-activation|
+    tol: float = TOL                 # the relative error allowed (float32 cases: FLOAT32_TOL)
+    sizes: dict = field(default_factory=dict)   # {"N": 4, "eps": 1e-3}: what a diagnosis names
+    points: Optional[tuple] = None   # ("a", array): where each entry of the outputs is taken
 
 
 @dataclass
@@ -109,6 +118,16 @@ def _copies(arrays):
     return tuple(np.array(a, copy=True) for a in arrays)
 
 
+#: The relative error allowed in float32 (test_activations.py's bound: 84 ulps of 1.0, set by
+#: SiLU's subnormal results, which any formula that forms sigma first rounds alike).
+FLOAT32_TOL = 1e-5
+
+
+def distinct(rng, k, low=2, high=8):
+    """k different sizes in [low, high): N, d and M that no mistake can confuse."""
+    return [int(v) for v in rng.choice(np.arange(low, high), size=k, replace=False)]
+
+
 # ---- networks ----------------------------------------------------------------------------------
 
 def build_net(widths, act, seed, spectral_norm=False):
@@ -121,10 +140,14 @@ def build_net(widths, act, seed, spectral_norm=False):
     return net
 
 
-def draw_widths(rng, d_out=1, max_hidden=3):
-    """(d_0, hidden..., d_out): d_0 in 1..4, 1..max_hidden hidden layers of 1..6 units."""
-    hidden = rng.integers(1, 7, size=rng.integers(1, max_hidden + 1))
-    return (int(rng.integers(1, 5)), *map(int, hidden), d_out)
+def draw_widths(rng, N, d_out=None, max_hidden=3, widest=8):
+    """(d_0, hidden..., d_out): 1..max_hidden hidden layers, every width in 2..widest and
+    different from the others and from the batch size N (d_out: drawn too when None; 1 for a
+    critic)."""
+    hidden = int(rng.integers(1, max_hidden + 1))
+    free = [v for v in range(2, widest + 1) if v != N and v != d_out]
+    drawn = [int(v) for v in rng.choice(free, size=hidden + 1 + (d_out is None), replace=False)]
+    return tuple(drawn) if d_out is None else (*drawn, d_out)
 
 
 def describe(net, N):

@@ -1,0 +1,101 @@
+"""The checks' content: a second correct workbook passes; tails, dtypes and eps fail with rows
+that say where; generic mutations of each reference answer fail on the default seed."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from second_workbook import ANSWERS as SECOND
+from test_exercises import fill
+from tinywgan.exercises import EXERCISES, check, find, workbook
+from tinywgan.exercises.grader import FAIL, PASS, grade, reference
+
+
+@pytest.fixture(scope="module")
+def second_dir(tmp_path_factory):
+    folder = str(tmp_path_factory.mktemp("second"))
+    workbook.init(folder)
+    for ex in EXERCISES:
+        fill(folder, ex, SECOND[ex.name])
+    return folder
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_second_correct_workbook_passes(second_dir, seed):
+    """No false alarm (seeds 0-40 were run once: see the branch's note)."""
+    results = check(second_dir, seed=seed, out=None)
+    assert [r.status for r in results] == [PASS] * len(EXERCISES), \
+        [(r.name, r.lines) for r in results if r.status != PASS]
+
+
+def _method(ex, body):
+    ns = {"np": np}
+    exec(body, ns)
+    return type("Mine", (reference(ex),), {ex.method: ns[ex.method]})
+
+
+def test_softplus_df_as_exp_ratio_fails_naming_a_and_dtype():
+    ex = find("Softplus.df")
+    r = grade(ex, _method(ex, "def df(self, a):\n    return np.exp(a) / (1 + np.exp(a))\n"),
+              None)
+    assert r.status == FAIL
+    assert any("first at a = 710 in float64" in line for line in r.lines), r.lines
+
+
+def test_tanh_df_on_exp_minus_a_without_abs_fails():
+    ex = find("Tanh.df")
+    r = grade(ex, _method(ex, "def df(self, a):\n    e = np.exp(-2 * a)\n"
+                              "    return 4 * e / (1 + e) ** 2\n"), None)
+    assert r.status == FAIL and any("first at a = " in line for line in r.lines), r.lines
+
+
+@pytest.mark.parametrize("name", ["RMSProp._update", "Adam._update"])
+def test_a_hard_coded_eps_fails_with_a_row_naming_eps(name):
+    ex = find(name)
+    mistake = next(m for m in ex.mistakes if m.name == "eps hard-coded")
+    r = grade(ex, mistake.obj, None)
+    assert r.status == FAIL and "eps hard-coded" in r.hints
+    assert any("passes every case with eps = 1e-08" in line for line in r.lines), r.lines
+
+
+def _mutant(ex, change):
+    """The exercise with its reference's outputs changed by ``change`` (name, array -> array)
+    when it is run as ``marker``: tinywgan's answer, mutated, through the grading comparison."""
+    ref, marker = reference(ex), object()
+
+    def run(obj, args):
+        out = ex.run(ref if obj is marker else obj, args)
+        return {n: change(n, np.asarray(v)) for n, v in out.items()} if obj is marker else out
+    return replace(ex, run=run, differences=None), marker
+
+
+def _answer_outputs(ex):
+    case = ex.cases(ex.rng(0))[0]
+    return [n for n, v in ex.run(reference(ex), case.build()).items()
+            if "must stay" not in n and np.asarray(v).any()]
+
+
+MUTATIONS = {
+    "sign flipped": lambda a: -a,
+    "factor 2": lambda a: 2 * a,
+    "transposed": lambda a: a.T if a.ndim == 2 and min(a.shape) > 1 else -a,
+    "last entry dropped": lambda a: np.where(np.arange(a.size).reshape(a.shape)
+                                             == a.size - 1, 0, a) if a.size > 1 else 0 * a,
+}
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=[ex.name for ex in EXERCISES])
+def test_generic_mutations_of_each_reference_answer_fail(ex):
+    outputs = _answer_outputs(ex)
+    for i, (what, mutate) in enumerate(MUTATIONS.items()):
+        target = outputs[i % len(outputs)]
+        mex, marker = _mutant(ex, lambda n, a: mutate(a) if n == target else a)
+        assert grade(mex, marker, None).status == FAIL, (what, target)
+
+
+def test_a_critic_step_that_never_normalises_fails_on_the_default_seed():
+    """The SN critics have a first layer of rank >= 2: one power iteration is not exact."""
+    from tinywgan.bugzoo.broken import _does_nothing, step_with
+    from tinywgan.core import steps
+    bad = step_with(steps.critic_grads, spectral_normalise=_does_nothing)
+    assert grade(find("critic_grads"), bad, None).status == FAIL
