@@ -172,7 +172,7 @@ labels = ["%s\n%s d=%d" % (r["method"], "G fixed" if r["part"] == "fixed G" else
 x = np.arange(len(rows))
 colour = {m: "C%d" % i for i, m in enumerate(cfg.methods)}
 cols = [colour[r["method"]] for r in rows]
-fig, (a1, a2) = plt.subplots(2, 1, figsize=(max(8, 0.62 * len(rows)), 7.5))
+fig, (a1, a2) = plt.subplots(2, 1, figsize=(13, 7.5))        # one size at every budget
 a1.bar(x, [r["ratio"] for r in rows], color=cols)
 a1.plot(x, [r["noise"] / r["w1"] for r in rows], "k_", ms=14, mew=2,
         label="sampling noise / exact W1")
