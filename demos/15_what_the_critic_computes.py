@@ -188,4 +188,4 @@ for ax in (a1, a2):
     ax.tick_params(axis="x", labelsize=7)
 fig.tight_layout()
 print()
-lesson.save(fig, "critic_computes", dpi=100)
+lesson.save(fig, "what_the_critic_computes", dpi=100)
