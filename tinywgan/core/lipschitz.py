@@ -123,11 +123,10 @@ def bjorck(W, iters=3, rescale=False):
     (spectral norm 1), singular vectors unchanged. ``rescale``: first divide W by its Frobenius
     norm (every sigma <= 1), for a W not near orthonormal (at initialisation).
 
-    Used as a projection after each optimizer step (as Anil et al.'s code does for its
-    projected variant), not differentiated through: the weights stay on the orthonormal set
-    from one step to the next, so 3 steps keep them there to float precision, and the
-    optimizer needs no backward through the iteration (that backward, dW = dW' (3/2 I - 1/2 W^T
-    W) - 1/2 W (W^T dW' + dW'^T W) per step, is the workbook's exercise).
+    Used as a projection after each optimizer step, not differentiated through: the weights
+    stay near the orthonormal set from one step to the next, so 3 steps bring them back to float
+    precision, and no backward through the iterations (per step dW = dW' (3/2 I - 1/2 W^T W)
+    - 1/2 W (W^T dW' + dW'^T W)) is needed.
     """
     xp = get_array_module(W)
     if rescale:

@@ -318,22 +318,19 @@ class GroupSort(Activation):
         """The sorting permutation per group: (N, M/k, k) indices into each group."""
         return get_array_module(a).argsort(a.reshape(a.shape[0], -1, self.k), axis=-1)
 
-    def f(self, a):
-        return self._sorted(a, a)
-
-    def _sorted(self, t, a):
+    def jvp(self, t, a):
         """P t: t's groups in a's sorted order. (N, M)."""
-        xp = get_array_module(a)
         g = t.reshape(t.shape[0], -1, self.k)
-        return xp.take_along_axis(g, self._order(a), axis=-1).reshape(t.shape)
+        return get_array_module(a).take_along_axis(g, self._order(a), axis=-1).reshape(t.shape)
+
+    def f(self, a):
+        return self.jvp(a, a)
 
     def vjp(self, dh, a):
         xp = get_array_module(a)
         da = xp.empty_like(dh).reshape(dh.shape[0], -1, self.k)
         xp.put_along_axis(da, self._order(a), dh.reshape(da.shape), axis=-1)  # da[P] = dh
         return da.reshape(dh.shape)
-
-    jvp = _sorted
 
     def df(self, a):
         raise TypeError("GroupSort is not elementwise: it has no s'(a); use vjp/jvp")
