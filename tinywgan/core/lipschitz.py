@@ -8,7 +8,10 @@ For a differentiable f that holds iff ||grad_x f|| <= 1 everywhere. Three ways t
   but not at 1;
 - the gradient penalty (WGAN-GP): ``MLP.gradient_penalty``;
 - spectral normalisation (Miyato et al. 2018): W_hat = W / sigma(W), so every layer has
-  spectral norm 1 (``SpectralNorm``, used by ``MLP(spectral_norm=True)``).
+  spectral norm 1 (``SpectralNorm``, used by ``MLP(spectral_norm=True)``);
+- orthonormal weights with GroupSort activations (Anil, Lucas and Grosse 2019): every W
+  orthonormalised by Bjorck's iteration (``bjorck``), a network 1-Lipschitz by construction
+  that keeps the gradient's norm (method 'wgan-gs').
 
 Checking that it is (the bounds and the measured slopes) is measurement:
 ``tinywgan.measure.bounds``.
@@ -108,3 +111,25 @@ class SpectralNorm:
             u, v, sigma = self.u[l], self.v[l], self.sigma[l]
             inner = (dW_hat * self.W_hats[l]).sum()                    # Frobenius <dW_hat, W_hat>
             dW += (dW_hat - inner * xp.outer(u, v)) / _divisor(sigma)
+
+
+def bjorck(W, iters=3, rescale=False):
+    r"""Bjorck orthonormalisation in place (Bjorck and Bowie 1971): ``iters`` steps of
+
+        W <- W (3/2 I - 1/2 W^T W)          W: (m, n), W^T W: (n, n)
+
+    Each step maps every singular value sigma -> sigma (3 - sigma^2) / 2, which converges to 1
+    (quadratically near it) for 0 < sigma < sqrt(3), so W ends with orthonormal rows or columns
+    (spectral norm 1), singular vectors unchanged. ``rescale``: first divide W by its Frobenius
+    norm (every sigma <= 1), for a W not near orthonormal (at initialisation).
+
+    Used as a projection after each optimizer step, not differentiated through: the weights
+    stay near the orthonormal set from one step to the next, so 3 steps bring them back to float
+    precision, and no backward through the iterations (per step dW = dW' (3/2 I - 1/2 W^T W)
+    - 1/2 W (W^T dW' + dW'^T W)) is needed.
+    """
+    xp = get_array_module(W)
+    if rescale:
+        W /= xp.linalg.norm(W)
+    for _ in range(iters):
+        W[...] = 1.5 * W - 0.5 * W @ (W.T @ W)

@@ -130,6 +130,14 @@ class Activation:
     def d2f(self, a):
         raise NotImplementedError
 
+    def vjp(self, dh, a):
+        """da = J^T dh, J = dh/da (diagonal here: dh * s'(a)). Inputs: dh, a: (N, M)."""
+        return dh * self.df(a)
+
+    def jvp(self, t, a):
+        """J t, the tangent map (equal to ``vjp`` for an elementwise s). Inputs: t, a: (N, M)."""
+        return t * self.df(a)
+
     def __repr__(self):
         return self.name
 
@@ -286,12 +294,59 @@ ACTIVATIONS = {cls.name: cls for cls in (ReLU, Tanh, Sigmoid, Softplus, SiLU)}
 ACTIVATIONS["leaky_relu"] = LeakyReLU
 
 
+class GroupSort(Activation):
+    r"""Sort each group of k consecutive units (Anil, Lucas and Grosse 2019, "Sorting out
+    Lipschitz function approximation"); k = 2 is MaxMin: (a1, a2) -> (min, max).
+
+    Not elementwise: per group, h = P a with P the permutation that sorts a (fixed near any a
+    without ties, so almost everywhere). J = P, hence
+        backward  da = P^T dh   (each unit's gradient goes back to where the unit came from),
+        tangent   J t = P t     (t sorted by a's order),
+    and no second derivative (P is piecewise constant: s'' = 0 a.e., as for ReLU), so the
+    penalty's double backward reverses gA = P^T gH by gH_bar = P gA_bar and injects nothing.
+    A permutation keeps every norm: GroupSort is 1-Lipschitz and, unlike ReLU, keeps the
+    gradient's norm through orthonormal layers. Inputs a: (N, M), M a multiple of k.
+    """
+    lipschitz = 1.0
+    second_order = False
+
+    def __init__(self, k=2):
+        self.k = k
+        self.name = "groupsort" if k == 2 else "groupsort:%d" % k
+
+    def _order(self, a):
+        """The sorting permutation per group: (N, M/k, k) indices into each group."""
+        return get_array_module(a).argsort(a.reshape(a.shape[0], -1, self.k), axis=-1)
+
+    def jvp(self, t, a):
+        """P t: t's groups in a's sorted order. (N, M)."""
+        g = t.reshape(t.shape[0], -1, self.k)
+        return get_array_module(a).take_along_axis(g, self._order(a), axis=-1).reshape(t.shape)
+
+    def f(self, a):
+        return self.jvp(a, a)
+
+    def vjp(self, dh, a):
+        xp = get_array_module(a)
+        da = xp.empty_like(dh).reshape(dh.shape[0], -1, self.k)
+        xp.put_along_axis(da, self._order(a), dh.reshape(da.shape), axis=-1)  # da[P] = dh
+        return da.reshape(dh.shape)
+
+    def df(self, a):
+        raise TypeError("GroupSort is not elementwise: it has no s'(a); use vjp/jvp")
+
+
 def get_activation(act):
     """An Activation from a name ('relu', 'leaky_relu', 'leaky_relu:0.1', 'tanh', 'sigmoid',
     'softplus', 'silu') or an Activation instance (returned as is)."""
     if isinstance(act, Activation):
         return act
     name, _, arg = str(act).partition(":")
+    if name == "groupsort":
+        if arg and not (arg.isdigit() and int(arg) >= 2):
+            raise ValueError("activation %r: the group size after ':' must be an integer >= 2"
+                             % (act,))
+        return GroupSort(int(arg) if arg else 2)
     if name not in ACTIVATIONS or (arg and name != "leaky_relu"):
         raise ValueError("unknown activation %r; expected one of %s (or 'leaky_relu:SLOPE')"
                          % (act, sorted(ACTIVATIONS)))
@@ -310,9 +365,9 @@ def activation_forward(a, act):
 
 
 def activation_backward(dh, cache):
-    """da = dh * s'(a). Inputs: dh: (N, M). Returns da: (N, M)."""
+    """da = dh * s'(a) (J^T dh: ``act.vjp``). Inputs: dh: (N, M). Returns da: (N, M)."""
     a, act = cache
-    return dh * act.df(a)
+    return act.vjp(dh, a)
 
 
 def activation_input_grad_backward(gA_bar, gH, a, act):
@@ -323,7 +378,7 @@ def activation_input_grad_backward(gA_bar, gH, a, act):
     Returns gH_bar = gA_bar * s'(a): (N, M) and A_bar = gA_bar * gH * s''(a): (N, M), the s''
     injection (None when s'' = 0, i.e. ``act.second_order`` is False).
     """
-    gH_bar = gA_bar * act.df(a)
+    gH_bar = act.jvp(gA_bar, a)                                     # gA_bar * s'(a)
     A_bar = gA_bar * gH * act.d2f(a) if act.second_order else None
     return gH_bar, A_bar
 
@@ -368,6 +423,9 @@ class MLP:
         validate.count("seed", seed, low=0)
         self.widths = widths
         self.act = get_activation(activation)
+        if any(w % getattr(self.act, "k", 1) for w in widths[1:-1]):
+            raise ValueError("widths %s: GroupSort sorts groups of %d units; make every hidden "
+                             "width a multiple of %d" % (widths, self.act.k, self.act.k))
         self.dtype = backend.check_dtype(dtype)
         self.xp = xp = backend.array_module(device)
         self.device = device
@@ -650,7 +708,9 @@ def gradient_penalty(net, x_hat, lam, target=1.0, one_sided=False):
     SiLU, dropping (4) leaves the weight gradient wrong (relative error of order 1) while every
     first-order check still passes: the classic bug of from-scratch WGAN-GP implementations (the
     numpy-ml library's, for one). ``python -m tinywgan gradcheck`` checks every term above against
-    finite differences.
+    finite differences. GroupSort, not elementwise, reads "* s'(A[l])" as its permutation P
+    (``vjp`` in (1), P^T; ``jvp`` in (3), P): P is constant between ties, so it too injects
+    nothing into (4).
 
     **Cost.** (1) and (3) are three products per layer, (4) two more (none for ReLU): the penalty
     costs about as much as two more backward passes.

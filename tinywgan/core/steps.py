@@ -33,6 +33,8 @@ Adversarial Networks"; Goodfellow et al. 2014, "Generative Adversarial Nets"):
                x_hat = eps x_real + (1 - eps) x_fake, one eps ~ U[0, 1] per example
     wgan-lp    the same with the one-sided max(0, ||grad_x f(x_hat_i)|| - 1)^2
     wgan-sn    L_D with f computed from W / sigma(W) (spectral normalisation)
+    wgan-gs    L_D for a GroupSort critic whose every W is orthonormalised (Bjorck) at the start
+               and after each update (Anil, Lucas and Grosse 2019)
     gan        L_D = -mean log D(x_real) - mean log(1 - D(x_fake)), D = sigmoid(f)
 
 and the generator descends L_G = -mean f(G(z)) (every WGAN) or, for the GAN, the minimax
@@ -56,11 +58,11 @@ import sys
 import time
 
 from .. import backend, validate
-from .lipschitz import clip_weights
+from .lipschitz import bjorck, clip_weights
 from .mlp import gradient_penalty, sigmoid, softplus
 
 #: Every method a critic can be trained with (the choice list the CLI and the Config read).
-METHODS = ("wgan-gp", "wgan-lp", "wgan", "wgan-sn", "gan")
+METHODS = ("wgan-gp", "wgan-lp", "wgan", "wgan-sn", "gan", "wgan-gs")
 #: The methods whose critic step penalises the gradient at interpolates (and so needs eps).
 INTERPOLATING = ("wgan-gp", "wgan-lp")
 #: The GAN generator's two losses (Goodfellow et al. 2014): the default first.
@@ -287,6 +289,15 @@ def update_critic(D, opt, method, clip):
     opt.step(D.params, D.grads)
     if method == "wgan":
         clip_weights(D.params, clip)                                   # w <- clip(w, -c, c)
+    elif method == "wgan-gs":
+        orthonormalise(D)
+
+
+def orthonormalise(D, start=False):
+    """Every W of D orthonormal (``bjorck``): 3 steps after an update, 20 from a Frobenius
+    rescaling at the ``start`` (from any W; idempotent on orthonormal ones)."""
+    for W in D.W:
+        bjorck(W, 20 if start else 3, rescale=start)
 
 
 # ==============================================================================================
@@ -353,6 +364,8 @@ def fit_critic(D, opt, draw, n_steps, method="wgan-gp", lam=10.0, clip=0.01, see
     """
     _check_critic("fit_critic", D, method)
     n_steps = validate.count("fit_critic: n_steps", n_steps, low=0)
+    if method == "wgan-gs":
+        orthonormalise(D, start=True)
     lr, out = opt.lr, {}
     for t in range(n_steps):
         if lr_decay:
@@ -414,6 +427,8 @@ class Trainer:
         self.lr_g, self.lr_d = opt_g.lr, opt_d.lr
         self.xp, self.latent = D.xp, G.widths[0]
         self.t, self.seconds, self.history = 0, 0.0, []
+        if method == "wgan-gs":
+            orthonormalise(D, start=True)
 
     # ---- one step each ---------------------------------------------------------------------
     def critic_step(self, t, k):

@@ -142,6 +142,7 @@ DATASET_DEFAULTS = {
 METHOD_DEFAULTS = {
     "wgan": dict(n_critic=5, lr_d=5e-4, lr_g=5e-4, iters=3000),
     "wgan-sn": dict(n_critic=5, lr_d=1e-3, lr_g=1e-3, iters=3000),
+    "wgan-gs": dict(n_critic=5, lr_d=1e-3, lr_g=1e-3, iters=3000),
 }
 
 #: Named starting points: the reference toy settings (gan_toy.py) and the WGAN paper's.

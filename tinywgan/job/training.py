@@ -31,7 +31,7 @@ __all__ = ["Config", "DATASET_DEFAULTS", "METHOD_DEFAULTS", "METHODS", "PRESETS"
 def build_parts(cfg):
     """The parts a Trainer takes, built from a validated Config: (G, D, opt_g, opt_d, step_fns).
 
-    G: latent -> width x depth -> d, D: d -> width x depth -> 1 (spectral norm for wgan-sn),
+    G: latent -> width x depth -> d, D: d -> width x depth -> 1 (spectral norm for wgan-sn, GroupSort for wgan-gs),
     d = data.DATASETS[cfg.dataset] (2 for the toys, 64 for the digits); the optimizers of the
     method (``default_optimizer``) unless cfg.optimizer names one; the fused steps where they
     apply (``fast.applies``) and cfg.fast, else the plain ones. Same numbers either way
@@ -44,7 +44,7 @@ def build_parts(cfg):
     d = data.DATASETS[cfg.dataset]
     G = MLP([cfg.latent] + hidden + [d], seed=cfg.seed * 2 + 1, **common)
     D = MLP([d] + hidden + [1], spectral_norm=(cfg.method == "wgan-sn"), seed=cfg.seed * 2 + 2,
-            **common)
+            **dict(common, activation="groupsort") if cfg.method == "wgan-gs" else common)
     opt = cfg.optimizer or default_optimizer(cfg.method)
     hyper = dict(betas=cfg.betas) if opt == "adam" else {}
     opt_g = make_optimizer(opt, lr=cfg.lr_g, **hyper)

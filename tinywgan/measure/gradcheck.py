@@ -301,6 +301,12 @@ def run_all(seed=0):
         rows.append(check_penalty(name, seed=seed, target=0.0))
     rows.append(check_penalty("tanh", one_sided=True, seed=seed))
     rows.append(check_penalty("relu", one_sided=True, seed=seed))
+    gs = dict(widths=(2, 6, 6, 1), seed=seed)              # GroupSort (groups of 2, even widths)
+    rows += check_activation_layer("groupsort", seed, M=6)
+    rows += check_mlp_backward("groupsort", **gs)
+    rows.append(check_input_gradient("groupsort", **gs))
+    rows.append(check_penalty("groupsort", **gs))
+    rows.append(check_critic_step("wgan-gs", "groupsort", **gs))
     for method in steps.METHODS:
         rows.append(check_critic_step(method, "softplus", seed=seed))
         rows.append(check_critic_step(method, "relu", seed=seed))
