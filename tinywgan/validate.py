@@ -292,10 +292,12 @@ def critic(where, net):
 # ---- an optimizer's saved state, at load_state_dict (tinywgan.core.optim) ----------------------
 
 def state_like(where, name, a, params):
-    """A loaded state array ``a`` must have the shape and dtype of the params it will step."""
+    """An optimizer's state array ``a`` (loaded, or made for other params) must have the shape
+    and dtype of the params it will step."""
     if a.shape != params.shape or a.dtype != params.dtype:
-        raise ValueError("%s: loaded state %r is %s %s but params are %s %s; load the state saved "
-                         "with this model (same widths and dtype)"
+        raise ValueError("%s: its state %r is %s %s but params are %s %s; use one optimizer per "
+                         "parameter vector, and load the state saved with this model (same "
+                         "widths and dtype)"
                          % (where, name, a.shape, a.dtype, params.shape, params.dtype))
 
 

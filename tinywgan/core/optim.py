@@ -36,11 +36,10 @@ class Optimizer:
 
     def __init__(self, lr):
         self.lr = _positive("lr", lr)
-        self.t = 0              # steps taken
-        self._state = None      # name -> array (P,), made on the first step
-        self._pending = None    # loaded by load_state_dict, adopted on the next step
-        self._scratch = None    # (P,) work buffer, not state
-        self._seen = (None, None)   # the (params, grads) buffers last checked
+        self.t = 0                  # steps taken
+        self._state = {}            # name -> array (P,): loaded, or zeros made on the first step
+        self._scratch = None        # (P,) work buffer, not state
+        self._seen = (None, None)   # the (params, grads) buffers the state was checked against
 
     def step(self, params, grads):
         """Update ``params`` in place from ``grads``.
@@ -52,35 +51,34 @@ class Optimizer:
         buffers are the same arrays at every step), not again at every step; only whether
         params is still writable (a flag) is read at every step.
         """
-        if self._state is None or params is not self._seen[0] or grads is not self._seen[1]:
+        if params is not self._seen[0] or grads is not self._seen[1]:
             self._adopt(params, grads)
         validate.writable("params (the model's flat buffer)", params)     # a flag: cheap
         self.t += 1
         self._update(params, grads, self.t)
 
     def _adopt(self, params, grads):
-        """Check a new pair of buffers and make (or check) the state for them."""
+        """Check a new pair of buffers; make the state for them (zeros), or check the state
+        they inherit (loaded, or made for other buffers) and move it to their device."""
         _check_pair(params, grads)
-        if self._state is None:
-            self._make_state(params)
-        else:
-            ref = self._scratch
-            if ref.shape != params.shape or ref.dtype != params.dtype:
-                raise ValueError(
-                    "%s was stepping params of shape %s %s, now got %s %s; use one optimizer "
-                    "per parameter vector" % (type(self).__name__, ref.shape, ref.dtype,
-                                              params.shape, params.dtype))
-        self._seen = (params, grads)
+        xp = backend.get_array_module(params)
+        for k in self._names:
+            a = self._state.get(k)
+            if a is None:
+                a = xp.zeros_like(params)
+            else:
+                validate.state_like(type(self).__name__, k, a, params)
+                if backend.get_array_module(a) is not xp:
+                    a = xp.asarray(backend.to_numpy(a))         # explicit move between devices
+            self._state[k] = a
+        self._scratch, self._seen = xp.empty_like(params), (params, grads)
 
     def state_dict(self):
         """Copies of the state: ``{"t": int, name: array (P,) for each state array}``.
 
         Before the first step there are no arrays, only ``{"t": 0}``.
         """
-        d = {"t": self.t}
-        source = self._pending if self._pending is not None else (self._state or {})
-        d.update({k: v.copy() for k, v in source.items()})
-        return d
+        return {"t": self.t, **{k: v.copy() for k, v in self._state.items()}}
 
     def load_state_dict(self, d, params=None):
         """Restore a ``state_dict`` (host or device arrays; ``t`` an int or a 0-d int array).
@@ -91,23 +89,8 @@ class Optimizer:
         """
         t, expected = validate.optimizer_state(type(self).__name__, d, self._names,
                                                self._squares, params)
-        self.t, self._state, self._scratch = t, None, None
-        self._pending = {k: d[k].copy() for k in expected} or None
-
-    # ---- internals ----------------------------------------------------------------------------
-    def _make_state(self, params):
-        """Zeros (or the loaded state, moved to the params' device) and the scratch buffer."""
-        xp, state = backend.get_array_module(params), {}
-        for k in self._names:
-            state[k] = xp.zeros_like(params)
-            a = (self._pending or {}).get(k)
-            if a is None:
-                continue
-            validate.state_like(type(self).__name__, k, a, params)
-            if backend.get_array_module(a) is not xp:
-                a = xp.asarray(backend.to_numpy(a))         # explicit move between devices
-            state[k][...] = a
-        self._state, self._pending, self._scratch = state, None, xp.empty_like(params)
+        self.t, self._seen = t, (None, None)
+        self._state = {k: d[k].copy() for k in expected}
 
 
 class SGD(Optimizer):
