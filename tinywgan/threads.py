@@ -4,9 +4,9 @@ tinywgan's products are small (the default run multiplies 256 x 128 by 128 x 128
 thread saves little on an idle machine, and on a busy one (a laptop running a browser and an
 editor is one) BLAS's threads wait for cores that other processes hold, each product waiting for
 its slowest thread. Measured on a 2-core machine (the README's "BLAS threads" section has the
-numbers and the commands): the default ``train`` at one BLAS thread ran as fast as at two when
-the machine was idle, and 2.4 times as fast beside two busy processes. So every command uses
-``DEFAULT`` = 1 BLAS thread unless told otherwise:
+numbers and the command): the default ``train`` at one BLAS thread ran 2 to 4 times as fast as
+at two beside two busy processes, and about a quarter slower on an idle machine. So every
+command uses ``DEFAULT`` = 1 BLAS thread, the choice that never collapses, unless told otherwise:
 
     python -m tinywgan train --threads 2        # N threads; 0: the BLAS library's own default
     OPENBLAS_NUM_THREADS=4 python -m tinywgan train   # a count in the environment is kept

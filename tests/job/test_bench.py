@@ -135,3 +135,25 @@ def test_a_result_that_cannot_be_trusted_is_flagged_not_given(monkeypatch):
     text = bench.format_result(r)
     assert "UNRELIABLE, not a result: ratio" in text and "\nunreliable: the machine was busy" \
         in text and "load 9.0 -> 9.0 on" in text
+
+
+def test_the_gpu_check_runs_and_reports_every_part(tmp_path):
+    """benchmarks/gpu_check.py at its smoke budget: the tests, bench on the device and on the
+    CPU, and the main job, each part in the report; without a GPU the strict device stands in
+    and the report says on its device line that no GPU was measured."""
+    import os
+    import subprocess
+    import sys
+    from conftest import GPU
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    report = tmp_path / "report.md"
+    out = subprocess.run([sys.executable, os.path.join(root, "benchmarks", "gpu_check.py"),
+                          "--smoke", "--report", str(report)], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    text = report.read_text()
+    device = "gpu" if GPU else "strict"
+    for part in ("## 1. Tests", "| %s |" % device, "| cpu |", "times faster (target: 10)",
+                 "## 3. python -m tinywgan train --device %s" % device, "W1 ", "every part ran"):
+        assert part in text, (part, text)
+    assert ("NO GPU here" in text) is not GPU

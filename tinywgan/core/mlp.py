@@ -3,16 +3,14 @@ activations (s, s', s'' exact in the tails); the MLP (forward, the one backward 
 input gradient); the gradient penalty and its exact weight gradient, the double backward
 (``gradient_penalty``, whose docstring derives it step by step beside the lines that compute it).
 
-The layer functions keep CS231n's contract: ``linear_forward(x, W, b) -> (out, cache)`` and
-``linear_backward(dout, cache) -> grads``, ``activation_forward(a, act) -> (h, cache)`` and
-``activation_backward(dh, cache)``, so that every piece can be checked against finite
-differences alone with a one-line lambda (``tinywgan.measure.gradcheck``). The MLP calls them
-layer after layer and keeps what its backward needs in one ``Cache(H, A)`` rather than a list of
-the layers' caches. The double-backward pieces (``linear_input_grad_backward``,
-``activation_input_grad_backward``) are the two lines of step (3) of the penalty's derivation;
-``_bar`` means "the gradient of the penalty R with respect to that quantity".
-``second_order = False`` marks the activations whose s'' is zero (ReLU, leaky ReLU), for which
-the penalty skips step (4).
+The layer functions keep CS231n's contract, ``linear_forward(x, W, b) -> (out, cache)``,
+``linear_backward(dout, cache) -> grads`` (and ``activation_forward``, ``activation_backward``),
+so that each is checked against finite differences alone (``tinywgan.measure.gradcheck``); the
+MLP keeps what its backward needs in one ``Cache(H, A)``, not a list of the layers' caches.
+The double-backward pieces (``linear_input_grad_backward``, ``activation_input_grad_backward``)
+are the two lines of step (3) of the penalty's derivation; ``_bar`` means "the gradient of the
+penalty R with respect to that quantity". ``second_order = False`` marks the activations whose
+s'' is zero (ReLU, leaky ReLU, GroupSort), for which the penalty skips step (4).
 
 Notation (0-based layers l = 0..L-1, row-vector convention, a batch of N rows):
 
@@ -36,10 +34,6 @@ Three passes are this one recurrence with a different seed:
   off. Its dA[l] is gA[l] = df/dA[l] and its dH[l] is gH[l] = df/dH[l]; ``grad_x f = gH[0]``;
 - the penalty's second-order path: step (4) of the derivation in ``gradient_penalty``'s docstring,
   which seeds it and passes the injections.
-
-Checks at the door: ``forward``, ``backward``, ``input_gradient`` and ``gradient_penalty`` check
-their arguments (each names what was wrong); ``backprop`` and ``input_gradient_pass`` do not:
-they are for the step functions and the penalty, which made their inputs themselves.
 
 Parameters live in ONE flat array ``params`` (P,) and their gradients in ``grads`` (P,);
 ``W[l]: (d_l, d_{l+1})`` and ``b[l]: (d_{l+1},)`` are views into ``params``, ``dW[l]``, ``db[l]``
