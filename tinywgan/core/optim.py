@@ -39,7 +39,7 @@ class Optimizer:
         self.t = 0                  # steps taken
         self._state = {}            # name -> array (P,): loaded, or zeros made on the first step
         self._scratch = None        # (P,) work buffer, not state
-        self._seen = (None, None)   # the (params, grads) buffers the state was checked against
+        self._seen = None           # the (params, grads) buffers the state was checked against
 
     def step(self, params, grads):
         """Update ``params`` in place from ``grads``.
@@ -51,7 +51,7 @@ class Optimizer:
         buffers are the same arrays at every step), not again at every step; only whether
         params is still writable (a flag) is read at every step.
         """
-        if params is not self._seen[0] or grads is not self._seen[1]:
+        if self._scratch is None or params is not self._seen[0] or grads is not self._seen[1]:
             self._adopt(params, grads)
         validate.writable("params (the model's flat buffer)", params)     # a flag: cheap
         self.t += 1
@@ -89,7 +89,7 @@ class Optimizer:
         """
         t, expected = validate.optimizer_state(type(self).__name__, d, self._names,
                                                self._squares, params)
-        self.t, self._seen = t, (None, None)
+        self.t, self._scratch = t, None
         self._state = {k: d[k].copy() for k in expected}
 
 
