@@ -714,11 +714,12 @@ SPECTRAL_NORM_BACKWARD = _known(
 
 # ---- the critic's network ----------------------------------------------------------------------
 
-def batch_normalised(a, act, eps=1e-5):
-    """``mlp.activation_forward`` after batch normalisation (its scale and shift left at 1 and 0):
-    each unit's pre-activation standardised over the batch, a: (N, m) ->
-    (a - mean_n a) / sqrt(var_n a + eps), so that every row's output depends on every row."""
-    return mlp.activation_forward((a - a.mean(axis=0)) / np.sqrt(a.var(axis=0) + eps), act)
+def batch_normalised(a, act):
+    """``mlp.activation_forward`` after batch normalisation (its scale and shift left at 1 and 0,
+    PyTorch's 1e-5 under the root): each unit's pre-activation standardised over the batch,
+    a: (N, m) -> (a - mean_n a) / sqrt(var_n a + 1e-5), so that every row's output depends on
+    every row."""
+    return mlp.activation_forward((a - a.mean(axis=0)) / np.sqrt(a.var(axis=0) + 1e-5), act)
 
 
 CRITIC_NET = _known(

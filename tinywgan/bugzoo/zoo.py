@@ -1,6 +1,7 @@
-r"""The zoo: each classic WGAN and WGAN-GP mistake, what goes wrong, and the check that catches it,
-measured with the library's piece and with the mistake's broken copy from the catalogue
-(``tinywgan.bugzoo.broken``, which the exercises' grader uses too).
+r"""The zoo: each classic WGAN and WGAN-GP mistake, what goes wrong, where it was seen in public
+code if it was, and the check that catches it, measured with the library's piece and with the
+mistake's broken copy from the catalogue (``tinywgan.bugzoo.broken``, which the exercises'
+grader uses too).
 
 A bug is caught when its check passes with the library's piece and fails with the broken one.
 ``run()`` measures every bug; ``python -m tinywgan bugzoo`` prints them, draws one figure and
@@ -60,27 +61,36 @@ def _distinct_modes(centres):
 
 STEPS = 300           # critic steps of the critic-only runs; generator iterations of the short run
 
+#: The Lipschitz estimate's detector, its number and its band.
+LIPSCHITZ = ("Lipschitz estimate: mean ||grad f|| at fresh interpolates, critic trained alone "
+             "%d steps" % STEPS, "mean ||grad f||", (0.75, 1.25))
+
+
+def slope_after(argument):
+    """The Lipschitz estimate as a function of one argument of ``checks.critic_run`` (the
+    penalty, the critic step, lam; the others at their defaults, lam 10): the mean ||grad f||
+    at fresh interpolates after STEPS critic steps."""
+    return lambda piece: checks.interpolate_gradient_norm(checks.critic_run(
+        STEPS, **{argument: piece}))
+
 BUGS = [
     Bug("norm over the batch",
         "The penalty needs one gradient norm per example, ||grad_x f(x_hat_i)||. Taken over the "
         "wrong axis (norm(g, axis=0)) it is one norm per input coordinate, over the batch, and "
         "holding those at 1 holds each example's gradient near sqrt(d/B): the critic ends up "
         "far flatter than 1-Lipschitz, and its W estimate far too small.",
-        "Lipschitz estimate: mean ||grad f|| at fresh interpolates, critic trained alone "
-        "%d steps (lam 10)" % STEPS, "mean ||grad f||", (0.75, 1.25),
-        lambda gradient_penalty: checks.interpolate_gradient_norm(checks.critic_run(
-            STEPS, penalty=gradient_penalty)),
-        mlp.gradient_penalty, broken.find(broken.GRADIENT_PENALTY, "norm over the wrong axis")),
+        *LIPSCHITZ, slope_after("penalty"),
+        mlp.gradient_penalty, broken.find(broken.GRADIENT_PENALTY, "norm over the wrong axis"),
+        seen="jvanvugt/pytorch-domain-adaptation, wdgrl.py: gradient_penalty stacks the "
+        "interpolates with the two batches into (3, B, F) and takes gradients.norm(2, dim=1), "
+        "over the batch: one norm per feature; issue #8 (2021) pointed it out."),
     Bug("norm per coordinate",
         "The penalty needs one norm per example, over all its coordinates. A norm over one axis "
         "of an image's gradient (B, C, H, W) is one norm per pixel; with one channel, or here "
         "in (B, d), it is |g_ij|, one per coordinate. Holding each at 1 holds each example's "
         "gradient near sqrt(d) (here sqrt 2, for a 32 x 32 image 32): the critic ends up "
         "steeper than 1-Lipschitz, and its W estimate too large.",
-        "Lipschitz estimate: mean ||grad f|| at fresh interpolates, critic trained alone "
-        "%d steps (lam 10)" % STEPS, "mean ||grad f||", (0.75, 1.25),
-        lambda gradient_penalty: checks.interpolate_gradient_norm(checks.critic_run(
-            STEPS, penalty=gradient_penalty)),
+        *LIPSCHITZ, slope_after("penalty"),
         mlp.gradient_penalty, broken.find(broken.GRADIENT_PENALTY, "norm per coordinate"),
         seen="Zeleni9/pytorch-wgan, models/wgan_gradient_penalty.py: gradients.norm(2, dim=1) "
         "of the (B, C, 32, 32) gradient at the interpolates; issue #40 (2022) reported it and "
@@ -124,16 +134,17 @@ BUGS = [
         "gradient check: the critic step's D.grads against differences of its loss",
         "relative error", (0, 1e-6),
         checks.critic_step_check, steps.critic_grads,
-        broken.find(broken.CRITIC_GRADS, "penalty not backpropagated"), log=True),
+        broken.find(broken.CRITIC_GRADS, "penalty not backpropagated"), log=True,
+        seen="ooples/AiDotNet, issue #1844 (2026, closed): the synthetic-data GANs' "
+        "ComputeGradientPenalty (CTGANGenerator.cs and four more) took the critic's input "
+        "gradient in an inner tape without createGraph, so the penalty's value reached the "
+        "loss and its gradient never reached the discriminator's weights."),
     Bug("penalty never called",
         "WGAN-GP's critic loss is the Wasserstein term plus the penalty. Never called, the "
         "penalty leaves no wrong gradient behind: the step is an honest WGAN step with nothing "
         "holding the critic Lipschitz, and its gradient check passes. The critic steepens "
         "without bound as it pulls the two distributions apart, and its W estimate with it.",
-        "Lipschitz estimate: mean ||grad f|| at fresh interpolates, critic trained alone "
-        "%d steps (lam 10)" % STEPS, "mean ||grad f||", (0.75, 1.25),
-        lambda critic_grads: checks.interpolate_gradient_norm(checks.critic_run(
-            STEPS, critic_grads=critic_grads)),
+        *LIPSCHITZ, slope_after("critic_grads"),
         steps.critic_grads, broken.find(broken.PENALTY_NEVER_CALLED, "penalty never called"),
         log=True,
         seen="junyanz/pytorch-CycleGAN-and-pix2pix: with --gan_mode wgangp its GANLoss gives "
@@ -213,9 +224,7 @@ BUGS = [
         "Wasserstein term pulls the critic's slope up with the distance between the "
         "distributions, the penalty back with 2 lambda (||g|| - 1): at 0.1 the critic settles "
         "several times steeper than 1-Lipschitz and overestimates W as much.",
-        "Lipschitz estimate: mean ||grad f|| at fresh interpolates, critic trained alone "
-        "%d steps" % STEPS, "mean ||grad f||", (0.75, 1.25),
-        lambda lam: checks.interpolate_gradient_norm(checks.critic_run(STEPS, lam=lam)),
+        *LIPSCHITZ, slope_after("lam"),
         10.0, broken.find(broken.PENALTY_WEIGHT, "lambda 0.1, not 10")),
     Bug("batch-normalised critic",
         "The penalty holds grad_x f(x_i), the slope of one example's score at that example: it "
