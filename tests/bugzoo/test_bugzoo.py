@@ -3,6 +3,7 @@ with the library's piece; the command prints the numbers, draws the figure and e
 bug goes uncaught."""
 import inspect
 import os
+import pathlib
 
 import pytest
 
@@ -21,11 +22,25 @@ def test_bugzoo_catches_every_bug(tmp_path, capsys):
     figure = str(tmp_path / "zoo.png")
     assert main(["bugzoo", "--figure", figure]) == 0
     out = capsys.readouterr().out
+    assert len(zoo.BUGS) >= 16
     assert "%d of %d bugs caught." % (len(zoo.BUGS), len(zoo.BUGS)) in out
+    words = " ".join(out.split())                               # the paragraphs, unwrapped
     for bug in zoo.BUGS:
         assert bug.name.upper() + ": caught" in out
+        assert not bug.seen or "seen in " + bug.seen in words, bug.name
     assert os.path.getsize(figure) > 10000
     check_reduction(figure, "docs/bugzoo.png", tmp_path)     # the README's copy: same layout
+
+
+def test_the_bugs_seen_in_public_code_are_listed_in_the_readme():
+    """Each bug that names where it was seen has its line in the README's list of them, and
+    that list has no other."""
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    listed = readme.split("were seen in public code")[1].split("\n## ")[0]
+    seen = [bug.name for bug in zoo.BUGS if bug.seen]
+    assert len(seen) >= 8
+    assert [name for name in seen if name + ":" not in listed] == []
+    assert listed.count("\n- ") == len(seen)
 
 
 def test_an_uncaught_bug_fails_the_command(monkeypatch, capsys):

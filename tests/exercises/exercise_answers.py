@@ -226,6 +226,10 @@ _HEAD = {
                                    ("(2 * lam / N * gap)[:, None] * unit",
                                     "(4 * lam / N * gap)[:, None] * grad_x")],
     "one_sided ignored": [("if one_sided:", "if False:")],
+    "norm per coordinate": [("N = grad_x.shape[0]", "N = grad_x.size"),
+                            ("np.sqrt((grad_x ** 2).sum(axis=1))", "np.abs(grad_x)"),
+                            ("grad_x / np.maximum(norms, 1e-300)[:, None]", "np.sign(grad_x)"),
+                            ("(2 * lam / N * gap)[:, None] * unit", "2 * lam / N * gap * unit")],
 }
 
 PLANTS = {
@@ -337,6 +341,8 @@ PLANTS = {
     ("critic_grads", "eps applied to the fake point"):
         ("critic_grads", [("eps * x_real + (1 - eps) * x_fake",
                            "eps * x_fake + (1 - eps) * x_real")]),
+    ("critic_grads", "penalty at the real points"):
+        ("critic_grads", [("eps * x_real + (1 - eps) * x_fake", "x_real")]),
     ("clip_weights", "not in place"): ("clip_weights", [(", out=params)", ")")]),
     ("clip_weights", "clipped from above only"):
         ("clip_weights", [("np.clip(params, -c, c, out=params)", "np.minimum(params, c, "

@@ -9,7 +9,8 @@ piece (never as a flag inside the library), and the check that catches each one.
   ...);
 - ``tinywgan.bugzoo.zoo``: for each bug one paragraph on what goes wrong, its detector (a
   gradient-check row, a Lipschitz estimate, a metric after a short run) and that detector's
-  number with the library's piece and with the catalogue's broken copy;
+  number with the library's piece and with the catalogue's broken copy, and, for the mistakes
+  seen in public code, where (the project and its file, issue or commit);
 - ``tinywgan.bugzoo.checks``: the detectors' small runs.
 
 The exercises' grader (``tinywgan.exercises``) takes each exercise's known mistakes from the

@@ -297,6 +297,22 @@ def head_unguarded(grad_x, lam, target=1.0, one_sided=False):
     return lam / N * (gap * gap).sum(), norms, (2 * lam / N * gap)[:, None] * unit
 
 
+def head_norm_per_coordinate(grad_x, lam, target=1.0, one_sided=False):
+    r"""``mlp.penalty_head`` with a norm over one axis of a gradient that had more: each
+    example's gradient not flattened first, so ``norm(g, axis=1)`` of an image gradient
+    (B, C, H, W) is one norm per pixel. Here, (N, d) with one channel: one "norm" per
+    coordinate, |g_ij|, each held at the target.
+
+        gap_ij = |g_ij| - target: (N, d),   R = lam/(N d) sum_ij gap_ij^2,
+        dR/dg_ij = 2 lam/(N d) gap_ij sign(g_ij)
+    """
+    xp = get_array_module(grad_x)
+    norms = xp.abs(grad_x)                                               # (N, d), not (N,)
+    gap = xp.maximum(norms - target, 0) if one_sided else norms - target
+    return (lam / grad_x.size * (gap * gap).sum(), norms,
+            2 * lam / grad_x.size * gap * xp.sign(grad_x))
+
+
 def _head_summed(grad_x, lam, target=1.0, one_sided=False):
     R, norms, dg = mlp.penalty_head(grad_x, lam, target, one_sided)
     return R * grad_x.shape[0], norms, dg * grad_x.shape[0]
@@ -317,6 +333,10 @@ PENALTY_HEAD = _known(
     ("norm over the wrong axis", "one norm per EXAMPLE: the norm of each row, sum over axis 1, "
      "giving (N,); over axis 0 it is one norm per input coordinate, taken over the batch.",
      head_norm_over_batch),
+    ("norm per coordinate", "one norm per EXAMPLE, over all its coordinates: flatten each "
+     "example's gradient to a row first (an image's (C, H, W) to C H W entries); a norm over "
+     "one axis of (B, C, H, W) is one per pixel, and |g_ij| alone one per coordinate.",
+     head_norm_per_coordinate),
     ("1/N missing", "R is the MEAN over the N examples: lam/N sum_i gap_i^2, and so dR/dg_i "
      "carries 2 lam/N.", _head_summed),
     ("NaN at g = 0", "at g_i = 0 the direction g_i / ||g_i|| is 0/0: take it as 0, e.g. "
@@ -524,7 +544,18 @@ CRITIC_GRADS = _known(
     ("eps applied to the fake point", "x_hat = eps x_real + (1 - eps) x_fake: the given eps "
      "weighs the REAL example.",
      copy_with(steps.critic_grads, interpolates=lambda x_real, x_fake, eps:
-               eps * x_fake + (1 - eps) * x_real)))
+               eps * x_fake + (1 - eps) * x_real)),
+    ("penalty at the real points", "penalise at x_hat = eps x_real + (1 - eps) x_fake, eps "
+     "uniform per example, between the real and the generated points: at x_real alone "
+     "(eps = 1) the critic is free to be steep everywhere the generator's samples are.",
+     copy_with(steps.critic_grads, interpolates=lambda x_real, x_fake, eps: x_real)))
+
+#: The zoo's alone: the exercise's contract asks for the penalty's value, so a learner's step
+#: that never calls the penalty gets that contract's error, not a hint.
+PENALTY_NEVER_CALLED = _known(
+    ("penalty never called", "WGAN-GP's critic loss is the Wasserstein term PLUS the penalty: "
+     "compute it at the interpolates and add its value to the loss and its gradient to the "
+     "critic's, every critic step.", copy_with(steps.critic_grads, INTERPOLATING=())))
 
 
 def interpolates_unchecked(x_real, x_fake, eps):
@@ -679,6 +710,23 @@ SPECTRAL_NORM_BACKWARD = _known(
     ("not divided by sigma", "W_hat = W / sigma: both terms carry 1/sigma.", _sn(divide=False)),
     ("assigned instead of added", "add into dWs[l] (dW += ...): it may hold other terms.",
      _sn(assign=True)))
+
+
+# ---- the critic's network ----------------------------------------------------------------------
+
+def batch_normalised(a, act):
+    """``mlp.activation_forward`` after batch normalisation (its scale and shift left at 1 and 0,
+    PyTorch's 1e-5 under the root): each unit's pre-activation standardised over the batch,
+    a: (N, m) -> (a - mean_n a) / sqrt(var_n a + 1e-5), so that every row's output depends on
+    every row."""
+    return mlp.activation_forward((a - a.mean(axis=0)) / np.sqrt(a.var(axis=0) + 1e-5), act)
+
+
+CRITIC_NET = _known(
+    ("batch-normalised critic", "no batch normalisation in a WGAN-GP critic (the paper's "
+     "advice; layer normalisation, or none, instead): the penalty holds each example's "
+     "gradient grad_x f(x_i), which exists only if f(x_i) depends on x_i alone.",
+     copy_with(MLP, _forward=copy_with(MLP._forward, activation_forward=batch_normalised))))
 
 
 # ---- the data ----------------------------------------------------------------------------------

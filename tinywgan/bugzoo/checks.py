@@ -3,11 +3,13 @@ copy), so that the same check measures both.
 
 - ``critic_run``: a critic trained alone against fixed distributions (the loop of
   ``steps.fit_critic``, with its critic step and its update as arguments);
-- ``interpolate_gradient_norm``, ``w_estimate``: what a person watches of such a critic;
+- ``interpolate_gradient_norm``, ``off_slope_at_fakes``, ``w_estimate``: what a person
+  watches of such a critic;
 - ``critic_step_check``, ``generator_step_check``: a step's gradient against finite
   differences of its own loss (``tinywgan.measure.gradcheck``'s check, with the step as an
   argument);
 - ``nonfinite_gradients``: one critic step at a critic whose input gradient is 0;
+- ``batch_coupling``: how far a critic's output for one example moves with the others;
 - ``on_segment``: the fraction of penalised points x_hat on the segment between their pair;
 - ``generator_distance``: a short WGAN-GP run with a given generator step, and how far the
   samples end up from the data's modes.
@@ -69,6 +71,14 @@ def interpolate_gradient_norm(D):
     return float(np.sqrt((g * g).sum(axis=1)).mean())
 
 
+def off_slope_at_fakes(D):
+    """The fraction of 512 fresh generated points x_fake at which ||grad_x f|| is off 1 by more
+    than 0.25: where the generator reads its gradient, a critic the penalty holds at
+    1-Lipschitz has gradient norm near 1."""
+    g = D.input_gradient(_fresh_batch()[1])                                   # (512, 2)
+    return float((np.abs(np.sqrt((g * g).sum(axis=1)) - 1) > 0.25).mean())
+
+
 def w_estimate(D):
     """mean f(x_real) - mean f(x_fake) over 512 fresh pairs: the critic's estimate of W."""
     x_real, x_fake, _ = _fresh_batch()
@@ -125,6 +135,17 @@ def nonfinite_gradients(penalty=None, seed=0):
     with np.errstate(all="ignore"):
         critic_grads(D, x_real, x_fake, np.full((B, 1), 0.5), "wgan-gp", 10.0)
     return int((~np.isfinite(D.grads)).sum())
+
+
+def batch_coupling(critic=MLP, seed=0):
+    """How much a critic's output for one example moves when the OTHER examples of its batch
+    change: a critic 2-16-16-1 (ReLU) of class ``critic`` at a batch of B real points and at
+    the same batch with its second half swapped for fake points. Returns the largest change
+    of f over the first half's rows (0 for a function of each example alone)."""
+    D = critic([2, 16, 16, 1], "relu", dtype="float64", seed=seed)
+    x_real, x_fake = draw_fixed(backend.rng(np, seed, "bugzoo", "batch"))
+    mixed = np.concatenate([x_real[:B // 2], x_fake[B // 2:]])                 # (B, 2)
+    return float(np.abs(D(x_real) - D(mixed))[:B // 2].max())
 
 
 def on_segment(draw_eps, interpolates=steps.interpolates, seed=0):
