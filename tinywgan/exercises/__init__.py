@@ -27,16 +27,19 @@ known mistakes they take from the catalogue of known mistakes, ``tinywgan.bugzoo
 """
 import inspect
 import os
+import tempfile
 
 from .catalogue import EXERCISES, FILES, find
-from .grader import FAIL, NOT_STARTED, Result, format_results, grade, reference, \
-    reference_function, solution, summary
+from .grader import FAIL, NOT_STARTED, Result, format_results, grade, reference_function, solution, \
+    summary
 
 __all__ = ["EXERCISES", "FILES", "check", "check_reference", "find", "show"]
 
 
-def check(source, names=None, seed=0, out=print):
-    """Grade a workbook: ``source`` is its folder, or a namespace (a notebook's ``globals()``,
+def check(source, names=None, seed=0, out=print, limit=None):
+    """Grade a workbook: ``source`` is its folder, each file graded sealed in a child process
+    of its own (``sealed``; ``limit``: the seconds each exercise may run, default
+    ``sealed.TIME_LIMIT``), or a namespace (a notebook's ``globals()``, graded in this process,
     where only the exercises it defines are graded unless ``names`` are given). ``names``: the
     exercises to grade (default all). Prints the table with ``out`` (None: silent).
     Returns the list of ``grader.Result``."""
@@ -44,39 +47,45 @@ def check(source, names=None, seed=0, out=print):
     if isinstance(source, dict):
         if not names:
             chosen = [ex for ex in chosen if ex.owner in source]
-        places = {ex.file: (source, None) for ex in chosen}
+        results, notes = _in_process(source, chosen, seed)
     else:
-        from . import workbook
-        places = workbook.load(os.fspath(source))
+        from . import sealed, workbook
+        folder = os.fspath(source)
+        with tempfile.TemporaryDirectory(prefix="tinywgan-notebooks-") as scratch:
+            files = {file: workbook.source(folder, file, scratch) for file in FILES}
+            results, notes = sealed.grade_files(files, chosen, seed, limit or sealed.TIME_LIMIT)
+    _report(results, notes, chosen, out)
+    return results
+
+
+def _in_process(namespace, chosen, seed):
+    """Grade the exercises ``chosen`` from a namespace, in this process."""
     notes, results = [], []
     for ex in chosen:
-        namespace, problem = places[ex.file]
-        if namespace is None:
-            notes.append("%s: %s" % (ex.file, problem))
-            missing = problem.startswith("missing")
-            results.append(Result(ex.name, NOT_STARTED if missing else FAIL,
-                                  lines=[] if missing else [problem]))
-            continue
         obj, stub = solution(ex, namespace)
         if obj is None and ex.owner in namespace:          # a class without its method
             notes.append("%s: %s" % (ex.file, stub))
         results.append(grade(ex, obj, stub, seed) if obj is not None
                        else Result(ex.name, NOT_STARTED))
+    return results, notes
+
+
+def _report(results, notes, chosen, out):
     if out is not None:
         for note in dict.fromkeys(notes):
             out(note)
         out(format_results(results) if results else "no exercises here")
         out("\n" + summary(results, {ex.name: ex.file for ex in chosen}))
-    return results
 
 
 def check_reference(names=None, seed=0, out=print):
-    """Grade tinywgan's own answers with the same grader (every one should pass)."""
+    """Grade tinywgan's own answers with the same grader, sealed as a workbook is (every one
+    should pass)."""
+    from . import sealed
     chosen = [find(n) for n in names] if names else list(EXERCISES)
-    results = [grade(ex, reference(ex), None, seed) for ex in chosen]
-    if out is not None:
-        out(format_results(results))
-        out("\n" + summary(results))
+    results, notes = sealed.grade_files({file: (None, None, None) for file in FILES}, chosen,
+                                        seed)
+    _report(results, notes, chosen, out)
     return results
 
 
