@@ -65,7 +65,8 @@ def cmd_check(args):
     if args.time_limit is not None and not args.time_limit > 0:
         print("tinywgan exercises check: --time-limit must be > 0 seconds", file=sys.stderr)
         return 2
-    out = None if args.json else print
+    report = []                                 # --json: the table's text goes into the JSON
+    out = report.append if args.json else print
     try:
         if args.reference:
             results = check_reference(args.args or None, seed=args.seed, out=out)
@@ -83,7 +84,8 @@ def cmd_check(args):
     status = 1 if any(r.status in failed for r in results) else 0
     if args.json:
         print(json.dumps({"seed": args.seed, "strict": args.strict, "exit_status": status,
-                          "exercises": [_as_json(r) for r in results]}, indent=1, allow_nan=False))
+                          "exercises": [_as_json(r) for r in results],
+                          "report": "\n".join(report)}, indent=1, allow_nan=False))
     return status
 
 

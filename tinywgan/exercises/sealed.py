@@ -19,8 +19,10 @@ learner's code prints (file descriptors 1 and 2, C code included) goes to a file
 shown under its row, cut short.
 """
 import json
+import math
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,94 +49,123 @@ _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspat
 
 def grade_files(files, chosen, seed=0, limit=TIME_LIMIT):
     """Grade the exercises ``chosen`` (``spec.Exercise``) in sealed children, one per workbook
-    file. ``files``: {file: (path, note, problem)} (``workbook.source``); path None with no
-    problem: tinywgan's own answers. Returns (results in the order chosen, notes)."""
-    results, notes = {}, []
+    file, all started at once (each file's verdicts are reached here while the others run).
+    ``files``: {file: (path, note, problem)} (``workbook.source``); path None with no problem:
+    tinywgan's own answers. Returns (results in the order chosen, notes)."""
+    results, notes, children = {}, [], {}
+    work = {file: [ex for ex in chosen if ex.file == file] for file in files}
     with tempfile.TemporaryDirectory(prefix="tinywgan-check-") as out:
-        for file, (path, note, problem) in files.items():
-            todo = [ex for ex in chosen if ex.file == file]
-            notes += [note] if note and todo else []
-            while todo:
-                if problem:
-                    missing = problem.startswith("missing")
-                    notes.append("%s: %s" % (file, problem))
-                    results.update((ex.name, Result(ex.name, NOT_STARTED if missing else FAIL,
-                                                    lines=[] if missing else [problem]))
-                                   for ex in todo)
-                    break
-                finished, stop, problem = _child(path, file, todo, seed, limit, out)
-                for ex in finished:
-                    results[ex.name], note = _collect(ex, seed, out)
-                    notes += [note] if note else []
-                notes += _printed_note(file, out)
-                todo = [ex for ex in todo if ex not in finished]
-                if stop is not None:
-                    ex, why = stop
-                    results[ex.name] = Result(ex.name, FAIL, cases=len(ex.cases(ex.rng(seed))),
-                                              lines=[why], printed=_printed(out, ex.name))
-                    todo.remove(ex)
+        try:
+            for file, (path, _, problem) in files.items():
+                if work[file] and not problem:
+                    children[file] = _Child(path, file, work[file], seed, out)
+            for file, (path, note, problem) in files.items():
+                todo = work[file]
+                notes += [note] if note and todo else []
+                while todo:
+                    if problem:                      # said on each row, or once if missing
+                        missing = problem.startswith("missing")
+                        notes += ["%s: %s" % (file, problem)] if missing else []
+                        results.update((ex.name, Result(
+                            ex.name, NOT_STARTED if missing else FAIL,
+                            lines=[] if missing else [problem])) for ex in todo)
+                        break
+                    child = children.pop(file, None) or _Child(path, file, todo, seed, out)
+                    finished, stop, problem = child.follow(limit)
+                    for ex in finished:
+                        results[ex.name], note = _collect(ex, seed, child.out)
+                        notes += [note] if note else []
+                    notes += _printed_note(file, child.out)
+                    todo = [ex for ex in todo if ex not in finished]
+                    if stop is not None:
+                        ex, why = stop
+                        results[ex.name] = Result(ex.name, FAIL, lines=[why],
+                                                  cases=len(ex.cases(ex.rng(seed))),
+                                                  printed=_printed(child.out, ex.name))
+                        todo.remove(ex)
+        finally:
+            for child in children.values():          # interrupted: none left running
+                child.end()
     return [results[ex.name] for ex in chosen], notes
 
 
-def _child(path, file, exercises, seed, limit, out):
-    """Run one child on ``exercises`` of one file. Returns (those it finished, (the exercise
-    it stopped in, why) or None, a problem that stops the whole file or None)."""
-    for name in os.listdir(out):                     # a fresh start: no file of a former child
-        os.remove(os.path.join(out, name))
-    order = {"file": path, "name": file, "exercises": [ex.name for ex in exercises],
-             "seed": seed}
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [_PACKAGE_PARENT] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-    with open(os.path.join(out, "child.err"), "wb") as err:
-        child = subprocess.Popen([sys.executable, "-m", "tinywgan.exercises.sealed", out,
-                                  json.dumps(order)], stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.PIPE, stderr=err, env=env)
-    lines = queue.Queue()
-    threading.Thread(target=_read, args=(child.stdout, lines), daemon=True).start()
-    finished, by_name = [], {ex.name: ex for ex in exercises}
-    current, deadline = None, time.monotonic() + START_LIMIT
-    try:
-        while True:
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                child.kill()
-                child.wait()
-                if current is None:
-                    return finished, None, ("%s does not run: its import (the code outside the "
-                                            "exercises) timed out after %g s" % (file, limit))
-                return finished, (current, "timed out after %g s (an endless loop?); the other "
-                                           "exercises are still graded" % limit), None
-            if line is None:                             # the child ended
-                status = child.wait()
-                if current is not None:
-                    return finished, (current, "the process running it %s in this exercise"
-                                      % _ended(status)), None
-                if status == 0 and not set(by_name) - {ex.name for ex in finished}:
-                    return finished, None, None
-                problem = _read_json(os.path.join(out, "import.json"))
-                return finished, None, problem if isinstance(problem, str) else (
-                    "%s does not run: the process importing it %s%s"
-                    % (file, _ended(status), _last_words(out)))
-            word, _, name = line.partition(" ")
-            if word in ("ready", "imported"):
-                deadline = time.monotonic() + limit
-            elif word == "begin" and name in by_name:
-                current, deadline = by_name[name], time.monotonic() + limit
-            elif word == "done" and current is not None and name == current.name:
-                finished.append(current)
-                current = None
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        child.stdout.close()
+class _Child:
+    """One child process grading ``exercises`` of one workbook file (at ``path``), writing
+    into a folder of its own under ``out``."""
+
+    def __init__(self, path, file, exercises, seed, out):
+        self.file, self.exercises = file, exercises
+        self.out = os.path.join(out, os.path.splitext(file)[0])
+        shutil.rmtree(self.out, ignore_errors=True)      # nothing left by a former child
+        os.makedirs(self.out)
+        order = {"file": path, "name": file, "exercises": [ex.name for ex in exercises],
+                 "seed": seed}
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [_PACKAGE_PARENT] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+        with open(os.path.join(self.out, "child.err"), "wb") as err:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "tinywgan.exercises.sealed", self.out, json.dumps(order)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env)
+        self.started = time.monotonic()
+        self.lines = queue.Queue()
+        threading.Thread(target=_read, args=(self.process.stdout, self.lines),
+                         daemon=True).start()
+
+    def follow(self, limit):
+        """Read what the child says until it ends, is stopped, or is past a limit (each limit
+        counted from when the child said it began, whenever this reads it). Returns (the
+        exercises it finished, (the exercise it stopped in, why) or None, a problem that stops
+        the whole file or None)."""
+        finished, by_name = [], {ex.name: ex for ex in self.exercises}
+        current, deadline = None, self.started + START_LIMIT
+        try:
+            while True:
+                try:
+                    when, line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    when = math.inf
+                if when > deadline:
+                    self.end()
+                    if current is None:
+                        return finished, None, ("%s does not run: its import (the code outside "
+                                                "the exercises) timed out after %g s"
+                                                % (self.file, limit))
+                    return finished, (current, "timed out after %g s (an endless loop?); the "
+                                               "other exercises are still graded" % limit), None
+                if line is None:                             # the child ended
+                    status = self.process.wait()
+                    if current is not None:
+                        return finished, (current, "the process running it %s in this exercise"
+                                          % _ended(status)), None
+                    if status == 0 and len(finished) == len(by_name):
+                        return finished, None, None
+                    problem = _read_json(os.path.join(self.out, "import.json"))
+                    return finished, None, problem if isinstance(problem, str) else (
+                        "%s does not run: the process importing it %s%s"
+                        % (self.file, _ended(status), _last_words(self.out)))
+                word, _, name = line.partition(" ")
+                if word in ("ready", "imported"):
+                    deadline = when + limit
+                elif word == "begin" and name in by_name:
+                    current, deadline = by_name[name], when + limit
+                elif word == "done" and current is not None and name == current.name:
+                    finished.append(current)
+                    current = None
+        finally:
+            self.end()
+
+    def end(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.process.stdout.close()
 
 
 def _read(stream, lines):
+    """(when, line) for each line the child says, then (when, None) as it ends."""
     for line in iter(stream.readline, b""):
-        lines.put(line.decode("ascii", "replace").strip())
-    lines.put(None)
+        lines.put((time.monotonic(), line.decode("ascii", "replace").strip()))
+    lines.put((time.monotonic(), None))
 
 
 def _ended(status):
@@ -200,17 +231,18 @@ def _read_json(path):
 
 def _printed(out, name):
     """What the learner's code printed in one exercise (or its file's import), cut short."""
+    path = os.path.join(out, name + ".out")
     try:
-        with open(os.path.join(out, name + ".out"), "rb") as f:
-            text = f.read(64 * 1024).decode("utf-8", "replace")
+        with open(path, "rb") as f:
+            text = f.read(SHOWN_LINES * (SHOWN_WIDTH + 1)).decode("utf-8", "replace")
+        size = os.path.getsize(path)
     except OSError:
         return ""
-    lines = text.rstrip().splitlines()
-    shown = [line[:SHOWN_WIDTH] + (" ..." if len(line) > SHOWN_WIDTH else "")
-             for line in lines[:SHOWN_LINES]]
-    if len(lines) > SHOWN_LINES:
-        shown.append("... (%s more lines)" % (len(lines) - SHOWN_LINES
-                                              if len(text) < 64 * 1024 else "many"))
+    lines = text.splitlines()[:SHOWN_LINES]
+    shown = [line[:SHOWN_WIDTH] + (" ..." if len(line) > SHOWN_WIDTH else "") for line in lines]
+    rest = size - len("\n".join(lines).encode("utf-8", "replace")) - 1
+    if rest > 0:
+        shown.append("... (%d more bytes)" % rest)
     return "\n".join(shown)
 
 
