@@ -16,7 +16,8 @@ from exercise_answers import ANSWERS
 from test_exercises import fill
 from tinywgan.cli import main
 from tinywgan.exercises import check, find, workbook
-from tinywgan.exercises.grader import FAIL, NOT_STARTED, PASS
+from tinywgan.core.mlp import MLP
+from tinywgan.exercises.grader import FAIL, NOT_STARTED, PASS, grade
 
 LIMIT = 2.0                # seconds per exercise: the endless loop costs this much
 
@@ -161,6 +162,16 @@ def test_prints_are_shown_under_their_row_cut_short(hostile):
     assert printed.startswith("flood 0") and "more bytes)" in printed
     assert len(printed.splitlines()) < 10 and report.count("flood") < 10
     assert "01_layers.py printed while being imported:\n    | hello from the top" in report
+
+
+def test_an_mlp_backward_that_changes_the_weights_is_named():
+    """Right gradients, but the weights scaled after: the row names the weight."""
+    def backward(net, dout, cache):
+        dx = MLP.backward(net, dout, cache)
+        net.W[1][...] *= 1.5
+        return dx
+    result = grade(find("mlp_backward"), backward, None)
+    assert result.status == FAIL and "changed its input net.W[1] in place" in result.lines[0]
 
 
 # ---- notebooks, --strict, a syntax error ---------------------------------------------------------

@@ -323,3 +323,5 @@ def _save(base, tries, note):
 
 if __name__ == "__main__":
     main(*sys.argv[1:])
+    sys.stdout.flush()
+    os._exit(0)        # now: not after a thread or an atexit hook the learner's code left behind
