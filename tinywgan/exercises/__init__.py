@@ -6,6 +6,8 @@ backward, and tinywgan grades them.
     python -m tinywgan exercises show NAME           # where tinywgan's answer lives
     python -m tinywgan exercises list                # the exercises, in teaching order
     python -m tinywgan exercises check --reference   # grade tinywgan's own answers
+    python -m tinywgan exercises check --strict --json DIR   # a course's grading: not started
+                                                     # fails; one JSON object
 
 or ``check(globals())`` in a workbook opened as a notebook (its last cell does).
 
@@ -16,6 +18,10 @@ passes. The grader (``tinywgan.exercises.grader``) runs each on several random c
 and compares it with tinywgan's answer and with finite differences; on a failure it names the
 output, the case, the term, a straddled ReLU kink, and a known mistake the answer matches.
 
+``check`` grades a folder sealed (``sealed``): each workbook file imported and run in a child
+process of its own, with a time limit per exercise, while the cases, tinywgan's answers and the
+verdict are computed in the grader's process, which never imports the learner's code.
+
 The cases are drawn from a NumPy generator seeded with the run's seed and the exercise's name,
 so a run repeats, and ``--seed`` draws others; NumPy stays the only dependency. The test suite
 drives the grader with hypothesis over many seeds.
@@ -23,15 +29,16 @@ drives the grader with hypothesis over many seeds.
 Modules: ``spec`` (what an exercise is), ``ex_layers``, ``ex_mlp``, ``ex_penalty``,
 ``ex_steps``, ``ex_optim`` (the exercises of each workbook file: cases, differences, and the
 known mistakes they take from the catalogue of known mistakes, ``tinywgan.bugzoo.broken``),
-``catalogue`` (all the exercises, in order), ``grader``, ``workbook`` (the files), ``cli``.
+``catalogue`` (all the exercises, in order), ``grader``, ``sealed`` (the child processes),
+``workbook`` (the files, and a newer notebook read with jupytext), ``cli``.
 """
 import inspect
 import os
 import tempfile
 
 from .catalogue import EXERCISES, FILES, find
-from .grader import FAIL, NOT_STARTED, Result, format_results, grade, reference_function, solution, \
-    summary
+from .grader import FAIL, NOT_STARTED, Result, format_results, grade, reference_function, \
+    solution, summary
 
 __all__ = ["EXERCISES", "FILES", "check", "check_reference", "find", "show"]
 

@@ -169,7 +169,7 @@ def _read(stream, lines):
 
 
 def _ended(status):
-    """'exited with status 0 (sys.exit or os._exit, or a crash)' or 'was killed by SIGKILL'."""
+    """'exited with status 0 (os._exit, or a crash)' or 'was killed by SIGKILL'."""
     if status < 0:
         try:
             name = signal.Signals(-status).name
@@ -211,7 +211,7 @@ def _collect(ex, seed, out):
 
 
 def _decode(tried, arrays):
-    """A try as ``grader.attempt`` made it, from its JSON form (``_encode``) and the arrays."""
+    """A try as ``grader.attempt`` made it, from its JSON form (``_save``) and the arrays."""
     if "ran" not in tried:
         if tried.get("not started") is True:
             return {"not started": True}

@@ -13,8 +13,12 @@ the library function that answers it (``reference``:
                                      gradients; None where nothing is differentiated
 
 A ``Case`` builds fresh inputs every time it is asked (``build()``), so a solution that writes
-into its inputs cannot change what the next one sees. Its ``part`` names the term it exercises
-("ReLU nets: the first-order path", "the tails"): the grader says which parts pass. Its
+into its inputs cannot change what the next one sees; and the grader compares each input as the
+call left it with a fresh copy (``state``: the exercise's ``inputs`` name them, its ``writes``
+are those the contract lets it change), so that a write is seen and named.
+
+A case's ``part`` names the term it exercises ("ReLU nets: the first-order path", "the
+tails"): the grader says which parts pass. Its
 ``sizes`` ({"N": 4, "D": 3, "M": 5}, {"eps": 1e-3}) and ``points`` (("a", the input each entry
 of an elementwise output is taken at)) are what the diagnoses (``diagnose``) speak of: "right
 only at N = 1", "wrong from a = -400 in float32". The cases of every exercise draw N, d and M
