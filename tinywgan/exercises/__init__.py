@@ -69,9 +69,8 @@ def _in_process(namespace, chosen, seed):
     """Grade the exercises ``chosen`` from a namespace, in this process."""
     notes, results = [], []
     for ex in chosen:
-        obj, stub = solution(ex, namespace)
-        if obj is None and ex.owner in namespace:          # a class without its method
-            notes.append("%s: %s" % (ex.file, stub))
+        obj, stub, note = solution(ex, namespace)
+        notes += [note] if note else []
         results.append(grade(ex, obj, stub, seed) if obj is not None
                        else Result(ex.name, NOT_STARTED))
     return results, notes

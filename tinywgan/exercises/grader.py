@@ -81,17 +81,19 @@ def reference_function(ex):
 
 
 def solution(ex, namespace):
-    """(obj, stub): the workbook's function, or the class and its method, from a namespace;
-    (None, why) when it is not there."""
+    """(obj, stub, note): the workbook's function, or the class and its method, from a
+    namespace, note None; obj None when it is not there, with a note where the class is there
+    without its method."""
     obj = namespace.get(ex.owner)
     if obj is None:
-        return None, "no %s here" % ex.owner
+        return None, None, None
     if ex.method:
         fn = vars(obj).get(ex.method) if isinstance(obj, type) else None
         if fn is None:
-            return None, "%s has no %s of its own (was the stub deleted?)" % (ex.owner, ex.method)
-        return obj, fn
-    return obj, obj
+            return None, None, "%s: %s has no %s of its own (was the stub deleted?)" % (
+                ex.file, ex.owner, ex.method)
+        return obj, fn, None
+    return obj, obj, None
 
 
 # ---- running a solution ------------------------------------------------------------------------

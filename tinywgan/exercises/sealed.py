@@ -281,15 +281,10 @@ def main(out, order):
     for ex in exercises:
         say("begin", ex.name)
         _capture(out, ex.name)
-        note = None
-        if namespace is None:
-            tries = attempt(ex, reference(ex), None, cases[ex.name])
-        else:
-            obj, stub = solution(ex, namespace)
-            if obj is None and ex.owner in namespace:       # a class without its method
-                note = "%s: %s" % (order["name"], stub)
-            tries = attempt(ex, obj, stub, cases[ex.name]) if obj is not None \
-                else [{"not started": True}]
+        obj, stub, note = (reference(ex), None, None) if namespace is None \
+            else solution(ex, namespace)
+        tries = attempt(ex, obj, stub, cases[ex.name]) if obj is not None \
+            else [{"not started": True}]
         _save(os.path.join(out, ex.name), tries, note)
         say("done", ex.name)
 
