@@ -291,12 +291,20 @@ def main(out, order):
 
 def _capture(out, name):
     """Send file descriptors 1 and 2 (print, warnings, C code) to out/name.out from now on."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    _flush()
     fd = os.open(os.path.join(out, name + ".out"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
+
+
+def _flush():
+    """Flush what Python holds for fds 1 and 2, whatever the learner's code made of them."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:                    # replaced, closed, set to None
+            pass
 
 
 def _save(base, tries, note):
@@ -318,5 +326,5 @@ def _save(base, tries, note):
 
 if __name__ == "__main__":
     main(*sys.argv[1:])
-    sys.stdout.flush()
+    _flush()
     os._exit(0)        # now: not after a thread or an atexit hook the learner's code left behind

@@ -18,9 +18,9 @@ call left it with a fresh copy (``state``: the exercise's ``inputs`` name them, 
 are those the contract lets it change), so that a write is seen and named.
 
 A case's ``part`` names the term it exercises ("ReLU nets: the first-order path", "the
-tails"): the grader says which parts pass. Its
-``sizes`` ({"N": 4, "D": 3, "M": 5}, {"eps": 1e-3}) and ``points`` (("a", the input each entry
-of an elementwise output is taken at)) are what the diagnoses (``diagnose``) speak of: "right
+tails"): the grader says which parts pass. Its ``sizes`` ({"N": 4, "D": 3, "M": 5},
+{"eps": 1e-3}) and ``points`` (("a", the input each entry of an elementwise output is taken
+at)) are what the diagnoses (``diagnose``) speak of: "right
 only at N = 1", "wrong from a = -400 in float32". The cases of every exercise draw N, d and M
 different and above 1 (``distinct``), with one case at N = 1 among them, so that no two
 mistakes coincide by a size.
