@@ -41,8 +41,11 @@ from .workbook import load_file
 TIME_LIMIT = 20.0
 #: Seconds the child may take to start (Python, NumPy, tinywgan) before the learner's code runs.
 START_LIMIT = 120.0
-#: What is shown of a learner's printed output under its row.
+#: What is shown of a learner's printed output under its row; and the most any file the child
+#: writes may hold (a print past it raises OSError: File too large), so that a flood of prints
+#: cannot fill the disk.
 SHOWN_LINES, SHOWN_WIDTH = 6, 160
+MAX_FILE_BYTES = 16 * 2 ** 20
 
 _PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -260,6 +263,10 @@ def main(out, order):
     saying on the pipe (file descriptor 1 as it was) where it is."""
     order = json.loads(order)
     pipe = os.fdopen(os.dup(1), "w", buffering=1)
+    if hasattr(signal, "SIGXFSZ"):                   # POSIX: a write past the size fails
+        import resource
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
 
     def say(*words):
         pipe.write(" ".join(words) + "\n")
