@@ -203,7 +203,7 @@ def _update(self, p, g, t):
 def backward(self, dW_hats, dWs):
     for l in range(len(dWs)):
         inner = (dW_hats[l] * self.W_hats[l]).sum()
-        dWs[l] += (dW_hats[l] - inner * np.outer(self.u[l], self.v[l])) / self.sigma[l]
+        dWs[l][...] += (dW_hats[l] - inner * np.outer(self.u[l], self.v[l])) / self.sigma[l]
 ''',
 }
 
@@ -378,7 +378,7 @@ PLANTS = {
     ("SpectralNorm.backward", "not divided by sigma"):
         ("SpectralNorm.backward", [(" / self.sigma[l]", "")]),
     ("SpectralNorm.backward", "assigned instead of added"):
-        ("SpectralNorm.backward", [("dWs[l] +=", "dWs[l][...] =")]),
+        ("SpectralNorm.backward", [("dWs[l][...] +=", "dWs[l][...] =")]),
 }
 
 # The head's mistakes, planted into penalty_head: the head itself fails with them, and so do

@@ -6,6 +6,8 @@ backward, and tinywgan grades them.
     python -m tinywgan exercises show NAME           # where tinywgan's answer lives
     python -m tinywgan exercises list                # the exercises, in teaching order
     python -m tinywgan exercises check --reference   # grade tinywgan's own answers
+    python -m tinywgan exercises check --strict --json DIR   # a course's grading: not started
+                                                     # fails; one JSON object
 
 or ``check(globals())`` in a workbook opened as a notebook (its last cell does).
 
@@ -16,6 +18,10 @@ passes. The grader (``tinywgan.exercises.grader``) runs each on several random c
 and compares it with tinywgan's answer and with finite differences; on a failure it names the
 output, the case, the term, a straddled ReLU kink, and a known mistake the answer matches.
 
+``check`` grades a folder sealed (``sealed``): each workbook file imported and run in a child
+process of its own, with a time limit per exercise, while the cases, tinywgan's answers and the
+verdict are computed in the grader's process, which never imports the learner's code.
+
 The cases are drawn from a NumPy generator seeded with the run's seed and the exercise's name,
 so a run repeats, and ``--seed`` draws others; NumPy stays the only dependency. The test suite
 drives the grader with hypothesis over many seeds.
@@ -23,20 +29,24 @@ drives the grader with hypothesis over many seeds.
 Modules: ``spec`` (what an exercise is), ``ex_layers``, ``ex_mlp``, ``ex_penalty``,
 ``ex_steps``, ``ex_optim`` (the exercises of each workbook file: cases, differences, and the
 known mistakes they take from the catalogue of known mistakes, ``tinywgan.bugzoo.broken``),
-``catalogue`` (all the exercises, in order), ``grader``, ``workbook`` (the files), ``cli``.
+``catalogue`` (all the exercises, in order), ``grader``, ``sealed`` (the child processes),
+``workbook`` (the files, and a newer notebook read with jupytext), ``cli``.
 """
 import inspect
 import os
+import tempfile
 
 from .catalogue import EXERCISES, FILES, find
-from .grader import FAIL, NOT_STARTED, Result, format_results, grade, reference, \
-    reference_function, solution, summary
+from .grader import FAIL, NOT_STARTED, Result, format_results, grade, reference_function, \
+    solution, summary
 
 __all__ = ["EXERCISES", "FILES", "check", "check_reference", "find", "show"]
 
 
-def check(source, names=None, seed=0, out=print):
-    """Grade a workbook: ``source`` is its folder, or a namespace (a notebook's ``globals()``,
+def check(source, names=None, seed=0, out=print, limit=None):
+    """Grade a workbook: ``source`` is its folder, each file graded sealed in a child process
+    of its own (``sealed``; ``limit``: the seconds each exercise may run, default
+    ``sealed.TIME_LIMIT``), or a namespace (a notebook's ``globals()``, graded in this process,
     where only the exercises it defines are graded unless ``names`` are given). ``names``: the
     exercises to grade (default all). Prints the table with ``out`` (None: silent).
     Returns the list of ``grader.Result``."""
@@ -44,39 +54,44 @@ def check(source, names=None, seed=0, out=print):
     if isinstance(source, dict):
         if not names:
             chosen = [ex for ex in chosen if ex.owner in source]
-        places = {ex.file: (source, None) for ex in chosen}
+        results, notes = _in_process(source, chosen, seed)
     else:
-        from . import workbook
-        places = workbook.load(os.fspath(source))
+        from . import sealed, workbook
+        folder = os.fspath(source)
+        with tempfile.TemporaryDirectory(prefix="tinywgan-notebooks-") as scratch:
+            files = {file: workbook.source(folder, file, scratch) for file in FILES}
+            results, notes = sealed.grade_files(files, chosen, seed, limit or sealed.TIME_LIMIT)
+    _report(results, notes, chosen, out)
+    return results
+
+
+def _in_process(namespace, chosen, seed):
+    """Grade the exercises ``chosen`` from a namespace, in this process."""
     notes, results = [], []
     for ex in chosen:
-        namespace, problem = places[ex.file]
-        if namespace is None:
-            notes.append("%s: %s" % (ex.file, problem))
-            missing = problem.startswith("missing")
-            results.append(Result(ex.name, NOT_STARTED if missing else FAIL,
-                                  lines=[] if missing else [problem]))
-            continue
-        obj, stub = solution(ex, namespace)
-        if obj is None and ex.owner in namespace:          # a class without its method
-            notes.append("%s: %s" % (ex.file, stub))
+        obj, stub, note = solution(ex, namespace)
+        notes += [note] if note else []
         results.append(grade(ex, obj, stub, seed) if obj is not None
                        else Result(ex.name, NOT_STARTED))
+    return results, notes
+
+
+def _report(results, notes, chosen, out):
     if out is not None:
         for note in dict.fromkeys(notes):
             out(note)
         out(format_results(results) if results else "no exercises here")
         out("\n" + summary(results, {ex.name: ex.file for ex in chosen}))
-    return results
 
 
 def check_reference(names=None, seed=0, out=print):
-    """Grade tinywgan's own answers with the same grader (every one should pass)."""
+    """Grade tinywgan's own answers with the same grader, sealed as a workbook is (every one
+    should pass)."""
+    from . import sealed
     chosen = [find(n) for n in names] if names else list(EXERCISES)
-    results = [grade(ex, reference(ex), None, seed) for ex in chosen]
-    if out is not None:
-        out(format_results(results))
-        out("\n" + summary(results))
+    results, notes = sealed.grade_files({file: (None, None, None) for file in FILES}, chosen,
+                                        seed)
+    _report(results, notes, chosen, out)
     return results
 
 

@@ -1,4 +1,7 @@
 """``python -m tinywgan exercises init|check|show|list``: the workbook's command line."""
+import dataclasses
+import json
+import math
 import sys
 
 from ..threads import add_flag as add_threads_flag
@@ -21,6 +24,15 @@ def add_subcommand(sub):
                    help="grade tinywgan's own functions (the answer key); the arguments are "
                    "then exercise names")
     c.add_argument("--seed", type=int, default=0, help="draw other random cases (default 0)")
+    c.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="seconds each exercise may run before its row says 'timed out' "
+                   "(default 20)")
+    c.add_argument("--strict", action="store_true",
+                   help="count 'not started' as a failure in the exit status (to grade a "
+                   "submission: exit status 0 only when every exercise passes)")
+    c.add_argument("--json", action="store_true",
+                   help="print one JSON object instead of the table: per exercise its status, "
+                   "largest errors, failing case, diagnoses, hints and lines")
     add_threads_flag(c)
     c.set_defaults(func=cmd_check)
     c = commands.add_parser("show", help="where tinywgan's answer to NAME lives")
@@ -46,23 +58,43 @@ def cmd_init(args):
 
 
 def cmd_check(args):
-    from . import FAIL, check, check_reference
+    from . import FAIL, NOT_STARTED, check, check_reference
     if args.seed < 0:
         print("tinywgan exercises check: --seed must be >= 0", file=sys.stderr)
         return 2
+    if args.time_limit is not None and not args.time_limit > 0:
+        print("tinywgan exercises check: --time-limit must be > 0 seconds", file=sys.stderr)
+        return 2
+    report = []                                 # --json: the table's text goes into the JSON
+    out = report.append if args.json else print
     try:
         if args.reference:
-            results = check_reference(args.args or None, seed=args.seed)
+            results = check_reference(args.args or None, seed=args.seed, out=out)
         elif not args.args:
             print("tinywgan exercises check: give the workbook's folder (python -m tinywgan "
                   "exercises check DIR), or --reference", file=sys.stderr)
             return 2
         else:
-            results = check(args.args[0], args.args[1:] or None, seed=args.seed)
+            results = check(args.args[0], args.args[1:] or None, seed=args.seed, out=out,
+                            limit=args.time_limit)
     except (FileNotFoundError, ValueError) as e:
         print("tinywgan exercises check: %s" % e, file=sys.stderr)
         return 2
-    return 1 if any(r.status == FAIL for r in results) else 0
+    failed = (FAIL, NOT_STARTED) if args.strict else (FAIL,)
+    status = 1 if any(r.status in failed for r in results) else 0
+    if args.json:
+        print(json.dumps({"seed": args.seed, "strict": args.strict, "exit_status": status,
+                          "exercises": [_as_json(r) for r in results],
+                          "report": "\n".join(report)}, indent=1, allow_nan=False))
+    return status
+
+
+def _as_json(result):
+    """A Result as JSON: an error not measured (NaN) as null, an infinite one as "inf"."""
+    row = dataclasses.asdict(result)
+    for key in ("err_fd", "err_lib"):
+        row[key] = None if math.isnan(row[key]) else "inf" if math.isinf(row[key]) else row[key]
+    return row
 
 
 def cmd_show(args):

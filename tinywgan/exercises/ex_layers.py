@@ -60,7 +60,7 @@ def _linear_differences(args):
 LINEAR = Exercise(
     "linear_backward", "01_layers.py", "tinywgan.core.mlp:linear_backward",
     "the linear layer's backward: dx, dW, db", _linear_cases, _linear_run, _linear_differences,
-    broken.LINEAR_BACKWARD)
+    broken.LINEAR_BACKWARD, inputs=("x", "W", None, "da"))
 
 
 # ---- 1.2 s' and s'' of the smooth activations --------------------------------------------------
@@ -128,7 +128,7 @@ def _activation_exercise(cls, which, mistakes):
     return Exercise("%s.%s" % (cls.__name__, which), "01_layers.py",
                     "tinywgan.core.mlp:%s.%s" % (cls.__name__, which),
                     "%s of %s" % (output, cls.name), _activation_cases, run, differences,
-                    mistakes)
+                    mistakes, inputs=("a",))
 
 
 ACTIVATIONS = [
@@ -176,6 +176,6 @@ def _act_layer_differences(args):
 ACTIVATION_BACKWARD = Exercise(
     "activation_backward", "01_layers.py", "tinywgan.core.mlp:activation_backward",
     "an activation layer's backward: da = dh * s'(a)", _act_layer_cases, _act_layer_run,
-    _act_layer_differences, broken.ACTIVATION_BACKWARD)
+    _act_layer_differences, broken.ACTIVATION_BACKWARD, inputs=("a", None, "dh"))
 
 EXERCISES = [LINEAR] + ACTIVATIONS + [ACTIVATION_BACKWARD]

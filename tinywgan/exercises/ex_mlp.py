@@ -58,7 +58,8 @@ def _backward_differences(args):
 MLP_BACKWARD = Exercise(
     "mlp_backward", "02_mlp.py", "tinywgan.core.mlp:MLP.backward",
     "the MLP's backward: dW[l], db[l] added into the buffers, dx returned",
-    partial(_net_cases, d_out=None), _backward_run, _backward_differences, broken.MLP_BACKWARD)
+    partial(_net_cases, d_out=None), _backward_run, _backward_differences, broken.MLP_BACKWARD,
+    inputs=("net", "x", "dout", None, "cache"), writes=("net.dW", "net.db"))
 
 
 # ---- 2.2 input_gradient ------------------------------------------------------------------------
@@ -80,6 +81,7 @@ def _input_differences(args):
 INPUT_GRADIENT = Exercise(
     "input_gradient", "02_mlp.py", "tinywgan.core.mlp:MLP.input_gradient",
     "grad_x f for every example: one backward seeded with 1",
-    partial(_net_cases, d_out=1), _input_run, _input_differences, broken.INPUT_GRADIENT)
+    partial(_net_cases, d_out=1), _input_run, _input_differences, broken.INPUT_GRADIENT,
+    inputs=("net", "x"))
 
 EXERCISES = [MLP_BACKWARD, INPUT_GRADIENT]

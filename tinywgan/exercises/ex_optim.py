@@ -46,7 +46,8 @@ def _clip_run(fn, args):
 
 CLIP = Exercise(
     "clip_weights", "05_lipschitz_and_optim.py", "tinywgan.core.lipschitz:clip_weights",
-    "weight clipping, in place", _clip_cases, _clip_run, None, broken.CLIP_WEIGHTS)
+    "weight clipping, in place", _clip_cases, _clip_run, None, broken.CLIP_WEIGHTS,
+    inputs=("params",), writes=("params",))
 
 
 # ---- 5.2, 5.3 RMSProp and Adam -----------------------------------------------------------------
@@ -100,21 +101,26 @@ def _optimizer_run(cls, args):
 RMSPROP = Exercise(
     "RMSProp._update", "05_lipschitz_and_optim.py", "tinywgan.core.optim:RMSProp._update",
     "one RMSProp step, state kept between steps", partial(_optimizer_cases, adam=False),
-    _optimizer_run, None, broken.RMSPROP_UPDATE)
+    _optimizer_run, None, broken.RMSPROP_UPDATE, inputs=(None, "params", "grads"),
+    writes=("params",))
 
 
 ADAM = Exercise(
     "Adam._update", "05_lipschitz_and_optim.py", "tinywgan.core.optim:Adam._update",
     "one Adam step, bias-corrected, state kept between steps",
-    partial(_optimizer_cases, adam=True), _optimizer_run, None, broken.ADAM_UPDATE)
+    partial(_optimizer_cases, adam=True), _optimizer_run, None, broken.ADAM_UPDATE,
+    inputs=(None, "params", "grads"), writes=("params",))
 
 
 # ---- 5.4 SpectralNorm.backward -----------------------------------------------------------------
 
 def _sn_inputs(shapes, seed):
+    """Ws, seed, dW_hats, dWs: tuples of arrays, as training passes them (an MLP's W, dW_used,
+    dW)."""
     rng = np.random.default_rng(seed)
-    Ws = [rng.normal(size=s) for s in shapes]
-    return Ws, seed, [rng.normal(size=s) for s in shapes], [rng.normal(size=s) for s in shapes]
+    Ws = tuple(rng.normal(size=s) for s in shapes)
+    return Ws, seed, tuple(rng.normal(size=s) for s in shapes), \
+        tuple(rng.normal(size=s) for s in shapes)
 
 
 def _sn_cases(rng):
@@ -157,6 +163,7 @@ SPECTRAL = Exercise(
     "SpectralNorm.backward", "05_lipschitz_and_optim.py",
     "tinywgan.core.lipschitz:SpectralNorm.backward",
     "spectral normalisation's backward: the term through sigma", _sn_cases, _sn_run,
-    _sn_differences, broken.SPECTRAL_NORM_BACKWARD)
+    _sn_differences, broken.SPECTRAL_NORM_BACKWARD, inputs=("Ws", None, "dW_hats", "dWs"),
+    writes=("dWs",))
 
 EXERCISES = [CLIP, RMSPROP, ADAM, SPECTRAL]

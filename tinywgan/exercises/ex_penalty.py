@@ -66,7 +66,7 @@ def _head_differences(args):
 PENALTY_HEAD = Exercise(
     "penalty_head", "03_penalty.py", "tinywgan.core.mlp:penalty_head",
     "the penalty's value and dR/dg, one norm per example, no NaN at g = 0",
-    _head_cases, _head_run, _head_differences, broken.PENALTY_HEAD)
+    _head_cases, _head_run, _head_differences, broken.PENALTY_HEAD, inputs=("grad_x",))
 
 
 # ---- 3.2 and 3.3 gradient_penalty ---------------------------------------------------------------
@@ -123,6 +123,9 @@ def _penalty_run(fn, args):
     return out
 
 
+PENALTY_INPUTS, PENALTY_WRITES = ("net", "x_hat"), ("net.dW", "net.db")
+
+
 def _penalty_differences(args):
     net, x_hat, lam, target, one_sided = args[:5]
     return differences(net, lambda: mlp.gradient_penalty(net, x_hat, lam, target,
@@ -134,14 +137,14 @@ PENALTY_RELU = Exercise(
     "gradient_penalty_relu", "03_penalty.py", "tinywgan.core.mlp:gradient_penalty",
     "the penalty's weight gradient for ReLU nets: the reverse of the input gradient",
     partial(_penalty_cases, smooth=False), _penalty_run, _penalty_differences,
-    broken.GRADIENT_PENALTY_FIRST_ORDER)
+    broken.GRADIENT_PENALTY_FIRST_ORDER, inputs=PENALTY_INPUTS, writes=PENALTY_WRITES)
 
 
 PENALTY = Exercise(
     "gradient_penalty", "03_penalty.py", "tinywgan.core.mlp:gradient_penalty",
     "the penalty's exact weight gradient for every activation: the s'' injection",
     partial(_penalty_cases, smooth=True), _penalty_run, _penalty_differences,
-    broken.GRADIENT_PENALTY,
+    broken.GRADIENT_PENALTY, inputs=PENALTY_INPUTS, writes=PENALTY_WRITES,
     split=(SMOOTH_PART, "the s'' injection alone (yours minus the answer without s'', against "
            "tinywgan's the same way)", broken.penalty_without_s2))
 

@@ -70,7 +70,8 @@ def _loss_exercise(name, reference, teaches, outputs, mistakes, saturate=False, 
 
     return Exercise(name, "04_losses_and_steps.py", "tinywgan.core.steps:" + reference, teaches,
                     partial(_loss_cases, n_inputs=n_inputs, saturate=saturate, kinds=kinds),
-                    run, diffs, mistakes)
+                    run, diffs, mistakes,
+                    inputs=tuple(out.partition("/d")[2] for out in outputs[1:]))
 
 
 WASSERSTEIN_CRITIC = _loss_exercise(
@@ -144,7 +145,8 @@ def _generator_differences(args):
 GENERATOR_GRADS = Exercise(
     "generator_grads", "04_losses_and_steps.py", "tinywgan.core.steps:generator_grads",
     "the generator's gradient through the critic", _generator_cases, _generator_run,
-    _generator_differences, broken.GENERATOR_GRADS)
+    _generator_differences, broken.GENERATOR_GRADS, inputs=("G", "D", "z"),
+    writes=("G.dW", "G.db"))
 
 
 # ---- 4.4 critic_grads --------------------------------------------------------------------------
@@ -209,7 +211,7 @@ def _critic_differences(args):
 CRITIC_GRADS = Exercise(
     "critic_grads", "04_losses_and_steps.py", "tinywgan.core.steps:critic_grads",
     "the critic's whole step, every method", _critic_cases, _critic_run, _critic_differences,
-    broken.CRITIC_GRADS)
+    broken.CRITIC_GRADS, inputs=("D", "x_real", "x_fake", "eps"), writes=("D.dW", "D.db"))
 
 EXERCISES = [WASSERSTEIN_CRITIC, WASSERSTEIN_GENERATOR, GAN_DISCRIMINATOR, GAN_GENERATOR,
              GENERATOR_GRADS, CRITIC_GRADS]

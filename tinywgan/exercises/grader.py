@@ -35,7 +35,7 @@ import numpy as np
 
 from ..measure.finitediff import TOL, compare
 from . import diagnose
-from .spec import H_KINKED, KINK_REACH, ContractError
+from .spec import H_KINKED, KINK_REACH, ContractError, Said, portable, said, state
 
 NOT_STARTED, PASS, FAIL = "not started", "pass", "FAIL"
 _LIBRARY_DIRS = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -52,6 +52,8 @@ class Result:
     lines: list = field(default_factory=list)    # where it fails, which term, notes
     hints: list = field(default_factory=list)    # the names of the known mistakes it matches
     diagnoses: list = field(default_factory=list)   # what the numbers say (also in lines)
+    failing: int = 0                             # the first failing case (1-based), 0: none
+    printed: str = ""                            # what the learner's code printed, cut short
 
 
 class _NotStarted(Exception):
@@ -79,20 +81,45 @@ def reference_function(ex):
 
 
 def solution(ex, namespace):
-    """(obj, stub): the workbook's function, or the class and its method, from a namespace;
-    (None, why) when it is not there."""
+    """(obj, stub, note): the workbook's function, or the class and its method, from a
+    namespace, note None; obj None when it is not there, with a note where the class is there
+    without its method."""
     obj = namespace.get(ex.owner)
     if obj is None:
-        return None, "no %s here" % ex.owner
+        return None, None, None
     if ex.method:
         fn = vars(obj).get(ex.method) if isinstance(obj, type) else None
         if fn is None:
-            return None, "%s has no %s of its own (was the stub deleted?)" % (ex.owner, ex.method)
-        return obj, fn
-    return obj, obj
+            return None, None, "%s: %s has no %s of its own (was the stub deleted?)" % (
+                ex.file, ex.owner, ex.method)
+        return obj, fn, None
+    return obj, obj, None
 
 
 # ---- running a solution ------------------------------------------------------------------------
+#
+# A solution's try on a case is a dict that holds numbers and words only (it crosses from the
+# learner's process to the grader's as JSON and .npz, ``sealed``): {"ran": {output: array or
+# Said}, "after": {input: array}}, {"not started": True} or {"failed": sentence}.
+
+def attempt(ex, obj, stub, cases):
+    """Run ``obj`` (``stub``: its function) on each case, in order, until one does not run.
+    Returns the tries (above): the outputs, and each input as the call left it."""
+    tries = []
+    for case in cases:
+        args = case.build()
+        try:
+            got = _run(ex, obj, stub, args)
+        except _NotStarted:
+            tries.append({"not started": True})
+            break
+        except _Failure as e:
+            tries.append({"failed": str(e)})
+            break
+        tries.append({"ran": {name: portable(v) for name, v in got.items()},
+                      "after": {name: np.array(v) for name, v in state(args, ex.inputs).items()}})
+    return tries
+
 
 def _run(ex, obj, stub, args):
     """ex.run(obj, args), with a learner's error turned into a sentence."""
@@ -106,19 +133,31 @@ def _run(ex, obj, stub, args):
             raise _Failure(_where(e) + " (an exercise it calls is not started yet?)") from None
         except ContractError as e:
             raise _Failure(str(e)) from None
-        except Exception as e:                      # the learner's code: any error at all
-            raise _Failure(_where(e)) from None
+        except SystemExit as e:                     # sys.exit() in the learner's code
+            raise _Failure("called sys.exit(%s)" % _code(e) + _at(e)) from None
+        except BaseException as e:                  # the learner's code: any error at all,
+            raise _Failure(_where(e)) from None     # KeyboardInterrupt included
+
+
+def _code(e):
+    try:
+        return repr(e.code) if e.code is not None else ""
+    except BaseException:
+        return "..."
 
 
 def _where(e):
     """'raised TypeError: ... (at 01_layers.py, line 40, in linear_backward)'."""
-    message = "raised %s: %s" % (type(e).__name__, e)
+    return "raised " + said(e) + _at(e)
+
+
+def _at(e):
     mine = [s for s in traceback.extract_tb(e.__traceback__)
             if not os.path.abspath(s.filename).startswith(_LIBRARY_DIRS)]
-    if mine:
-        s = mine[-1]
-        message += " (at %s, line %d, in %s)" % (os.path.basename(s.filename), s.lineno, s.name)
-    return message
+    if not mine:
+        return ""
+    s = mine[-1]
+    return " (at %s, line %d, in %s)" % (os.path.basename(s.filename), s.lineno, s.name)
 
 
 # ---- comparing ---------------------------------------------------------------------------------
@@ -137,14 +176,11 @@ def _rel_error(a, b, floor=1e-8):
 
 
 def _checked(value, want):
-    """The value as an array, or a sentence saying why it cannot be compared with ``want`` (its
-    shape and its dtype)."""
-    try:
-        a = np.asarray(value)
-    except Exception:                                          # a ragged list, say
-        return None, "is not an array (%s)" % type(value).__name__
-    if a.dtype == object:
-        return None, "is %s, not an array of numbers" % type(value).__name__
+    """The value (an output of a try) as an array, or a sentence saying why it cannot be
+    compared with ``want`` (not an array of numbers, its shape, its dtype)."""
+    a = portable(value)
+    if isinstance(a, Said):
+        return None, str(a)
     if a.shape != want.shape:
         return None, "has shape %s, expected %s" % (a.shape, want.shape)
     if a.dtype != want.dtype:
@@ -174,24 +210,32 @@ class _Record:
 
 def grade(ex, obj, stub, seed=0):
     """Grade ``obj`` (the workbook's function or class; ``stub``: its function) on the cases of
-    ``ex`` drawn with ``seed``. Returns a Result."""
-    ref = reference(ex)
+    ``ex`` drawn with ``seed``, in this process. Returns a Result."""
     cases = ex.cases(ex.rng(seed))
-    records, answers, notes = [], {}, []
-    for k, case in enumerate(cases, 1):
-        with np.errstate(all="ignore"):
-            want = {n: _answer(v) for n, v in ex.run(ref, case.build()).items()}
-        try:
-            got = _run(ex, obj, stub, case.build())
-        except _NotStarted:
+    return judge(ex, cases, attempt(ex, obj, stub, cases))
+
+
+def judge(ex, cases, tries):
+    """The verdict on a solution's ``tries`` (``attempt``'s, from this process or a sealed
+    one) at ``ex``'s ``cases``: each against tinywgan's answer and the differences, computed
+    here, and each input against a fresh copy of it. Returns a Result."""
+    ref = reference(ex)
+    records, answers, notes, changed = [], {}, [], {}
+    for k, (case, tried) in enumerate(zip(cases, tries), 1):
+        if "not started" in tried:
             if k == 1:
                 return Result(ex.name, NOT_STARTED)
-            return Result(ex.name, FAIL, cases=len(cases), lines=[
+            return Result(ex.name, FAIL, cases=len(cases), failing=k, lines=[
                 "raised NotImplementedError on case %d (%s)" % (k, case.label)])
-        except _Failure as e:
-            return Result(ex.name, FAIL, cases=len(cases),
-                          lines=["case %d (%s): %s" % (k, case.label, e)])
+        if "failed" in tried:
+            return Result(ex.name, FAIL, cases=len(cases), failing=k,
+                          lines=["case %d (%s): %s" % (k, case.label, tried["failed"])])
+        with np.errstate(all="ignore"):
+            want = {n: _answer(v) for n, v in ex.run(ref, case.build()).items()}
+        got = tried["ran"]
         answers[k] = (got, want)
+        for name in _changed(ex, case, tried["after"]):
+            changed.setdefault(name, k)
         straddles = case.kink_margin < KINK_REACH
         if straddles and ex.differences and case.differences:
             notes.append(_straddled(k, case))
@@ -212,12 +256,17 @@ def grade(ex, obj, stub, seed=0):
                     err_lib=max(r.err_lib for r in records),
                     err_fd=max((r.err_fd for r in records if r.err_fd is not None),
                                default=math.nan))
+    if changed:
+        result.status, result.failing = FAIL, min(changed.values())
+        result.lines = ["case %d (%s): the call changed its input %s in place; the contract "
+                        "leaves it as it was (work on a copy: x = x * ..., not x *= ...)"
+                        % (k, cases[k - 1].label, name) for name, k in changed.items()]
     failing = [r for r in records if not r.ok]
     if failing:
-        result.status = FAIL
+        result.status, result.failing = FAIL, min(r.case for r in failing)
         result.diagnoses = diagnose.explain(cases, [(r.case, r.output) for r in failing],
                                             answers)
-        result.lines = _where_lines(failing, cases) + result.diagnoses \
+        result.lines += _where_lines(failing, cases) + result.diagnoses \
             + _part_lines(cases, records) + _split_lines(ex, cases, failing, answers)
         for mistake, outputs in _matching_mistakes(ex, cases, failing, answers):
             result.hints.append(mistake.name)
@@ -225,6 +274,20 @@ def grade(ex, obj, stub, seed=0):
                                 % (mistake.name, ", ".join(outputs), mistake.hint))
     result.lines += list(dict.fromkeys(notes))
     return result
+
+
+def _changed(ex, case, after):
+    """The inputs a call changed though the contract leaves them (not in ``ex.writes``): each
+    input as the call left it (``after``) against a fresh copy."""
+    before = state(case.build(), ex.inputs)
+    return [name for name, b in before.items()
+            if not name.startswith(ex.writes) and not _same(after.get(name), b)]
+
+
+def _same(a, b):
+    """Bit for bit, NaN as NaN (the same code builds both, in the same BLAS)."""
+    return isinstance(a, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype and \
+        np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
 
 
 def _answer(value):
@@ -369,7 +432,14 @@ def format_results(results, width=100):
         for line in r.lines:
             lines.append(textwrap.fill(line, width, initial_indent="    ",
                                        subsequent_indent="          "))
+        if r.printed:
+            lines += ["    printed:"] + quoted(r.printed)
     return "\n".join(lines)
+
+
+def quoted(printed):
+    """What a learner's code printed, as lines set off under a row."""
+    return ["    | " + line for line in printed.splitlines()]
 
 
 def _number(x):

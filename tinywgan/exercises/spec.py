@@ -13,10 +13,14 @@ the library function that answers it (``reference``:
                                      gradients; None where nothing is differentiated
 
 A ``Case`` builds fresh inputs every time it is asked (``build()``), so a solution that writes
-into its inputs cannot change what the next one sees. Its ``part`` names the term it exercises
-("ReLU nets: the first-order path", "the tails"): the grader says which parts pass. Its
-``sizes`` ({"N": 4, "D": 3, "M": 5}, {"eps": 1e-3}) and ``points`` (("a", the input each entry
-of an elementwise output is taken at)) are what the diagnoses (``diagnose``) speak of: "right
+into its inputs cannot change what the next one sees; and the grader compares each input as the
+call left it with a fresh copy (``state``: the exercise's ``inputs`` name them, its ``writes``
+are those the contract lets it change), so that a write is seen and named.
+
+A case's ``part`` names the term it exercises ("ReLU nets: the first-order path", "the
+tails"): the grader says which parts pass. Its ``sizes`` ({"N": 4, "D": 3, "M": 5},
+{"eps": 1e-3}) and ``points`` (("a", the input each entry of an elementwise output is taken
+at)) are what the diagnoses (``diagnose``) speak of: "right
 only at N = 1", "wrong from a = -400 in float32". The cases of every exercise draw N, d and M
 different and above 1 (``distinct``), with one case at N = 1 among them, so that no two
 mistakes coincide by a size.
@@ -63,6 +67,8 @@ class Exercise:
     differences: Optional[Callable] = None
     mistakes: list = field(default_factory=list)    # the catalogue's (bugzoo.broken.Mistake)
     split: Optional[tuple] = None    # (part, what it isolates, a baseline solution): see grader
+    inputs: tuple = ()               # a name for each input of a case (None: the grader's own)
+    writes: tuple = ()               # the inputs the contract lets it change ("net.dW", "params")
 
     @property
     def owner(self):
@@ -79,17 +85,81 @@ class Exercise:
         return np.random.default_rng([seed, zlib.crc32(self.name.encode())])
 
 
+class Said(str):
+    """Why an output cannot be compared (it is not an array of numbers): a sentence where the
+    array would be."""
+
+
+def portable(value):
+    """A solution's output as a plain ndarray of numbers (a copy), or a ``Said`` sentence: what
+    crosses from the learner's process to the grader's (no pickle) and all the grader compares."""
+    if isinstance(value, Said):
+        return value
+    try:
+        a = np.array(value, copy=True, subok=False)
+    except BaseException:                            # a ragged list, an object that lies
+        return Said("is not an array (%s)" % _type_name(value))
+    if a.dtype.kind not in "biufc":
+        return Said("is %s, not an array of numbers" % _type_name(value))
+    return a
+
+
+def _type_name(value):
+    try:
+        return str(type(value).__name__)
+    except BaseException:
+        return "an object"
+
+
+def said(e):
+    """'TypeError: ...' for an exception, even one whose ``__str__`` raises."""
+    try:
+        text = str(e)
+    except BaseException as inner:
+        text = "(its message cannot be shown: str() raised %s)" % _type_name(inner)
+    return "%s: %s" % (_type_name(e), text) if text else _type_name(e)
+
+
+def state(args, names):
+    """{name: array} of every array among a case's inputs, reached through tuples, lists, dicts
+    and networks (a net's W[l], b[l], dW[l], db[l] and spectral norm's u[l], v[l]): what the
+    grader compares before and after a call. ``names``: one per input, None to skip it."""
+    found = {}
+
+    def walk(name, x):
+        if isinstance(x, np.ndarray):
+            found[name] = x
+        elif isinstance(x, (tuple, list)):
+            for i, v in enumerate(x):
+                walk("%s[%d]" % (name, i), v)
+        elif isinstance(x, dict):
+            for k, v in x.items():
+                walk("%s[%r]" % (name, k), v)
+        elif isinstance(x, MLP):
+            for field_ in ("W", "b", "dW", "db"):
+                walk("%s.%s" % (name, field_), getattr(x, field_))
+            if x.sn is not None:
+                walk(name + ".sn.u", x.sn.u)
+                walk(name + ".sn.v", x.sn.v)
+    for name, x in zip(names, args):
+        if name is not None:
+            walk(name, x)
+    return found
+
+
 class ContractError(Exception):
     """A solution's answer does not have the contract's form (not a tuple of three, no
     'gen_loss' in the dict): the grader says so instead of showing a traceback."""
 
 
 def unpack(answer, names):
-    """{names[i]: answer[i]} for an answer that must be a tuple of len(names) outputs."""
-    if not isinstance(answer, (tuple, list)) or len(answer) != len(names):
+    """{names[i]: answer[i]} for an answer that must be a tuple of len(names) outputs (counted,
+    not asked: a tuple subclass may lie about its length)."""
+    items = list(answer) if isinstance(answer, (tuple, list)) else None
+    if items is None or len(items) != len(names):
         raise ContractError("returned %s; expected a tuple of %d: (%s)"
-                            % (_kind(answer), len(names), ", ".join(names)))
-    return dict(zip(names, answer))
+                            % (_kind(answer, items), len(names), ", ".join(names)))
+    return dict(zip(names, items))
 
 
 def entries(answer, names):
@@ -103,10 +173,10 @@ def entries(answer, names):
     return {n: answer[n] for n in names}
 
 
-def _kind(answer):
-    if isinstance(answer, (tuple, list)):
-        return "a %s of %d" % (type(answer).__name__, len(answer))
-    return "None" if answer is None else "a %s" % type(answer).__name__
+def _kind(answer, items=None):
+    if items is not None:
+        return "a %s of %d" % (_type_name(answer), len(items))
+    return "None" if answer is None else "a %s" % _type_name(answer)
 
 
 def constant(*arrays):

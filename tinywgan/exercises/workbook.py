@@ -9,9 +9,11 @@ import importlib.util
 import os
 import shutil
 import sys
+import tempfile
 import traceback
 
 from .catalogue import FILES
+from .spec import said
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "workbook")
 
@@ -39,40 +41,68 @@ def init(folder):
 
 
 def load(folder):
-    """Import each workbook file of ``folder``. Returns {file: (namespace, problem)}: the
-    module's dict and None, or None and why it could not be read ('missing', or the error it
-    raised on import, with its line)."""
+    """Import each workbook file of ``folder`` into this process (a notebook's, a test's; the
+    grader's command imports each in a child process instead, ``sealed``). Returns {file:
+    (namespace, problem)}: the module's dict and None, or None and why it could not be read
+    ('missing', or the error it raised on import, with its line)."""
+    loaded = {}
+    with tempfile.TemporaryDirectory(prefix="tinywgan-workbook-") as scratch:
+        for file in FILES:
+            path, _, problem = source(folder, file, scratch)
+            loaded[file] = (None, problem) if problem else load_file(path, file)
+    return loaded
+
+
+def source(folder, file, scratch):
+    """(path, note, problem): where the work on ``file`` is. The .py; or, where a paired .ipynb
+    is newer, the notebook read through jupytext, written as a .py into the folder ``scratch``,
+    with a note saying so; or a problem (missing, no jupytext), path None."""
     if not os.path.isdir(folder):
         raise FileNotFoundError("%s is not a folder; write the workbook there first: python -m "
                                 "tinywgan exercises init %s" % (folder, folder))
-    loaded = {}
-    for file in FILES:
-        path = os.path.join(folder, file)
-        if not os.path.exists(path):
-            loaded[file] = (None, "missing (python -m tinywgan exercises init %s writes it)"
-                            % folder)
-            continue
-        name = "tinywgan_workbook_" + os.path.splitext(file)[0]
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        dont_write = sys.dont_write_bytecode
-        sys.dont_write_bytecode = True              # no __pycache__ in the learner's folder
+    path = os.path.join(folder, file)
+    notebook = os.path.splitext(path)[0] + ".ipynb"
+    if os.path.exists(notebook) and (not os.path.exists(path)
+                                     or os.path.getmtime(notebook) > os.path.getmtime(path)):
         try:
-            spec.loader.exec_module(module)
-        except Exception as e:                      # a learner's file: any error at all
-            loaded[file] = (None, "%s does not run: %s: %s%s" % (
-                file, type(e).__name__, e, _line(e, path)))
-            continue
-        finally:
-            sys.dont_write_bytecode = dont_write
-        loaded[file] = (vars(module), None)
-    return loaded
+            import jupytext
+        except ImportError:
+            return None, None, ("%s is newer than %s: the work in the notebook is not graded "
+                                "without jupytext (pip install jupytext, or sync them: "
+                                "jupytext --sync %s)" % (notebook, file, notebook))
+        converted = os.path.join(scratch, file)
+        jupytext.write(jupytext.read(notebook), converted, fmt="py:percent")
+        return converted, "%s: graded %s, newer than the .py (read with jupytext)" % (
+            file, os.path.basename(notebook)), None
+    if not os.path.exists(path):
+        return None, None, "missing (python -m tinywgan exercises init %s writes it)" % folder
+    return path, None, None
+
+
+def load_file(path, file):
+    """Import the workbook file at ``path`` (``file``: its name in the workbook). Returns
+    (namespace, None), or (None, why it did not run, with its line)."""
+    name = "tinywgan_workbook_" + os.path.splitext(file)[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    dont_write = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True                  # no __pycache__ in the learner's folder
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as e:
+        return None, "%s does not run: SyntaxError: %s (line %s)" % (file, e.msg, e.lineno)
+    except SystemExit as e:
+        return None, "%s does not run: it calls sys.exit while being imported%s" % (
+            file, _line(e, path))
+    except BaseException as e:                      # a learner's file: any error at all
+        return None, "%s does not run: %s%s" % (file, said(e), _line(e, path))
+    finally:
+        sys.dont_write_bytecode = dont_write
+    return vars(module), None
 
 
 def _line(e, path):
     """' (line N)' of the error in the file at ``path``, if it says."""
-    if isinstance(e, SyntaxError) and e.lineno:
-        return " (line %d)" % e.lineno
     lines = [s.lineno for s in traceback.extract_tb(e.__traceback__)
              if os.path.abspath(s.filename) == os.path.abspath(path)]
     return " (line %d)" % lines[-1] if lines else ""

@@ -90,8 +90,9 @@ class SpectralNorm(lipschitz.SpectralNorm):
     def backward(self, dW_hats, dWs):
         """dWs[l] += dL/dW[l] for every layer, from dW_hats[l] = dL/dW_hat[l].
 
-        Inputs: dW_hats: a list of (m_l, n_l) arrays; dWs: a list of arrays of the same
-        shapes, added into in place. Returns None.
+        Inputs: dW_hats: a tuple of (m_l, n_l) arrays; dWs: a tuple of arrays of the same
+        shapes (training passes the MLP's own tuples), added into in place: `dW = dWs[l]`,
+        then `dW += ...` (`dWs[l] += ...` stores into the tuple: a TypeError). Returns None.
         """
         raise NotImplementedError
 
