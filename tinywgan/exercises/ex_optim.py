@@ -170,7 +170,8 @@ def _groupsort_inputs(k, N, M, seed):
     permutation is a 3-cycle, not its own inverse) and lies above the second group: every
     known mistake shows there."""
     rng = np.random.default_rng(seed)
-    a = rng.uniform(0.1, 1, size=(N, M // k, k)).cumsum(axis=-1) + rng.normal(size=(N, M // k, 1))
+    shape = (N, M // k, k)
+    a = rng.uniform(0.1, 1, size=shape).cumsum(axis=-1) + rng.normal(size=shape[:2] + (1,))
     a = rng.permuted(a, axis=-1)
     first = np.sort(a[0, 0])[[1, 0] if k == 2 else [1, 2, 0]]
     a[0, 0] = first + a[0, 1].max() - first.min() + 0.5

@@ -144,7 +144,7 @@ def bjorck_step_backward(dW_next, W):
 params = np.random.default_rng(0).normal(scale=0.05, size=10)      # (P,)
 opt = Adam(lr=1e-3)                                                  # opt.step(params, grads)
 a = np.array([[0.5, -1.0, 2.0, 0.1]])                                # (1, 4): two groups of 2
-print(GroupSort(2).f(a))                                             # [[-1.0, 0.5, 0.1, 2.0]]
+h = GroupSort(2).f(a)                                                # [[-1.0, 0.5, 0.1, 2.0]]
 
 # %%
 if __name__ == "__main__":           # a notebook's kernel, or `python 05_lipschitz_and_optim.py`
