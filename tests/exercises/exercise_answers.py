@@ -205,6 +205,20 @@ def backward(self, dW_hats, dWs):
         inner = (dW_hats[l] * self.W_hats[l]).sum()
         dWs[l][...] += (dW_hats[l] - inner * np.outer(self.u[l], self.v[l])) / self.sigma[l]
 ''',
+    "GroupSort.vjp": '''
+def vjp(self, dh, a):
+    N, M = a.shape
+    order = np.argsort(a.reshape(N, -1, self.k), axis=-1)
+    da = np.empty((N, M // self.k, self.k))
+    np.put_along_axis(da, order, dh.reshape(N, -1, self.k), axis=-1)
+    return da.reshape(N, M)
+''',
+    "bjorck_step_backward": '''
+def bjorck_step_backward(dW_next, W):
+    A = 1.5 * np.eye(W.shape[1]) - 0.5 * W.T @ W
+    G = W.T @ dW_next
+    return dW_next @ A - 0.5 * W @ (G + G.T)
+''',
 }
 
 _TAILS = "e / (1 + e) ** 2"       # sigma'(a), written stably
@@ -379,6 +393,18 @@ PLANTS = {
         ("SpectralNorm.backward", [(" / self.sigma[l]", "")]),
     ("SpectralNorm.backward", "assigned instead of added"):
         ("SpectralNorm.backward", [("dWs[l][...] +=", "dWs[l][...] =")]),
+    ("GroupSort.vjp", "routed by the input order"):
+        ("GroupSort.vjp", [("np.put_along_axis(da, order, dh.reshape(N, -1, self.k), axis=-1)",
+                            "da = np.take_along_axis(dh.reshape(N, -1, self.k), order, axis=-1)")]),
+    ("GroupSort.vjp", "gradient not permuted"): ("GroupSort.vjp", [("return da.reshape(N, M)",
+                                                                   "return dh")]),
+    ("GroupSort.vjp", "sorted over the whole row"): ("GroupSort.vjp", [("self.k", "M")]),
+    ("bjorck_step_backward", "W inside A held constant"):
+        ("bjorck_step_backward", [(" - 0.5 * W @ (G + G.T)", "")]),
+    ("bjorck_step_backward", "the transpose term dropped"):
+        ("bjorck_step_backward", [("(G + G.T)", "G")]),
+    ("bjorck_step_backward", "factor 1/2 lost"): ("bjorck_step_backward", [("- 0.5 * W @",
+                                                                            "- W @")]),
 }
 
 # The head's mistakes, planted into penalty_head: the head itself fails with them, and so do

@@ -1,8 +1,9 @@
 """A second correct workbook, written independently of the library and of ``exercise_answers``
 in another style: einsum instead of @, forward-mode and stacked passes instead of the library's
 loops, and another exact form of each derivative (sech = 2e/(1 + e^2), sigma from softplus,
-s'' = -sign(a) e (1 - e)/(1 + e)^3, Adam's efficient form with eps rescaled). The grader must
-pass all of it on every seed: a failure here is a false alarm.
+s'' = -sign(a) e (1 - e)/(1 + e)^3, Adam's efficient form with eps rescaled, GroupSort's
+permutation as a one-hot array, Bjorck's backward by the product rule over W W^T W). The grader
+must pass all of it on every seed: a failure here is a false alarm.
 
 ``ANSWERS[name]``: the source that replaces the exercise's stub, as in ``exercise_answers``.
 """
@@ -226,5 +227,20 @@ def backward(self, dW_hats, dWs):
                                                self.sigma, dWs):
         inner = np.einsum("ij,ij->", dW_hat, W_hat)
         dW += (dW_hat - inner * np.einsum("i,j->ij", u, v)) / sigma
+''',
+    "GroupSort.vjp": '''
+def vjp(self, dh, a):
+    groups = a.reshape(len(a), -1, self.k)
+    # P[n, g, j, i]: the input i of group g lands at sorted place j; da_i = sum_j P_ji dh_j
+    P = np.argsort(groups, axis=-1)[..., None] == np.arange(self.k)
+    return np.einsum("ngji,ngj->ngi", P, dh.reshape(groups.shape)).reshape(a.shape)
+''',
+    "bjorck_step_backward": '''
+def bjorck_step_backward(dW_next, W):
+    # W' = 3/2 W - 1/2 W W^T W: the product rule over the three factors of W W^T W
+    S = np.einsum("ki,kj->ij", W, W)
+    return 1.5 * dW_next - 0.5 * (np.einsum("ik,kj->ij", dW_next, S)
+                                  + np.einsum("ik,lk,lj->ij", W, dW_next, W)
+                                  + np.einsum("ik,lk,lj->ij", W, W, dW_next))
 ''',
 }

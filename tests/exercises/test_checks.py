@@ -65,6 +65,28 @@ def test_a_hard_coded_eps_fails_with_a_row_naming_eps(name):
     assert any("passes every case with eps = 1e-08" in line for line in r.lines), r.lines
 
 
+def test_groupsort_gradient_routed_by_the_input_order_fails_on_groups_of_3_only():
+    """A swap is its own inverse: the forward's gather P dh is right for k = 2 and wrong for
+    k = 3, and the row says so, with the hint."""
+    ex = find("GroupSort.vjp")
+    mistake = next(m for m in ex.mistakes if m.name == "routed by the input order")
+    r = grade(ex, mistake.obj, None)
+    assert r.status == FAIL and r.hints == [mistake.name], r.lines
+    assert "passes every case with k = 2 and fails every case with k = 3" in r.lines, r.lines
+    assert any(line.startswith("hint: routed by the input order (matches your da)")
+               for line in r.lines), r.lines
+
+
+@pytest.mark.parametrize("name", ["W inside A held constant", "the transpose term dropped",
+                                  "factor 1/2 lost"])
+def test_a_bjorck_backward_mistake_fails_in_every_case_with_its_own_hint_only(name):
+    ex = find("bjorck_step_backward")
+    mistake = next(m for m in ex.mistakes if m.name == name)
+    r = grade(ex, mistake.obj, None)
+    assert r.status == FAIL and r.hints == [name], r.lines
+    assert any(line.endswith("fails in 4 of 4 cases") for line in r.lines), r.lines
+
+
 def _mutant(ex, change):
     """The exercise with its reference's outputs changed by ``change`` (name, array -> array)
     when it is run as ``marker``: tinywgan's answer, mutated, through the grading comparison."""

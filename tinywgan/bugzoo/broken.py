@@ -729,6 +729,43 @@ CRITIC_NET = _known(
      copy_with(MLP, _forward=copy_with(MLP._forward, activation_forward=batch_normalised))))
 
 
+def _groupsort_gathered(self, dh, a):
+    """da = P dh, the forward's gather (np.take_along_axis), for P^T dh."""
+    return self.jvp(dh, a)
+
+
+GROUPSORT_VJP = _known(
+    ("routed by the input order", "h = P a puts the input order[j] at the sorted place j, so "
+     "the gradient at the sorted place j goes back to the input order[j]: da = P^T dh, a "
+     "scatter (np.put_along_axis(da, order, dh, axis=-1)), not the forward's gather P dh. A "
+     "swap is its own inverse, so groups of 2 hide this; groups of 3 show it.",
+     copy_with(mlp.GroupSort, vjp=_groupsort_gathered)),
+    ("gradient not permuted", "GroupSort moves the units: each unit's gradient goes back to "
+     "the input it came from (da = P^T dh), not to the same place (da = dh).",
+     copy_with(mlp.GroupSort, vjp=lambda self, dh, a: dh.copy())),
+    ("sorted over the whole row", "GroupSort sorts within each group of k consecutive units "
+     "(a.reshape(N, -1, k)), not across the row.",
+     copy_with(mlp.GroupSort, vjp=lambda self, dh, a: mlp.GroupSort(a.shape[1]).vjp(dh, a))))
+
+
+def _bjorck_backward(dW_next, W, through_A=True, transpose_term=True, half=0.5):
+    """The Bjorck step's backward written out, with one known mistake switched on."""
+    G = W.T @ dW_next
+    dW = 1.5 * dW_next - 0.5 * dW_next @ (W.T @ W)
+    return dW - half * W @ (G + G.T if transpose_term else G) if through_A else dW
+
+
+BJORCK_STEP_BACKWARD = _known(
+    ("W inside A held constant", "W' = W A, and A = 3/2 I - 1/2 W^T W depends on W too: add "
+     "the term through A, -1/2 W (W^T dW' + dW'^T W).",
+     partial(_bjorck_backward, through_A=False)),
+    ("the transpose term dropped", "W enters A twice (W^T W): dA = -1/2 (dW^T W + W^T dW), "
+     "so the term through A has W^T dW' and its transpose: -1/2 W (W^T dW' + dW'^T W).",
+     partial(_bjorck_backward, transpose_term=False)),
+    ("factor 1/2 lost", "A = 3/2 I - 1/2 W^T W: the term through A keeps the 1/2, "
+     "-1/2 W (W^T dW' + dW'^T W).", partial(_bjorck_backward, half=1.0)))
+
+
 # ---- the data ----------------------------------------------------------------------------------
 
 def ring_centres_linspace():

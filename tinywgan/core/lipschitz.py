@@ -114,7 +114,8 @@ class SpectralNorm:
 
 
 def bjorck(W, iters=3, rescale=False):
-    r"""Bjorck orthonormalisation in place (Bjorck and Bowie 1971): ``iters`` steps of
+    r"""Bjorck orthonormalisation in place (Bjorck and Bowie 1971): ``iters`` steps
+    (``bjorck_step``) of
 
         W <- W (3/2 I - 1/2 W^T W)          W: (m, n), W^T W: (n, n)
 
@@ -125,11 +126,32 @@ def bjorck(W, iters=3, rescale=False):
 
     Used as a projection after each optimizer step, not differentiated through: the weights
     stay near the orthonormal set from one step to the next, so 3 steps bring them back to float
-    precision, and no backward through the iterations (per step dW = dW' (3/2 I - 1/2 W^T W)
-    - 1/2 W (W^T dW' + dW'^T W)) is needed.
+    precision, and no backward through the iterations (``bjorck_step_backward``, an exercise
+    of the workbook) is needed.
     """
     xp = get_array_module(W)
     if rescale:
         W /= xp.linalg.norm(W)
     for _ in range(iters):
-        W[...] = 1.5 * W - 0.5 * W @ (W.T @ W)
+        W[...] = bjorck_step(W)
+
+
+def bjorck_step(W):
+    """One Bjorck step: W' = W (3/2 I - 1/2 W^T W) = 3/2 W - 1/2 W (W^T W). Inputs: W: (m, n).
+    Returns W': (m, n)."""
+    return 1.5 * W - 0.5 * W @ (W.T @ W)
+
+
+def bjorck_step_backward(dW_next, W):
+    r"""The backward of one Bjorck step W' = W A, A = 3/2 I - 1/2 W^T W: (n, n), symmetric.
+
+    W enters twice, as the left factor and inside A. With dA = -1/2 (dW^T W + W^T dW) and
+    <X, Y Z> = <Y^T X, Z> = <X Z^T, Y>:
+        dL = <dW', dW A> + <dW', W dA> = <dW' A, dW> - 1/2 <W^T dW', dW^T W + W^T dW>
+           = <dW' A - 1/2 W (W^T dW' + dW'^T W), dW>,
+    so  dL/dW = dW' A - 1/2 W (W^T dW' + dW'^T W)   (the second term: the two ways W enters A).
+
+    Inputs: dW_next = dL/dW': (m, n); W: (m, n), the step's input. Returns dL/dW: (m, n).
+    """
+    G = W.T @ dW_next                                        # W^T dW': (n, n)
+    return 1.5 * dW_next - 0.5 * dW_next @ (W.T @ W) - 0.5 * W @ (G + G.T)

@@ -1,6 +1,7 @@
 r"""Workbook 5's exercises: weight clipping, the RMSProp and Adam steps, spectral normalisation's
-backward; cases and differences (spectral norm's only: the others differentiate nothing). Their
-known mistakes are the catalogue's, ``tinywgan.bugzoo.broken``.
+backward, GroupSort's backward and the backward of one Bjorck step; cases and differences (of
+the last three: the others differentiate nothing). Their known mistakes are the catalogue's,
+``tinywgan.bugzoo.broken``.
 
 The optimizers are checked as steps: three steps from the same parameters and gradients as
 tinywgan's, and each step's update itself (the parameters before minus after, which a
@@ -16,7 +17,7 @@ import numpy as np
 
 from .. import backend
 from ..bugzoo import broken
-from ..core import lipschitz
+from ..core import lipschitz, mlp
 from ..measure.finitediff import numerical_gradient
 from .spec import Case, Exercise, constant, distinct
 
@@ -166,4 +167,94 @@ SPECTRAL = Exercise(
     _sn_differences, broken.SPECTRAL_NORM_BACKWARD, inputs=("Ws", None, "dW_hats", "dWs"),
     writes=("dWs",))
 
-EXERCISES = [CLIP, RMSPROP, ADAM, SPECTRAL]
+
+# ---- 5.5 GroupSort.vjp -------------------------------------------------------------------------
+
+def _groupsort_inputs(k, N, M, seed):
+    """k, a: (N, M) in groups of k whose entries are 0.1 to 1 apart (no tie within the
+    differences' reach) in a random order, dh: (N, M). The first group of the first row is
+    ordered [largest, smallest] (k = 2) or [middle, largest, smallest] (k = 3: its sorting
+    permutation is a 3-cycle, not its own inverse) and lies above the second group: every
+    known mistake shows there."""
+    rng = np.random.default_rng(seed)
+    shape = (N, M // k, k)
+    a = rng.uniform(0.1, 1, size=shape).cumsum(axis=-1) + rng.normal(size=shape[:2] + (1,))
+    a = rng.permuted(a, axis=-1)
+    first = np.sort(a[0, 0])[[1, 0] if k == 2 else [1, 2, 0]]
+    a[0, 0] = first + a[0, 1].max() - first.min() + 0.5
+    return k, a.reshape(N, M), rng.normal(size=(N, M))
+
+
+def _groupsort_cases(rng):
+    """Groups of 2 (MaxMin) and of 3, two cases each with N, the number of groups and M all
+    different and above 1, then one at N = 1."""
+    cases = []
+    for k, N1 in ((2, False), (2, False), (3, False), (3, False), (3, True)):
+        groups = int(rng.integers(2, 5))
+        M = k * groups
+        N = 1 if N1 else int(rng.choice([v for v in range(2, 8) if v not in (groups, M)]))
+        cases.append(Case("groups of %d" % k, "k %d, N %d, M %d" % (k, N, M),
+                          partial(_groupsort_inputs, k, N, M, int(rng.integers(2 ** 31))),
+                          sizes=dict(k=k, N=N, M=M)))
+    return cases
+
+
+def _groupsort_run(cls, args):
+    k, a, dh = args
+    return {"da": cls(k).vjp(dh, a)}
+
+
+def _groupsort_differences(args):
+    """Differences of L = sum(dh * GroupSort(k).f(a)): exact, f is linear between ties."""
+    k, a, dh = args
+    return {"da": numerical_gradient(lambda: (mlp.GroupSort(k).f(a) * dh).sum(), a,
+                                     return_noise=True)}
+
+
+GROUPSORT = Exercise(
+    "GroupSort.vjp", "05_lipschitz_and_optim.py", "tinywgan.core.mlp:GroupSort.vjp",
+    "GroupSort's backward: the gradient sent back by the inverse permutation",
+    _groupsort_cases, _groupsort_run, _groupsort_differences, broken.GROUPSORT_VJP)
+
+
+# ---- 5.6 bjorck_step_backward ------------------------------------------------------------------
+
+def _bjorck_inputs(m, n, near, seed):
+    """W: (m, n), N(0, 1/max(m, n)), or near orthonormal (``near``: 2 Bjorck steps from
+    W / ||W||_F); dW_next: (m, n)."""
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(m, n)) / np.sqrt(max(m, n))
+    if near:
+        lipschitz.bjorck(W, 2, rescale=True)
+    return rng.normal(size=(m, n)), W
+
+
+def _bjorck_cases(rng):
+    cases = []
+    for near in (False, False, True, True):
+        m, n = distinct(rng, 2)
+        part = "W near orthonormal" if near else "W random"
+        cases.append(Case(part, "%s, %dx%d" % (part, m, n),
+                          partial(_bjorck_inputs, m, n, near, int(rng.integers(2 ** 31))),
+                          sizes=dict(m=m, n=n)))
+    return cases
+
+
+def _bjorck_run(fn, args):
+    return {"dW": fn(*args)}
+
+
+def _bjorck_differences(args):
+    """Differences of L = sum(dW_next * bjorck_step(W))."""
+    dW_next, W = args
+    return {"dW": numerical_gradient(lambda: (dW_next * lipschitz.bjorck_step(W)).sum(), W,
+                                     return_noise=True)}
+
+
+BJORCK = Exercise(
+    "bjorck_step_backward", "05_lipschitz_and_optim.py",
+    "tinywgan.core.lipschitz:bjorck_step_backward",
+    "one Bjorck step's backward: W enters as a factor and twice inside A", _bjorck_cases,
+    _bjorck_run, _bjorck_differences, broken.BJORCK_STEP_BACKWARD)
+
+EXERCISES = [CLIP, RMSPROP, ADAM, SPECTRAL, GROUPSORT, BJORCK]

@@ -59,6 +59,7 @@ ROWS = (("WGAN-GP", dict(method="wgan-gp")),
         ("WGAN-LP", dict(method="wgan-lp")),
         ("WGAN (clipping)", dict(method="wgan")),
         ("WGAN (spectral norm)", dict(method="wgan-sn")),
+        ("WGAN (GroupSort)", dict(method="wgan-gs")),
         ("GAN", dict(method="gan")),
         ("GAN + R1", dict(method="gan", r1=R1_GAMMA)))
 

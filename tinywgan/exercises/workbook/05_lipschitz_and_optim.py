@@ -7,8 +7,9 @@
 # The Kantorovich-Rubinstein duality behind the WGAN needs a 1-Lipschitz critic. Besides the
 # penalty (workbook 3) there are weight clipping (Arjovsky, Chintala and Bottou, "Wasserstein
 # GAN") and spectral normalisation (Miyato, Kataoka, Koyama and Yoshida, "Spectral
-# Normalization for Generative Adversarial Networks"). The optimizers then step the weights:
-# RMSProp for the clipped WGAN, Adam for the others.
+# Normalization for Generative Adversarial Networks"), and GroupSort activations with
+# orthonormal weights (Anil, Lucas and Grosse, "Sorting out Lipschitz function approximation").
+# The optimizers then step the weights: RMSProp for the clipped WGAN, Adam for the others.
 #
 # A model's parameters live in ONE flat buffer `params: (P,)` (the layers' W[l] and b[l] are
 # views into it), and its gradients in `grads: (P,)`: update them IN PLACE
@@ -17,7 +18,7 @@
 # %%
 import numpy as np
 
-from tinywgan.core import lipschitz, optim
+from tinywgan.core import lipschitz, mlp, optim
 
 # %% [markdown]
 # ## 5.1 Weight clipping
@@ -98,11 +99,53 @@ class SpectralNorm(lipschitz.SpectralNorm):
 
 
 # %% [markdown]
+# ## 5.5 GroupSort's backward
+#
+# GroupSort sorts each group of k consecutive units of a: (N, M), M a multiple of k (k = 2 is
+# MaxMin: (a1, a2) -> (min, max)). Per group h = P a, with P the permutation that sorts a:
+# `order = np.argsort(a.reshape(N, -1, k), axis=-1)`, (N, M/k, k), says which input lands at
+# each sorted place (h[j] = a[order[j]]; the forward is `np.take_along_axis`). The Jacobian is
+# P, so da = P^T dh. For k = 2 every P is its own inverse; for k = 3 it is not, so think about
+# which way each unit's gradient goes (`np.put_along_axis` writes by index). `self.k` is k;
+# `self.f(a)` is the forward.
+
+
+# %%
+class GroupSort(mlp.GroupSort):
+    def vjp(self, dh, a):
+        """da = J^T dh = P^T dh, group by group. Inputs: dh, a: (N, M). Returns da: (N, M)."""
+        raise NotImplementedError
+
+
+# %% [markdown]
+# ## 5.6 One Bjorck step, and its backward
+#
+# GroupSort keeps the gradient's norm only through orthonormal weights. Bjorck's iteration
+# (Bjorck and Bowie, "An Iterative Algorithm for Computing the Best Estimate of an Orthogonal
+# Matrix") makes W: (m, n) orthonormal, one step at a time:
+#
+#     W' = W A,   A = 3/2 I - 1/2 W^T W: (n, n)         (`lipschitz.bjorck_step(W)`)
+#
+# tinywgan applies it after each optimizer step, as a projection; to train through it instead
+# you need its backward. Given dW' = dL/dW': (m, n), return dL/dW: (m, n). W appears twice:
+# as the left factor and inside A (where W^T W holds it twice more).
+
+
+# %%
+def bjorck_step_backward(dW_next, W):
+    """dL/dW of W' = W (3/2 I - 1/2 W^T W) from dW_next = dL/dW'. Inputs: dW_next, W: (m, n).
+    Returns dW: (m, n)."""
+    raise NotImplementedError
+
+
+# %% [markdown]
 # ## Try it, then check it
 
 # %%
 params = np.random.default_rng(0).normal(scale=0.05, size=10)      # (P,)
 opt = Adam(lr=1e-3)                                                  # opt.step(params, grads)
+a = np.array([[0.5, -1.0, 2.0, 0.1]])                                # (1, 4): two groups of 2
+h = GroupSort(2).f(a)                                                # [[-1.0, 0.5, 0.1, 2.0]]
 
 # %%
 if __name__ == "__main__":           # a notebook's kernel, or `python 05_lipschitz_and_optim.py`
