@@ -146,3 +146,16 @@ def test_a_critic_step_that_never_normalises_fails_on_the_default_seed():
     from tinywgan.core import steps
     bad = step_with(steps.critic_grads, spectral_normalise=_does_nothing)
     assert grade(find("critic_grads"), bad, None).status == FAIL
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=[ex.name for ex in EXERCISES])
+def test_every_exercise_names_each_of_its_inputs(ex):
+    """The side-effect check compares the inputs ``inputs`` names (one name per leading input;
+    None, or past its end: the grader's own or not an array): an exercise added without them
+    would go unchecked. Each name stands where its case holds an array."""
+    from tinywgan.exercises.spec import state
+    assert any(ex.inputs), "%s names none of its inputs" % ex.name
+    for case in ex.cases(ex.rng(0)):
+        args = case.build()
+        for name, a in zip(ex.inputs, args):
+            assert name is None or a is None or state([a], [name]), (name, type(a).__name__)

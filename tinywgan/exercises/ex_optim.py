@@ -214,7 +214,8 @@ def _groupsort_differences(args):
 GROUPSORT = Exercise(
     "GroupSort.vjp", "05_lipschitz_and_optim.py", "tinywgan.core.mlp:GroupSort.vjp",
     "GroupSort's backward: the gradient sent back by the inverse permutation",
-    _groupsort_cases, _groupsort_run, _groupsort_differences, broken.GROUPSORT_VJP)
+    _groupsort_cases, _groupsort_run, _groupsort_differences, broken.GROUPSORT_VJP,
+    inputs=(None, "a", "dh"))
 
 
 # ---- 5.6 bjorck_step_backward ------------------------------------------------------------------
@@ -255,6 +256,6 @@ BJORCK = Exercise(
     "bjorck_step_backward", "05_lipschitz_and_optim.py",
     "tinywgan.core.lipschitz:bjorck_step_backward",
     "one Bjorck step's backward: W enters as a factor and twice inside A", _bjorck_cases,
-    _bjorck_run, _bjorck_differences, broken.BJORCK_STEP_BACKWARD)
+    _bjorck_run, _bjorck_differences, broken.BJORCK_STEP_BACKWARD, inputs=("dW_next", "W"))
 
 EXERCISES = [CLIP, RMSPROP, ADAM, SPECTRAL, GROUPSORT, BJORCK]
