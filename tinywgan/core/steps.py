@@ -217,14 +217,11 @@ def check_critic_args(where, D, method, lam, r1, r2):
 def check_pairs(where, method, x_real, x_fake):
     """The door of a PAIRED method's step: its loss pairs row i of x_real with row i of x_fake,
     so both must be given, with the same number of rows N."""
-    rows = [None if x is None else tuple(getattr(x, "shape", ()))[:1] for x in (x_real, x_fake)]
-    if method in PAIRED and (rows[0] is None or rows[0] != rows[1]):
+    shapes = [None if x is None else tuple(getattr(x, "shape", ())) for x in (x_real, x_fake)]
+    if method in PAIRED and (shapes[0] is None or shapes[0][:1] != shapes[1][:1]):
         raise ValueError("%s: method %r pairs row i of x_real with row i of x_fake, so it needs "
                          "both with the same number of rows N; got x_real %s and x_fake %s: "
-                         "draw as many real rows as generated ones"
-                         % (where, method, None if x_real is None else
-                            tuple(getattr(x_real, "shape", ())),
-                            tuple(getattr(x_fake, "shape", ()))))
+                         "draw as many real rows as generated ones" % (where, method, *shapes))
 
 
 def critic_grads(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0, r1=0.0, r2=0.0):
