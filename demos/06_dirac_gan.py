@@ -21,18 +21,25 @@
 #     GAN              L_D = log 2 + softplus(psi theta)      -dL_D/dpsi   = -theta s(psi theta)
 #       minimax        L_G = -softplus(psi theta)             -dL_G/dtheta =  psi s(psi theta)
 #       non-saturating L_G = softplus(-psi theta)             -dL_G/dtheta =  psi s(-psi theta)
+#     RpGAN            L_D = softplus(f(x_fake) - f(x_real)) = softplus(psi theta)
+#                      L_G = softplus(f(x_real) - f(x_fake)) = softplus(-psi theta)
+#                      (Huang et al. 2024; one real row paired with one fake: the same field as
+#                      the non-saturating GAN, whose L_D differs only by the constant log 2)
 #     WGAN             L_D = psi theta,  L_G = -psi theta     v = (psi, -theta)
 #     WGAN-GP          L_D = psi theta + lam (|psi| - 1)^2    -dL_D/dpsi   = -theta
 #                                                                  - 2 lam (|psi| - 1) sign psi
 #     + R1 (gamma)     L_D += (gamma/2) psi^2        (grad_x f = psi everywhere; R2 is the same here)
+#     + R1 + R2        L_D += (gamma/2)(psi^2 + psi^2) = gamma psi^2   (RpGAN's R3GAN: r1 = r2)
 #     instance noise   x_real = sigma e, x_fake = theta + sigma e', e, e' ~ N(0, 1)
 #
 # **Its Jacobian at (0, 0).** Near the equilibrium every method but WGAN-GP is
 #
 #     v ~ (a psi, -a theta - g psi),   J = [[0, a], [-a, -g]],   lambda = (-g +- sqrt(g^2 - 4 a^2))/2
 #
-# with a = s(0) = 1/2 for the GAN (either generator loss), a = 1 for the WGAN, and g = 0 for both:
-# lambda = +-i/2 and +-i, real part 0. R1 adds g = gamma: lambda = -gamma/2 +- sqrt(gamma^2/4 - 1/4).
+# with a = s(0) = 1/2 for the GAN (either generator loss) and RpGAN, a = 1 for the WGAN, and g = 0
+# for all three: lambda = +-i/2 and +-i, real part 0. R1 adds g = gamma: lambda = -gamma/2 +-
+# sqrt(gamma^2/4 - 1/4); R1 + R2 at one gamma add g = 2 gamma (d(gamma psi^2)/dpsi = 2 gamma psi):
+# lambda = -gamma +- sqrt(gamma^2 - 1/4), a double rate of decay, complex while gamma < 1/2.
 # Instance noise, to first order in (theta, psi) (s(u) ~ 1/2 + u/4, E e = 0, E e^2 = 1):
 # dL_D/dpsi ~ theta/2 + (sigma^2/2) psi, so g = sigma^2/2:
 # lambda = -sigma^2/4 +- sqrt(sigma^4/16 - 1/4). (The paper's forms, with its f'(0) = 1/2 and
@@ -113,6 +120,7 @@ class Method:
     gan_loss: str = "nonsaturating"
     n_critic: int = 1
     r1: float = 0.0            # R1's gamma
+    r2: float = 0.0            # R2's gamma
     sigma: float = 0.0         # instance noise's std
     colour: str = "k"
 
@@ -121,7 +129,7 @@ class Method:
         if self.method == "wgan-gp":
             return None
         a = 1.0 if self.method == "wgan" else 0.5
-        return a, self.r1 + self.sigma ** 2 / 2
+        return a, self.r1 + self.r2 + self.sigma ** 2 / 2
 
 
 LAB = [Method("GAN (minimax)", "gan", "minimax", colour="tab:red"),
@@ -131,7 +139,10 @@ LAB = [Method("GAN (minimax)", "gan", "minimax", colour="tab:red"),
        Method("WGAN-GP, 5 critic steps", "wgan-gp", n_critic=5, colour="tab:pink"),
        Method("GAN + R1 (gamma %g)" % cfg.gamma, "gan", r1=cfg.gamma, colour="tab:green"),
        Method("GAN + instance noise (sigma %g)" % cfg.sigma, "gan", sigma=cfg.sigma,
-              colour="tab:blue")]
+              colour="tab:blue"),
+       Method("RpGAN", "rpgan", colour="tab:gray"),
+       Method("RpGAN + R1 + R2 (gamma %g)" % cfg.gamma, "rpgan", r1=cfg.gamma, r2=cfg.gamma,
+              colour="tab:olive")]
 
 # instance noise: fixed quantiles of N(0, 1), standardised to mean 0 and variance 1 exactly, so
 # that every step sees the noise's expectation (the paper's field), not one random draw
@@ -171,13 +182,13 @@ class Dirac:
         if self.noise is not None:
             x_fake = x_fake + self.noise
         out = steps.critic_grads(self.D, self.x_real, x_fake, self.eps, self.m.method, cfg.lam,
-                                 self.m.r1)
+                                 self.m.r1, self.m.r2)
         return float(out["critic_loss"]), float(self.D.grads[0])
 
     def generator(self):
         """steps.generator_grads at the current point: (L_G, dL_G/dtheta)."""
         out = steps.generator_grads(self.G, self.D, self.z, self.m.method, self.m.gan_loss,
-                                    self.noise)
+                                    self.noise, self.x_real)       # x_real: RpGAN's pairs
         return float(out["gen_loss"]), float(self.G.grads[0])
 
     def field(self, theta, psi):

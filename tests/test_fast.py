@@ -63,8 +63,8 @@ def test_the_fused_functions_give_the_plain_functions_numbers(device, act, metho
     assert _rel(D.grads, D2.grads) <= 1e-12, "critic %s: D.grads" % method
     noise = rng.standard_normal((8, 2), dtype=np.float64)                    # instance noise
     for gan_loss, added in (("nonsaturating", None), ("minimax", None), ("nonsaturating", noise)):
-        out_f = fused.generator_grads(G, D, z, method, gan_loss, added)
-        out_p = steps.generator_grads(G2, D2, z, method, gan_loss, added)
+        out_f = fused.generator_grads(G, D, z, method, gan_loss, added, x_real)
+        out_p = steps.generator_grads(G2, D2, z, method, gan_loss, added, x_real)
         _assert_same_numbers(out_f, out_p, 1e-12, "generator %s" % method)
         assert _rel(G.grads, G2.grads) <= 1e-12, "generator %s: G.grads" % method
 
@@ -97,7 +97,8 @@ def _assert_close(fast_tr, plain_tr, out_fast, out_plain, tol, what):
 
 @pytest.mark.parametrize("act,method,r1", [
     ("relu", "wgan-gp", 0.0), ("leaky_relu", "wgan-gp", 0.0), ("relu", "wgan-lp", 0.0),
-    ("relu", "gan", 0.0), ("relu", "gan", 5.0), ("leaky_relu", "wgan", 5.0)])
+    ("relu", "gan", 0.0), ("relu", "gan", 5.0), ("leaky_relu", "wgan", 5.0),
+    ("relu", "rpgan", 5.0)])
 def test_full_iterations_agree(device, act, method, r1):
     f, p = _pair(device, activation=act, method=method, optimizer="sgd", lr_d=1e-2, lr_g=1e-2,
                  r1=r1)
@@ -123,7 +124,7 @@ def test_float32_agrees(device, act):
 def test_the_trainer_chooses_the_fused_steps_only_where_they_apply():
     for kw, fused in ((dict(), True), (dict(activation="leaky_relu"), True),
                       (dict(method="wgan"), True), (dict(method="gan"), True),
-                      (dict(method="wgan-lp"), True),
+                      (dict(method="wgan-lp"), True), (dict(method="rpgan"), True),
                       (dict(activation="tanh"), False), (dict(activation="softplus"), False),
                       (dict(method="wgan-sn"), False), (dict(fast=False), False)):
         tr = TrainingJob(make_config(None, **dict(dict(width=8, depth=2, batch=4, n_critic=2),

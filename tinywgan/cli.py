@@ -200,7 +200,9 @@ def _add_train_flags(p):
                    + "; ".join("%s (%s): %s" % (k, _PRESET_SOURCES.get(k, "tinywgan/job/config.py"),
                                                 " ".join("%s=%s" % f for f in v.items()))
                                for k, v in sorted(PRESETS.items())))
-    p.add_argument("--method", choices=METHODS, help="default %s" % d.method)
+    p.add_argument("--method", choices=METHODS, help="default %s; rpgan: the relativistic "
+                   "pairing loss with R1 and R2 on, the paper's (gamma/2)(R1 + R2) being "
+                   "--r1 gamma --r2 gamma (Huang et al. 2024)" % d.method)
     p.add_argument("--dataset", choices=sorted(DATASETS),
                    help="a 2-D toy, or digits (scikit-learn's 8x8 images) (default %s)"
                    % d.dataset)
@@ -241,8 +243,8 @@ def _add_train_flags(p):
     for name, where in (("r1", "real"), ("r2", "generated")):
         p.add_argument("--" + name, type=float, metavar="GAMMA",
                        help="add %s = (GAMMA/2) mean ||grad_x f||^2 at the %s points to the "
-                       "critic's loss, any method (Mescheder et al. 2018) (default %s: off)"
-                       % (name.upper(), where, getattr(d, name)))
+                       "critic's loss, any method (Mescheder et al. 2018) (default %s: off%s)"
+                       % (name.upper(), where, getattr(d, name), _per_setting(name)))
     p.add_argument("--gan-loss", dest="gan_loss", choices=GAN_LOSSES,
                    help="the generator's loss, for --method gan (default %s)" % d.gan_loss)
     p.add_argument("--device", choices=DEVICES, help="default %s (gpu: CuPy)" % d.device)

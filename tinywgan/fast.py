@@ -42,8 +42,9 @@ penalty R = 2B and there is no INTERP block). Then, one product per layer over a
 
 **One generator step**: G's forward with masks (B rows), D's forward on G(z), D's backward to its
 input only (no parameter gradients), G's backward writing dW, db (no dz); D's pass runs in the
-first B rows of the critic step's buffers, which that step no longer needs. ``generate`` is G's
-forward without masks (ReLU in place), for the critic step's x_fake.
+first B rows of the critic step's buffers, which that step no longer needs (RpGAN's f(x_real),
+a constant for G, in the next B). ``generate`` is G's forward without masks (ReLU in place), for
+the critic step's x_fake.
 
 **R1 and R2** (``steps``' zero-centred penalties on the REAL or FAKE rows) need the input
 gradient on rows whose backward already carries the loss's seed dL/df_i. No extra rows are
@@ -66,12 +67,12 @@ the plain steps need (``bench.matmul_count``), in products 3x as tall.
 """
 from .backend import get_array_module
 from .core.mlp import LeakyReLU, ReLU, penalty_head
-from .core.steps import (GAN_LOSSES, INTERPOLATING, check_critic_args, critic_loss,
-                         generator_loss, interpolates)
+from .core.steps import (GAN_LOSSES, INTERPOLATING, PAIRED, check_critic_args, check_pairs,
+                         critic_loss, generator_loss, interpolates)
 from .validate import choice
 
 #: The methods the fused steps compute (spectral norm, 'wgan-sn', keeps the plain steps).
-FUSED_METHODS = ("wgan-gp", "wgan-lp", "wgan", "gan")
+FUSED_METHODS = ("wgan-gp", "wgan-lp", "wgan", "gan", "rpgan")
 
 
 def applies(method, *nets):
@@ -213,6 +214,7 @@ class FusedSteps:
         """``steps.critic_grads``, fused (module docstring, steps 1-4, and R1, R2)."""
         self._check(method, D)
         r1, r2 = check_critic_args("critic_grads", D, method, lam, r1, r2)
+        check_pairs("critic_grads", method, x_real, x_fake)
         xp, B, L = D.xp, x_real.shape[0], D.L
         interpolating = method in INTERPOLATING
         buf = self.buffers("critic", D, 3 * B if interpolating else 2 * B)
@@ -264,7 +266,8 @@ class FusedSteps:
         out["critic_loss"] = loss
         return out
 
-    def generator_grads(self, G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=None):
+    def generator_grads(self, G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=None,
+                        x_real=None):
         """``steps.generator_grads``, fused (module docstring)."""
         self._check(method, G, D)
         choice("generator_grads: gan_loss", gan_loss, GAN_LOSSES)
@@ -283,7 +286,13 @@ class FusedSteps:
         if noise is not None:
             g.out += noise                             # instance noise: D sees G(z) + noise
         forward(D, [g.out] + H_D[1:], mask_D, f_fake)                             # (B, 1)
-        loss, d_fake = generator_loss(method, f_fake, gan_loss)
+        f_real = None
+        if method in PAIRED:                           # f(x_real) in the next B rows (B, 1)
+            check_pairs("generator_grads", method, x_real, g.out)
+            nxt = slice(B, 2 * B)
+            f_real = forward(D, [x_real] + [a[nxt] for a in c.H[1:]],
+                             [a[nxt] for a in c.mask], c.out[nxt])
+        loss, d_fake = generator_loss(method, f_fake, gan_loss, f_real)
 
         # 2. D's backward to its input only; its dx starts G's backward
         dA_D[-1][...] = d_fake

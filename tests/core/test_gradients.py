@@ -157,12 +157,12 @@ def test_fused_critic_step_with_r1_and_r2(method, act, hidden, N, r1_r2, seed):
                                        fused=True, r1=r1, r2=r2))
 
 
-@given(st.sampled_from(("wasserstein",) + GAN_LOSSES), st.sampled_from(SMOOTH + ["relu"]),
-       st.booleans(), st.integers(0, 2 ** 16))
+@given(st.sampled_from(("wasserstein", "rpgan") + GAN_LOSSES),
+       st.sampled_from(SMOOTH + ["relu"]), st.booleans(), st.integers(0, 2 ** 16))
 def test_generator_step(loss, act, fused, seed):
     """steps.generator_grads (and the fused one, ReLU): the generator's gradient end to end
-    through the critic, for the Wasserstein loss and both GAN losses, with and without
-    instance noise between them."""
+    through the critic, for the Wasserstein loss, both GAN losses and RpGAN's (paired with real
+    rows), with and without instance noise between them."""
     assume(not fused or act == "relu")
     _ok_or_reject(gc.check_generator_step(loss, act, seed, fused=fused))
     _ok_or_reject(gc.check_generator_step(loss, act, seed, fused=fused, noise=True))
@@ -183,9 +183,10 @@ def test_run_all_passes_in_float64():
     names = " ".join(r["what"] for r in rows)
     for method in steps.METHODS:
         assert "critic step %s (" % method in names
-    for loss in ("wasserstein",) + GAN_LOSSES:
+    for loss in ("wasserstein", "rpgan") + GAN_LOSSES:
         assert "generator step (%s loss" % loss in names
     for what in ("penalty (zero-centred: R1, R2)", "gan + R1 10 (relu, fused)",
+                 "rpgan + R2 10 (softplus)", "rpgan + R1 10 (relu, fused)",
                  "gan + R2 10 (softplus)", "wgan-gp + R1 10 (relu)"):
         assert what in names, what
 

@@ -22,12 +22,16 @@ EXPECT = {
     "02_parallel_lines.py": [r"KL infinite at (\d+) of \1 thetas",        # theta != 0: disjoint
                              r"JS in \[0\.6931, 0\.6931\] \(log 2 = 0\.6931\)"],
     # the Jacobian's eigenvalues at the equilibrium: real part 0 for the unregularised GAN and
-    # WGAN (no convergence), negative with R1 and with instance noise (convergence)
+    # WGAN and RpGAN (no convergence), negative with R1, with instance noise and with RpGAN's R1 +
+    # R2 (convergence)
     "06_dirac_gan.py": [r"(?m)^GAN \(minimax\) .*Re\(lambda\) = -?0\.0000$",
                      r"(?m)^GAN \(non-saturating\) .*Re\(lambda\) = -?0\.0000$",
                      r"(?m)^WGAN, clipped .*Re\(lambda\) = -?0\.0000$",
                      r"(?m)^GAN \+ R1 .*closed form -0\.1500\+0\.4770i.*Re\(lambda\) = -0\.1500$",
-                     r"(?m)^GAN \+ instance noise .*Re\(lambda\) = -0\.2500$"],
+                     r"(?m)^GAN \+ instance noise .*Re\(lambda\) = -0\.2500$",
+                     r"(?m)^RpGAN +library .*Re\(lambda\) = -?0\.0000$",
+                     r"(?m)^RpGAN \+ R1 \+ R2 .*closed form -0\.3000\+0\.4000i.*"
+                     r"Re\(lambda\) = -0\.3000$"],
 }
 
 

@@ -481,13 +481,13 @@ GAN_GENERATOR_LOSS = _known(
      _generator_loss_summed))
 
 
-def _ascending_loss_at(D, x_fake, method="wgan-gp", gan_loss="nonsaturating"):
-    loss, dx_fake = steps.generator_loss_at(D, x_fake, method, gan_loss)
+def _ascending_loss_at(D, x_fake, method="wgan-gp", gan_loss="nonsaturating", x_real=None):
+    loss, dx_fake = steps.generator_loss_at(D, x_fake, method, gan_loss, x_real)
     return -loss, -dx_fake
 
 
 def generator_fed_output_gradient(G, D, z, method="wgan-gp", gan_loss="nonsaturating",
-                                  noise=None):
+                                  noise=None, x_real=None):
     """``steps.generator_grads`` that hands the generator the loss's gradient with respect to
     the critic's OUTPUT, dL/df: (B, 1), copied onto every coordinate of x_fake, instead of
     dL/dx_fake, the gradient backpropagated through the critic."""
@@ -496,12 +496,13 @@ def generator_fed_output_gradient(G, D, z, method="wgan-gp", gan_loss="nonsatura
     if noise is not None:
         x_fake = x_fake + noise
     f_fake = D(x_fake)                                                          # (B, 1)
-    loss, d_f = generator_loss(method, f_fake, gan_loss)
+    loss, d_f = generator_loss(method, f_fake, gan_loss, None if x_real is None else D(x_real))
     G.backward(d_f * get_array_module(z).ones_like(x_fake), cache)             # not D's backward
     return {"gen_loss": loss}
 
 
-def _critic_gradients_added(G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=None):
+def _critic_gradients_added(G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=None,
+                            x_real=None):
     """``steps.generator_grads`` whose backward through the critic adds D's parameter
     gradients too."""
     G.zero_grad()
@@ -509,7 +510,7 @@ def _critic_gradients_added(G, D, z, method="wgan-gp", gan_loss="nonsaturating",
     if noise is not None:
         x_fake = x_fake + noise
     f_fake, d_cache = D.forward(x_fake)
-    loss, d_f = generator_loss(method, f_fake, gan_loss)
+    loss, d_f = generator_loss(method, f_fake, gan_loss, None if x_real is None else D(x_real))
     G.backward(D.backward(d_f, d_cache), cache)                   # D's parameter gradients too
     return {"gen_loss": loss}
 

@@ -2,8 +2,8 @@ r"""The losses, one step of each network and the training loop, each defined onc
 the gradients the critic and the generator descend, as functions of every input they need:
 
     critic_grads(D, x_real, x_fake, eps, method, lam, r1, r2)   # fills D.grads; the numbers
-    generator_grads(G, D, z, method, gan_loss, noise)   # fills G.grads; D.grads untouched
-    generator_loss_at(D, x_fake, method, gan_loss)      # L_G and dL_G/dx_fake at given points
+    generator_grads(G, D, z, method, gan_loss, noise, x_real)  # fills G.grads, not D.grads
+    generator_loss_at(D, x_fake, method, gan_loss, x_real)  # L_G, dL_G/dx_fake at given points
     update_critic(D, opt, method, clip)                 # the optimizer step (and the clipping)
 
 There are no random draws and no optimizer steps inside the gradient functions: the caller draws
@@ -36,9 +36,13 @@ Adversarial Networks"; Goodfellow et al. 2014, "Generative Adversarial Nets"):
     wgan-gs    L_D for a GroupSort critic whose every W is orthonormalised (Bjorck) at the start
                and after each update (Anil, Lucas and Grosse 2019)
     gan        L_D = -mean log D(x_real) - mean log(1 - D(x_fake)), D = sigmoid(f)
+    rpgan      L_D = mean_i softplus(f(x_fake_i) - f(x_real_i)), the relativistic pairing
+               loss (Huang, Gokaslan, Kuleshov and Tompkin 2024, "The GAN is dead; long live the
+               GAN! A Modern GAN Baseline"): row i of the real batch against row i of the fake one
 
-and the generator descends L_G = -mean f(G(z)) (every WGAN) or, for the GAN, the minimax
-mean log(1 - D(G(z))) or the non-saturating -mean log D(G(z)) (``GAN_LOSSES``).
+and the generator descends L_G = -mean f(G(z)) (every WGAN), for the GAN the minimax
+mean log(1 - D(G(z))) or the non-saturating -mean log D(G(z)) (``GAN_LOSSES``), for RpGAN
+L_G = mean_i softplus(f(x_real_i) - f(G(z_i))) (it needs a real batch too: ``PAIRED``).
 
 Any method's critic loss can also carry the zero-centred penalties of Mescheder, Geiger and
 Nowozin 2018 ("Which Training Methods for GANs do actually Converge?"), on f itself (the GAN's
@@ -51,7 +55,8 @@ logit, not sigmoid(f)):
 and weight lam = gamma/2, at the real or generated points themselves instead of interpolates:
 the same exact double backward as WGAN-GP's penalty. They pull f flat where the data are, so
 that at an equilibrium the critic stops pushing (the Dirac-GAN lab, ``demos/06_dirac_gan.py``,
-shows what that does to convergence).
+shows what that does to convergence). The paper's RpGAN + R1 + R2 (R3GAN) writes
+(gamma/2)(R1 + R2) with R = mean ||grad_x f||^2: that is ``r1 = r2 = gamma`` here.
 """
 import math
 import sys
@@ -62,9 +67,11 @@ from .lipschitz import bjorck, clip_weights
 from .mlp import gradient_penalty, sigmoid, softplus
 
 #: Every method a critic can be trained with (the choice list the CLI and the Config read).
-METHODS = ("wgan-gp", "wgan-lp", "wgan", "wgan-sn", "gan", "wgan-gs")
+METHODS = ("wgan-gp", "wgan-lp", "wgan", "wgan-sn", "gan", "wgan-gs", "rpgan")
 #: The methods whose critic step penalises the gradient at interpolates (and so needs eps).
 INTERPOLATING = ("wgan-gp", "wgan-lp")
+#: The methods whose losses pair row i of x_real with row i of x_fake (and so need both, of one N).
+PAIRED = ("rpgan",)
 #: The GAN generator's two losses (Goodfellow et al. 2014): the default first.
 GAN_LOSSES = ("nonsaturating", "minimax")
 
@@ -83,6 +90,16 @@ GAN_LOSSES = ("nonsaturating", "minimax")
 #            = mean softplus(-l_real) + mean softplus(l_fake)
 #     minimax generator:         L = mean log(1 - D(G(z))) = -mean softplus(l_fake)
 #     non-saturating generator:  L = -mean log D(G(z))     =  mean softplus(-l_fake)
+#
+# RpGAN, the relativistic pairing loss (Huang, Gokaslan, Kuleshov and Tompkin 2024), on the
+# paired gaps d_i = f(x_real_i) - f(x_fake_i), i = 1..N:
+#
+#     L_D = mean_i softplus(-d_i)    dL_D/df_real_i = -sigmoid(-d_i)/N = -dL_D/df_fake_i
+#     L_G = mean_i softplus(d_i)     dL_G/df_fake_i = -sigmoid(d_i)/N  (f_real: constant for G)
+#
+# by the chain rule through d_i (dd_i/df_real_i = 1, dd_i/df_fake_i = -1). The pairing couples row
+# i of the real batch with row i of the fake one and with no other: the two batches need the same
+# N (``check_pairs``, at each step's door), and each row's gradient involves its partner alone.
 #
 # using log sigmoid(l) = -softplus(-l), log(1 - sigmoid(l)) = -softplus(l), and
 # d softplus(l)/dl = sigmoid(l). ``softplus`` and ``sigmoid`` are the activations' own
@@ -103,6 +120,9 @@ def critic_loss(method, f_real, f_fake):
     (L, dL/df_real: (N, 1), dL/df_fake: (M, 1)). For 'gan' f are the logits l, D = sigmoid(l).
     No checks: the step functions call it with the outputs their own forward made."""
     N, M = f_real.shape[0], f_fake.shape[0]
+    if method == "rpgan":                   # L = mean softplus(-d), d = f_real - f_fake (N, 1)
+        s = sigmoid(f_fake - f_real) / N                                # sigmoid(-d_i)/N
+        return softplus(f_fake - f_real).mean(), -s, s
     if method == "gan":                     # L = mean softplus(-l_real) + mean softplus(l_fake)
         loss = softplus(-f_real).mean() + softplus(f_fake).mean()
         return loss, -sigmoid(-f_real) / N, sigmoid(f_fake) / M        # (sigmoid(l) - 1)/N
@@ -111,10 +131,13 @@ def critic_loss(method, f_real, f_fake):
             xp.full(f_fake.shape, 1.0 / M, dtype=f_fake.dtype))
 
 
-def generator_loss(method, f_fake, gan_loss="nonsaturating"):
-    """The generator's loss for ``method`` on the critic's outputs for G(z), and dL/df_fake:
-    (M, 1). No checks (as ``critic_loss``)."""
+def generator_loss(method, f_fake, gan_loss="nonsaturating", f_real=None):
+    """The generator's loss for ``method`` on the critic's outputs for G(z) (and, for rpgan,
+    for the paired real rows f_real: (M, 1)), and dL/df_fake: (M, 1). No checks (as
+    ``critic_loss``)."""
     M = f_fake.shape[0]
+    if method == "rpgan":                   # L = mean softplus(d), d = f_real - f_fake
+        return softplus(f_real - f_fake).mean(), -sigmoid(f_real - f_fake) / M
     if method != "gan":                                                # L = -mean f(G(z))
         xp = backend.get_array_module(f_fake)
         return -f_fake.mean(), xp.full(f_fake.shape, -1.0 / M, dtype=f_fake.dtype)
@@ -191,11 +214,22 @@ def check_critic_args(where, D, method, lam, r1, r2):
     return validate.number(where + ": r1", r1, low=0), validate.number(where + ": r2", r2, low=0)
 
 
+def check_pairs(where, method, x_real, x_fake):
+    """The door of a PAIRED method's step: its loss pairs row i of x_real with row i of x_fake,
+    so both must be given, with the same number of rows N."""
+    shapes = [None if x is None else tuple(getattr(x, "shape", ())) for x in (x_real, x_fake)]
+    if method in PAIRED and (shapes[0] is None or shapes[0][:1] != shapes[1][:1]):
+        raise ValueError("%s: method %r pairs row i of x_real with row i of x_fake, so it needs "
+                         "both with the same number of rows N; got x_real %s and x_fake %s: "
+                         "draw as many real rows as generated ones" % (where, method, *shapes))
+
+
 def critic_grads(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0, r1=0.0, r2=0.0):
     r"""The critic's loss on one batch (the module docstring's L_D for ``method``, plus R1 and
     R2 where their gamma is not 0), with its gradient left in ``D.grads`` (zeroed first).
 
-    Inputs: D: the critic MLP (d -> 1); x_real: (B, d), x_fake: (B, d) on D's device;
+    Inputs: D: the critic MLP (d -> 1); x_real: (B, d), x_fake: (B, d) on D's device (rpgan:
+    row i of one paired with row i of the other, so the same B);
     eps: (B, 1) in [0, 1], one per example (wgan-gp and wgan-lp; ignored otherwise);
     method: one of METHODS; lam: the penalty weight (wgan-gp, wgan-lp); r1, r2: gamma >= 0 of
     the zero-centred penalties on x_real and on x_fake (0: off).
@@ -207,6 +241,7 @@ def critic_grads(D, x_real, x_fake, eps=None, method="wgan-gp", lam=1.0, r1=0.0,
     values) where they are on.
     """
     r1, r2 = check_critic_args("critic_grads", D, method, lam, r1, r2)
+    check_pairs("critic_grads", method, x_real, x_fake)
     validate.net_memory("critic_grads", D, x_real, "x_real", work=48)   # as train estimates a step
     D.spectral_normalise()                        # W_used = W / sigma(W); a no-op without SN
     D.zero_grad()
@@ -241,27 +276,33 @@ def interpolates(x_real, x_fake, eps):
     return eps * x_real + (1 - eps) * x_fake
 
 
-def generator_loss_at(D, x_fake, method="wgan-gp", gan_loss="nonsaturating"):
+def generator_loss_at(D, x_fake, method="wgan-gp", gan_loss="nonsaturating", x_real=None):
     r"""The generator's loss at the generated points x_fake, and its gradient w.r.t. them,
     through the critic (the critic's backward to its input; no parameter gradients):
 
         every WGAN:  L_G = -mean f(x_fake)
         gan:         minimax L_G = mean log(1 - D(x_fake)), non-saturating -mean log D(x_fake)
+        rpgan:       L_G = mean_i softplus(f(x_real_i) - f(x_fake_i))
 
     Inputs: D: d -> 1; x_fake: (B, d); method: one of METHODS; gan_loss: one of
-    GAN_LOSSES (gan only). Returns (L_G: 0-d array, dL_G/dx_fake: (B, d)).
+    GAN_LOSSES (gan only); x_real: (B, d), the real rows paired with x_fake's (rpgan only;
+    they do not depend on the generator: no gradient flows to them).
+    Returns (L_G: 0-d array, dL_G/dx_fake: (B, d)).
     """
     validate.critic("generator loss", D)
     validate.choice("generator loss: method", method, METHODS)
     validate.choice("generator loss: gan_loss", gan_loss, GAN_LOSSES)
+    check_pairs("generator loss", method, x_real, x_fake)
     D.spectral_normalise()                        # W_used = W / sigma(W); a no-op without SN
     f_fake, cache = D.forward(x_fake)                                           # (B, 1)
-    loss, d_fake = generator_loss(method, f_fake, gan_loss)
+    f_real = D(x_real) if method in PAIRED else None                            # (B, 1)
+    loss, d_fake = generator_loss(method, f_fake, gan_loss, f_real)
     _, dH = D.backprop(d_fake, cache, param_grads=False)
     return loss, dH[0]                                                          # (B, d)
 
 
-def generator_grads(G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=None):
+def generator_grads(G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=None,
+                    x_real=None):
     r"""The generator's loss through the critic (``generator_loss_at``), with its gradient left
     in ``G.grads`` (zeroed first); the critic's gradients are untouched:
 
@@ -271,14 +312,15 @@ def generator_grads(G, D, z, method="wgan-gp", gan_loss="nonsaturating", noise=N
     Inputs: G: latent -> d; D: d -> 1; z: (B, latent); method, gan_loss as for
     ``generator_loss_at``; noise: None, or (B, d) added to G(z) before the critic sees it
     (instance noise: the caller adds the same kind of noise to the critic's x_real and x_fake;
-    d(x + noise)/dx = 1, so the gradient flows through unchanged).
+    d(x + noise)/dx = 1, so the gradient flows through unchanged); x_real: (B, d), the real
+    rows paired with G(z)'s (rpgan only).
     Returns {'gen_loss': 0-d device array}.
     """
     G.zero_grad()
     x_fake, cache = G.forward(z)                                                # (B, d)
     if noise is not None:
         x_fake = x_fake + noise
-    loss, dx_fake = generator_loss_at(D, x_fake, method, gan_loss)              # (B, d)
+    loss, dx_fake = generator_loss_at(D, x_fake, method, gan_loss, x_real)      # (B, d)
     G.backprop(dx_fake, cache)                                                  # dW += dL_G/dW
     return {"gen_loss": loss}
 
@@ -314,7 +356,7 @@ def orthonormalise(D, start=False):
 #         D.grads <- grad_w L_D(x_real, x_fake, eps)          critic_grads       (L_D per method,
 #                                                             + R1, R2 where r1, r2 > 0)
 #         w <- optimizer step (wgan: then clip into [-c, c])  update_critic      
-#     z ~ N(0, I)                                                        # Trainer.generator_step
+#     z ~ N(0, I)  (rpgan: then x_real ~ P_r, B rows)                    # Trainer.generator_step
 #     G.grads <- grad_theta L_G(z)                            generator_grads      
 #     theta <- optimizer step
 #
@@ -453,8 +495,10 @@ class Trainer:
         G, D = self.G, self.D
         rng = backend.rng(self.xp, self.seed, "gen", t)
         z = rng.standard_normal((self.batch, self.latent), dtype=G.dtype)       # (B, latent)
+        x_real = self.real(self.batch, rng) if self.method in PAIRED else None  # (B, d)
         D.power_iterate()
-        out = self.step_fns.generator_grads(G, D, z, self.method, self.gan_loss)
+        out = self.step_fns.generator_grads(G, D, z, self.method, self.gan_loss,
+                                            x_real=x_real)
         out["gen_grad_sq"] = G.grads @ G.grads
         self.opt_g.step(G.params, G.grads)
         return out

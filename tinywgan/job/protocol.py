@@ -53,15 +53,17 @@ SEEDS, SEEDS_FULL = 5, 10
 #: on the grid (std 0.05) gamma 10 keeps 25/25.
 R1_GAMMA = {"ring": 0.1, "grid": 10.0}
 
-#: Every method of the library, and the GAN with R1: (label, Config fields; a dict value is
-#: per dataset).
+#: Every method of the library, the GAN with R1, and RpGAN with R1 and R2 at that same gamma
+#: (Huang et al. 2024's R3GAN: one gamma for both): (label, Config fields; a dict value is per
+#: dataset).
 ROWS = (("WGAN-GP", dict(method="wgan-gp")),
         ("WGAN-LP", dict(method="wgan-lp")),
         ("WGAN (clipping)", dict(method="wgan")),
         ("WGAN (spectral norm)", dict(method="wgan-sn")),
         ("WGAN (GroupSort)", dict(method="wgan-gs")),
         ("GAN", dict(method="gan")),
-        ("GAN + R1", dict(method="gan", r1=R1_GAMMA)))
+        ("GAN + R1", dict(method="gan", r1=R1_GAMMA)),
+        ("RpGAN + R1 + R2", dict(method="rpgan", r1=R1_GAMMA, r2=R1_GAMMA)))
 
 #: The published rows: (source, method, {dataset: (modes, high quality %, reverse KL or None)}).
 PUBLISHED = (

@@ -240,19 +240,23 @@ def check_critic_step(method="wgan-gp", act="tanh", widths=(2, 6, 5, 1), N=6, la
 def check_generator_step(loss="wasserstein", act="tanh", seed=0, N=5, fused=False,
                          noise=False):
     """``steps.generator_grads`` (or the fused one): the generator's weight gradient end to end
-    through a fixed critic. loss: 'wasserstein' (every WGAN) or a GAN loss (steps.GAN_LOSSES);
-    noise: the critic sees G(z) plus fixed instance noise."""
+    through a fixed critic. loss: 'wasserstein' (every WGAN), a GAN loss (steps.GAN_LOSSES) or
+    'rpgan' (paired with fixed real rows); noise: the critic sees G(z) plus fixed instance
+    noise."""
     G = MLP((2, 6, 5, 2), act, dtype="float64", seed=seed)
     D = MLP((2, 7, 1), act, dtype="float64", seed=seed + 1)
     rng = np.random.default_rng(seed + 2)
     _random_biases(rng, G, D)
     z = rng.normal(size=(N, 2))
     added = rng.normal(scale=0.5, size=(N, 2)) if noise else None
-    method, gan_loss = ("wgan-gp", GAN_LOSSES[0]) if loss == "wasserstein" else ("gan", loss)
+    method, gan_loss = {"wasserstein": ("wgan-gp", GAN_LOSSES[0]),
+                        "rpgan": ("rpgan", GAN_LOSSES[0])}.get(loss, ("gan", loss))
+    x_real = rng.normal(size=(N, 2)) if method in steps.PAIRED else None
     impl = _implementation(fused)
 
     def f():
-        return float(impl.generator_grads(G, D, z, method, gan_loss, added)["gen_loss"])
+        return float(impl.generator_grads(G, D, z, method, gan_loss, added, x_real)
+                     ["gen_loss"])
     f()
     analytic = G.grads.copy()
     row = compare("generator step (%s loss%s, %s%s): dparams"
@@ -312,12 +316,12 @@ def run_all(seed=0):
         rows.append(check_critic_step(method, "relu", seed=seed))
     for method in fast.FUSED_METHODS:
         rows.append(check_critic_step(method, "relu", seed=seed, fused=True))
-    for method in ("gan", "wgan-gp"):                     # R1, R2 (Mescheder et al. 2018)
+    for method in ("gan", "wgan-gp", "rpgan"):            # R1, R2 (Mescheder et al. 2018)
         for gammas in (dict(r1=10.0), dict(r2=10.0)):
             rows.append(check_critic_step(method, "softplus", seed=seed, **gammas))
             rows.append(check_critic_step(method, "relu", seed=seed, **gammas))
             rows.append(check_critic_step(method, "relu", seed=seed, fused=True, **gammas))
-    for loss in ("wasserstein",) + GAN_LOSSES:
+    for loss in ("wasserstein", "rpgan") + GAN_LOSSES:
         rows.append(check_generator_step(loss, "silu", seed=seed))
         rows.append(check_generator_step(loss, "relu", seed=seed))
         rows.append(check_generator_step(loss, "relu", seed=seed, fused=True))
