@@ -30,6 +30,15 @@ def test_the_average_follows_its_recurrence_and_samples():
     assert np.array_equal(job.sample(5, ("s",)), job.G_ema(z))
 
 
+def test_the_average_does_not_feed_back_into_training():
+    """Only what samples changes: G and D follow the same steps, bit for bit, with or without."""
+    with_ema, without = (TrainingJob(make_config(iters=30, ema=e, **SMALL)) for e in (0.9, 0.0))
+    with_ema.train()
+    without.train()
+    for a, b in ((with_ema.G.params, without.G.params), (with_ema.D.params, without.D.params)):
+        assert np.array_equal(a, b)
+
+
 def test_without_it_the_last_iterate_samples_and_the_checkpoint_holds_no_average():
     job = TrainingJob(make_config(iters=5, ema=0.0, **SMALL))
     job.train()
