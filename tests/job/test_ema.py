@@ -96,3 +96,14 @@ def test_the_flag_sets_it_and_the_header_says_so(tmp_path, capsys):
     assert "moving average of the generator's weights, decay 0.9" in capsys.readouterr().out
     arrays, meta = checkpoint.load(out / "checkpoint.npz")
     assert meta["config"]["ema"] == 0.9 and "G_ema/params" in arrays
+
+
+def test_a_checkpoint_written_before_the_average_existed_resumes_without_it(tmp_path):
+    job = TrainingJob(make_config(iters=20, ema=0.0, **SMALL))
+    job.train(iters=10)
+    job.save_checkpoint(tmp_path / "c.npz")
+    arrays, meta = checkpoint.load(tmp_path / "c.npz")
+    del meta["config"]["ema"]                               # the config of an older tinywgan
+    checkpoint.save(tmp_path / "c.npz", arrays, meta)
+    back = TrainingJob.from_checkpoint(tmp_path / "c.npz")
+    assert back.t == 10 and back.cfg.ema == 0 and back.G_ema is None
