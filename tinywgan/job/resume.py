@@ -4,7 +4,8 @@ settings a resumed run may change.
 A training checkpoint (``TrainingJob.save_checkpoint``) is a ``tinywgan.job.checkpoint`` file with
 
     arrays  G/params, D/params: (P,) in the run's dtype; G_ema/params: (P,) like G's (the
-            moving average of its weights, when config["ema"] > 0); D/sn_u<l>: (d_l,) (wgan-sn only);
+            moving average of its weights, when config["ema"] > 0); D/sn_u<l>: (d_l,)
+            (wgan-sn only);
             opt_d/<name>, opt_g/<name>: each optimizer's state_dict (t, a 0-d int, and once
             t > 0 its moment vectors, (P,) like the params)
     meta    {"config": the Config as a dict, "t": generator iterations done (an int >= 0,
@@ -25,8 +26,8 @@ threads, and the cadences of logging, evaluation and checkpoints. What defines t
 not (``FIXED``): the networks' shapes (width, depth, latent, the dataset's dimension), the
 activation, the method (spectral norm's vectors, the loss), the optimizer (its state), the
 dtype, the seed (the draws of every iteration) and the moving average's decay (``ema``: its
-weights are in the checkpoint, shaped by it). With no change the resumed run is bit-identical to an
-uninterrupted one (``tests/job/test_train.py``): the draws are counter-based, the optimizers'
+weights are in the checkpoint, shaped by it). With no change the resumed run is bit-identical
+to an uninterrupted one (``tests/job/test_train.py``): the draws are counter-based, the optimizers'
 state is saved, and the learning rate is a function of t.
 """
 import dataclasses
@@ -88,8 +89,7 @@ def expected_arrays(cfg):
     """{name: (shape, dtype)} of every array a training checkpoint of ``cfg`` may hold (the
     optimizers' moments only once t > 0; t: dtype None, any integer), computed without building
     anything: G and D's (P,) params as ``preflight.estimate`` counts them (the moving average's
-    like G's), spectral norm's u_l
-    (widths[l],), each optimizer's state."""
+    like G's), spectral norm's u_l (widths[l],), each optimizer's state."""
     dt = np.dtype(cfg.dtype)
     d = data.DATASETS[cfg.dataset]
     hidden = [cfg.width] * cfg.depth

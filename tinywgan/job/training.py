@@ -93,8 +93,8 @@ class TrainingJob(Trainer):
             theta_ema <- theta_ema + (1 - beta_t) (theta - theta_ema),
             beta_t = min(cfg.ema, (1 + t) / (10 + t))                     theta, theta_ema: (P,)
 
-        from theta_ema = theta at initialisation. The ramp (1 + t) / (10 + t) averages over
-        about t / 10 of the iterations done until it reaches cfg.ema, whose horizon is about
+        from theta_ema = theta at initialisation. The ramp (1 + t) / (10 + t) averages over the
+        last (10 + t) / 9 or so iterations until it reaches cfg.ema, whose horizon is about
         1 / (1 - cfg.ema) iterations: a short run is not pulled back to its random start."""
         beta = min(self.cfg.ema, (1 + self.t) / (10 + self.t))
         self.G_ema.params += (1 - beta) * (self.G.params - self.G_ema.params)
