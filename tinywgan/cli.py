@@ -169,7 +169,7 @@ def cmd_sample(args):
 CONFIG_FLAGS = ["method", "dataset", "iters", "batch", "n_critic", "width", "depth",
                 "activation", "latent", "lam", "clip", "optimizer", "lr_d", "lr_g", "betas",
                 "gan_loss", "seed", "device", "dtype", "log_every", "checkpoint_every",
-                "eval_every", "eval_n", "r1", "r2", "threads"]
+                "eval_every", "eval_n", "r1", "r2", "threads", "ema"]
 
 #: Where each preset's settings come from, for --help.
 _PRESET_SOURCES = {"gan_toy": "the WGAN-GP paper's toy code", "wgan_paper": "the WGAN paper"}
@@ -216,6 +216,8 @@ def _add_train_flags(p):
             ("lr_d", float, "the critic's learning rate"),
             ("lr_g", float, "the generator's learning rate"),
             ("seed", int, "seed of the weights and of every draw"),
+            ("ema", float, "decay of the moving average of the generator's weights that "
+             "samples (Yazici et al. 2019); 0: the last iterate samples"),
             ("log_every", int, "check the numbers, print a line and append to history.jsonl "
              "every so many iterations (and write the checkpoint, unless --checkpoint-every)")):
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ,

@@ -60,7 +60,8 @@ def test_seconds_accumulate_across_sessions(tmp_path):
 
 @pytest.mark.parametrize("field, value", [
     ("method", "wgan-lp"), ("dataset", "swissroll"), ("width", 16), ("depth", 3), ("latent", 3),
-    ("activation", "tanh"), ("optimizer", "sgd"), ("dtype", "float64"), ("seed", 1)])
+    ("activation", "tanh"), ("optimizer", "sgd"), ("dtype", "float64"), ("seed", 1),
+    ("ema", 0.5)])
 def test_what_defines_the_state_cannot_change(tmp_path, field, value):
     assert field in FIXED
     tr = TrainingJob(make_config(iters=20, **SMALL))

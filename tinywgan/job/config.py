@@ -51,6 +51,8 @@ class Config:
     lr_g: float = 2e-3
     betas: Tuple[float, float] = (0.5, 0.9)
     lr_decay: bool = True             # linear decay of both learning rates to 0 over `iters`
+    ema: float = 0.0                  # decay of the generator weights' moving average, which
+                                      # samples (TrainingJob.update_ema; 0: the last iterate)
     warmup: bool = False              # wgan: 100 critic steps for t < 25 and every 500th t
     gan_loss: str = "nonsaturating"   # gan: the generator's loss (steps.GAN_LOSSES)
     seed: int = 0
@@ -94,6 +96,7 @@ class Config:
                 raise ValueError("betas must be two numbers in [0, 1), got %r" % (self.betas,))
             for b in self.betas:
                 validate.number("betas", b, low=0, high=1, high_open=True)
+            validate.number("ema", self.ema, low=0, high=1, high_open=True)
             validate.choice("gan_loss", self.gan_loss, GAN_LOSSES)
             if self.optimizer:
                 validate.choice("optimizer", self.optimizer, tuple(OPTIMIZERS))

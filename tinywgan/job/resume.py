@@ -3,7 +3,9 @@ settings a resumed run may change.
 
 A training checkpoint (``TrainingJob.save_checkpoint``) is a ``tinywgan.job.checkpoint`` file with
 
-    arrays  G/params, D/params: (P,) in the run's dtype; D/sn_u<l>: (d_l,) (wgan-sn only);
+    arrays  G/params, D/params: (P,) in the run's dtype; G_ema/params: (P,) like G's (the
+            moving average of its weights, when config["ema"] > 0); D/sn_u<l>: (d_l,)
+            (wgan-sn only);
             opt_d/<name>, opt_g/<name>: each optimizer's state_dict (t, a 0-d int, and once
             t > 0 its moment vectors, (P,) like the params)
     meta    {"config": the Config as a dict, "t": generator iterations done (an int >= 0,
@@ -23,8 +25,9 @@ gammas (r1, r2), clip, betas, batch, n_critic, the warm-up, the GAN loss, the de
 threads, and the cadences of logging, evaluation and checkpoints. What defines the state in the checkpoint may
 not (``FIXED``): the networks' shapes (width, depth, latent, the dataset's dimension), the
 activation, the method (spectral norm's vectors, the loss), the optimizer (its state), the
-dtype, and the seed (the draws of every iteration). With no change the resumed run is bit-identical to an
-uninterrupted one (``tests/job/test_train.py``): the draws are counter-based, the optimizers'
+dtype, the seed (the draws of every iteration) and the moving average's decay (``ema``: its
+weights are in the checkpoint, shaped by it). With no change the resumed run is bit-identical
+to an uninterrupted one (``tests/job/test_train.py``): the draws are counter-based, the optimizers'
 state is saved, and the learning rate is a function of t.
 """
 import dataclasses
@@ -40,7 +43,7 @@ from ..measure import data
 
 #: The fields a resumed run keeps from its checkpoint (the module docstring says why).
 FIXED = ("method", "dataset", "width", "depth", "latent", "activation", "optimizer", "dtype",
-         "seed")
+         "seed", "ema")
 
 
 def read(path, changes=None):
@@ -85,8 +88,8 @@ def _saved(path, meta):
 def expected_arrays(cfg):
     """{name: (shape, dtype)} of every array a training checkpoint of ``cfg`` may hold (the
     optimizers' moments only once t > 0; t: dtype None, any integer), computed without building
-    anything: G and D's (P,) params as ``preflight.estimate`` counts them, spectral norm's u_l
-    (widths[l],), each optimizer's state."""
+    anything: G and D's (P,) params as ``preflight.estimate`` counts them (the moving average's
+    like G's), spectral norm's u_l (widths[l],), each optimizer's state."""
     dt = np.dtype(cfg.dtype)
     d = data.DATASETS[cfg.dataset]
     hidden = [cfg.width] * cfg.depth
@@ -94,6 +97,8 @@ def expected_arrays(cfg):
     sizes = {"G": sum(a * b + b for a, b in zip(widths_g[:-1], widths_g[1:])),
              "D": sum(a * b + b for a, b in zip(widths_d[:-1], widths_d[1:]))}
     out = {"G/params": ((sizes["G"],), dt), "D/params": ((sizes["D"],), dt)}
+    if cfg.ema:
+        out["G_ema/params"] = out["G/params"]
     if cfg.method == "wgan-sn":
         out.update({"D/sn_u%d" % l: ((n,), dt) for l, n in enumerate(widths_d[:-1])})
     name = _effective(cfg, "optimizer")
@@ -153,6 +158,8 @@ def restore(trainer, arrays, t, seconds, path):
             raise CheckpointError("%s: %s: %s" % (path, name, e)) from None
     xp = trainer.xp
     trainer.G.params[...] = xp.asarray(arrays["G/params"])
+    if trainer.G_ema is not None:
+        trainer.G_ema.params[...] = xp.asarray(arrays["G_ema/params"])
     trainer.D.params[...] = xp.asarray(arrays["D/params"])
     if trainer.D.sn is not None:
         trainer.D.sn.u = [xp.asarray(arrays["D/sn_u%d" % l]) for l in range(trainer.D.L)]

@@ -153,6 +153,9 @@ def _header(trainer, folder, resume, quiet, notes):
                                            "default"))
     if not quiet:
         print("steps: %s" % trainer.describe_steps())
+        print("samples: %s" % ("the moving average of the generator's weights, decay %g (--ema "
+                               "0: the last iterate)" % cfg.ema if cfg.ema else
+                               "the generator's last iterate (--ema 0.999: a moving average)"))
         print("evaluation: exact W1 on %d points %s; the final one on %d points, against a "
               "floor of %d real-vs-real pairs"
               % (cfg.curve_n, "every %d iterations" % cfg.eval_every if cfg.eval_every

@@ -58,7 +58,8 @@ class TrainingJob(Trainer):
     and checkpoints.
 
     Attributes (besides the Trainer's): cfg; changed ({field: (saved, now)}, what
-    ``from_checkpoint`` changed on resume).
+    ``from_checkpoint`` changed on resume); G_ema (cfg.ema > 0: a generator holding the moving
+    average of G's weights, ``update_ema``, which ``sample`` draws from; else None).
     """
 
     def __init__(self, cfg):
@@ -72,6 +73,31 @@ class TrainingJob(Trainer):
                          n_critic=cfg.n_critic, seed=cfg.seed, warmup=cfg.warmup,
                          lr_decay_iters=cfg.iters if cfg.lr_decay else 0)
         self.changed = {}
+        self.G_ema = None
+        if cfg.ema:
+            self.G_ema = MLP(G.widths, activation=G.act, dtype=G.dtype, device=G.device,
+                             check_finite=False)
+            self.G_ema.params[...] = G.params
+
+    def step(self):
+        """The Trainer's iteration, then the moving average's (``update_ema``)."""
+        out = super().step()
+        if self.G_ema is not None:
+            self.update_ema()
+        return out
+
+    def update_ema(self):
+        r"""The moving average of the generator's weights (Yazici et al. 2019, "The Unusual
+        Effectiveness of Averaging in GAN Training"), after iteration t (self.t = t done):
+
+            theta_ema <- theta_ema + (1 - beta_t) (theta - theta_ema),
+            beta_t = min(cfg.ema, (1 + t) / (10 + t))                     theta, theta_ema: (P,)
+
+        from theta_ema = theta at initialisation. The ramp (1 + t) / (10 + t) averages over the
+        last (10 + t) / 9 or so iterations until it reaches cfg.ema, whose horizon is about
+        1 / (1 - cfg.ema) iterations: a short run is not pulled back to its random start."""
+        beta = min(self.cfg.ema, (1 + self.t) / (10 + self.t))
+        self.G_ema.params += (1 - beta) * (self.G.params - self.G_ema.params)
 
     def describe_steps(self):
         """Which implementation computes this trainer's gradients, for a person."""
@@ -98,9 +124,11 @@ class TrainingJob(Trainer):
 
     # ---- evaluation ----------------------------------------------------------------------------
     def sample(self, n, seed_stream=("sample",)):
-        """n generated points (n, d) on the device, from a fixed stream."""
+        """n generated points (n, d) on the device, from a fixed stream, by the trained
+        generator: the moving average G_ema if cfg.ema, else G."""
         rng = backend.rng(self.xp, self.cfg.seed, *seed_stream)
-        return self.G(rng.standard_normal((n, self.cfg.latent), dtype=self.G.dtype))
+        G = self.G if self.G_ema is None else self.G_ema
+        return G(rng.standard_normal((n, self.cfg.latent), dtype=G.dtype))
 
     def evaluate(self, n=None, floor_pairs=1):
         """Exact W1 between n generated and n real points, the real-vs-real floor at the same n
@@ -133,10 +161,12 @@ class TrainingJob(Trainer):
 
     # ---- checkpoints ---------------------------------------------------------------------------
     def state_arrays(self):
-        """Everything a resume needs, as named arrays: both networks' parameters, the critic's
-        spectral-norm vectors, both optimizers' state. (No random-generator state is needed:
-        the draws are counter-based.)"""
+        """Everything a resume needs, as named arrays: both networks' parameters, the moving
+        average's, the critic's spectral-norm vectors, both optimizers' state. (No
+        random-generator state is needed: the draws are counter-based.)"""
         arrays = {"G/params": self.G.params, "D/params": self.D.params}
+        if self.G_ema is not None:
+            arrays["G_ema/params"] = self.G_ema.params
         if self.D.sn is not None:
             arrays.update({"D/sn_u%d" % l: u for l, u in enumerate(self.D.sn.u)})
         for name, opt in (("opt_d", self.opt_d), ("opt_g", self.opt_g)):
