@@ -42,6 +42,32 @@ def test_04_minimax_vanishes_non_saturating_grows_and_spreads_wgan_gp_stays(tmp_
     assert nonsat["spread1"] > 10 * gp["spread1"]                          # 13 against 0.10
 
 
+def test_06_each_methods_verdict_is_what_its_words_say(tmp_path):
+    """The Dirac-GAN's 3 000 iterations from (1, 1), as the README tells them: the rates at the
+    equilibrium say "spiral out" for the GAN and the WGAN, but only the minimax GAN's
+    simultaneous run moves away; the non-saturating GAN spirals in to a cycle (distance 0.447
+    from 1.41) and creeps in alternating; the clip holds the WGAN at distance 1; WGAN-GP stops
+    at (2 lam, 0); R1 and instance noise converge."""
+    out = run_lesson("demos/06_dirac_gan.py", tmp_path, "--iters", "3000")
+    runs = {}                                   # (method, updates) -> (dist T/2, dist T, verdict)
+    for m in re.finditer(r"(?m)^(.+?)\s+(simultaneous|alternating)\s+\S+ \|\s+\S+\s+%s\s+%s"
+                         r"\s+\S+\s+(.+?)\s*$" % (NUMBER, NUMBER), out):
+        runs[m.group(1), m.group(2)] = float(m.group(3)), float(m.group(4)), m.group(5)
+    verdicts = {k: v[2] for k, v in runs.items()}
+    for updates in ("simultaneous", "alternating"):
+        assert verdicts["WGAN, clipped |psi| <= 1", updates] == "circles", out
+        assert abs(runs["WGAN, clipped |psi| <= 1", updates][1] - 1) < 0.05, out
+        for gp in ("WGAN-GP, 1 critic step", "WGAN-GP, 5 critic steps"):
+            assert verdicts[gp, updates] == "stops at (2.000, 0.000)", out
+        for label in ("GAN + R1 (gamma 0.3)", "GAN + instance noise (sigma 1)"):
+            assert verdicts[label, updates] == "converges", out
+    assert verdicts["GAN (minimax)", "simultaneous"] == "moves away", out
+    assert verdicts["GAN (minimax)", "alternating"] == "circles", out
+    assert verdicts["GAN (non-saturating)", "simultaneous"] == "circles", out   # on a cycle,
+    assert runs["GAN (non-saturating)", "simultaneous"][1] < 0.5, out          # spiralled in
+    assert verdicts["GAN (non-saturating)", "alternating"].startswith("creeps in"), out
+
+
 def test_10_the_critics_estimate_tracks_exact_w1_and_the_gans_loss_does_not(tmp_path):
     """Over one run each (1000 iterations, width 32): the WGAN-GP critic's estimate on a fixed
     sample correlates with exact W1, the GAN's JS estimate does not (here it rises while W1
