@@ -6,12 +6,12 @@
 For each command (every row of the README's main-job table, read from the README itself, and
 the ``EXTRA`` runs quoted in the sentences under it): run it in a work folder,
 ``build/numbers/``, with ``--out run --no-figure`` added (neither changes a number), and record
-in ``docs/numbers.json`` its numbers from the run's ``metrics.json``, the lines it printed on its BLAS threads and its
-result,
-its wall and CPU seconds, the load average at its end and the date; and, once, the machine: Python, NumPy, the BLAS library and its
-kernel (threadpoolctl) and the load average. ``ROWS`` formats a record as
-the README's table row; the test suite checks that every row of the table is its record's, and
-re-runs the short ``CHECK`` command to see that the record's machine still gives its numbers.
+in ``docs/numbers.json`` its numbers from the run's ``metrics.json``, the lines it printed on
+its BLAS threads and its result, its wall and CPU seconds, the load average at its end and the
+date; and, once, the machine: Python, NumPy, the BLAS library and its kernel (threadpoolctl),
+the cores and the load average. ``table_row`` formats a record as the README's table row; the
+test suite checks that every row of the table is its record's, and repeats the short ``CHECK``
+run to see that the record's machine still gives its numbers.
 
 The numbers are seed 0's unless the command says otherwise, and machine-dependent: another BLAS
 kernel (or a GPU) sums the products in another order, and training amplifies the rounding.
