@@ -238,12 +238,12 @@ def test_08_the_penalised_critic_peaks_on_the_modes_where_the_clipped_one_is_a_p
     """Critics trained 400 steps against real + N(0, I) on the ring and the grid (the swissroll's
     lesson, that no critic trained this briefly follows the spiral, needs the full budget):
 
-    - the penalised critic's local contrast is above 1.4 times the clipped one's and above
+    - the penalised critic's local contrast is above 1.5 times the clipped one's and above
       spectral norm's (it is the one that bends around the modes). On 25gaussians the ratio to
-      the clipped critic's is the smaller one: 1.50, 1.61, 1.56 at 400, 600 and 800 steps
-      (NumPy 2.4.6; 8gaussians: 2.25, 2.27, 2.42), 1.58 in the README's 3000-step grid run.
-      The margin was 1.5, which the 400-step run misses by 0.004 (0.190 against 0.127), on
-      the code before the rooms too;
+      the clipped critic's is the smaller one: 1.76 at 400 steps and 1.73 at 600 (0.223 against
+      0.127, 0.218 against 0.126; 8gaussians: 2.04, 2.72; NumPy 2.4.6, OpenBLAS SkylakeX, on
+      main 7e941ec), 1.58 in the README's 3000-step grid run. (An earlier code state gave 1.496
+      at 400 steps and the margin was lowered to 1.4 for it; today's code is back above 1.5.)
     - the exact optimum peaks on the modes (contrast above 0.6, above twice the penalised
       critic's) and captures more than 90 % of W1 on held-out points.
     """
@@ -262,7 +262,7 @@ def test_08_the_penalised_critic_peaks_on_the_modes_where_the_clipped_one_is_a_p
         for critic in ("weight clipping", "gradient penalty", "spectral norm",
                        "optimal (exact)"):
             *_, share[critic], contrast[critic] = table[dataset, critic]
-        assert contrast["gradient penalty"] > 1.4 * contrast["weight clipping"], contrast
+        assert contrast["gradient penalty"] > 1.5 * contrast["weight clipping"], contrast
         assert contrast["gradient penalty"] > contrast["spectral norm"], contrast
         assert contrast["optimal (exact)"] > max(0.6, 2 * contrast["gradient penalty"]), contrast
         assert share["optimal (exact)"] > 0.9, share
