@@ -9,8 +9,9 @@
 #
 #     KL(P_0 || P_theta) = +infinite,   JS(P_0, P_theta) = log 2,   W(P_0, P_theta) = |theta|
 #
-# and at theta = 0 all three are 0. JS is flat in theta, so a generator descending on it gets no
-# gradient; W shrinks with |theta| and its slope, sign(theta), points the generator home.
+# and at theta = 0 all three are 0. KL is infinite at every theta != 0: no finite value, so no
+# gradient at all. JS is flat in theta, so a generator descending on it gets a zero gradient; W
+# shrinks with |theta| and its slope, sign(theta), points the generator home.
 #
 # 1. KL and JS of 2-D histograms of samples (``metrics.kl_divergence``/``js_divergence``) and the
 #    exact W1 of the samples (``metrics.w1_exact``), on a fine theta grid, beside the closed forms.
@@ -181,7 +182,8 @@ for r, wp in zip(rows, W_pen):
     print("%6.2f %s %8.4f %8.4f | %8.4f %8.4f %8.4f %8.4f | %9.6f %8.5f %8.4f %8.5f %8.4f" % (
         theta, fmt(kl), js, w1, wg, se, wp, gg, wc, kc, wc / max(kc, 1e-12), gc,
         gc / max(kc, 1e-12)))
-print("   JS: the generator's gradient d JS/d theta = 0 at every theta != 0 (JS is flat)")
+print("   KL: infinite at every theta != 0, so no gradient at all; JS: the generator's gradient "
+      "d JS/d theta = 0 at every theta != 0 (JS is flat)")
 err = np.abs(W_gp - np.abs(th))
 bias = th ** 2 / (2 * cfg.lam)     # penalised optimum: slope a = 1 + |theta|/(2 lam) beats slope 1
 print("max |W_gp - |theta|| = %.4f (at theta = %.2f); expected at most the penalty's bias "

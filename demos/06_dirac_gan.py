@@ -63,7 +63,11 @@
 #
 # With Re(lambda) = 0 (g = 0) simultaneous steps spiral OUT (|mu| = sqrt(1 + h^2 a^2) > 1) and
 # alternating ones circle for ever (det = 1: |mu| = 1); with g > 0 both contract for small h. The
-# spectral radius max |mu| is the rate: the distance to (0, 0) shrinks (or grows) by it per step.
+# spectral radius max |mu| is the rate: the distance to (0, 0) shrinks (or grows) by it per step,
+# near (0, 0) only. Farther out the field is not linear (s(psi theta) saturates, the clip holds
+# |psi| <= 1), and the runs from (1, 1) show what it does there: the verdicts of step 2 (the
+# non-saturating GAN spirals in to a cycle, the clipped WGAN is held at distance 1 by its clip;
+# only the minimax GAN moves away).
 #
 # The library computes both Jacobians from its hand-derived gradients (central differences of the
 # gradient field and of the update map, ``delta``), checks the gradients against differences of

@@ -212,6 +212,7 @@ n_d, n_r = len(cfg.datasets), len(labels)
 fig, axes = plt.subplots(n_r, n_d, figsize=(3.9 * n_d + 1.2, 3.5 * n_r), squeeze=False)
 low = np.floor(min(r["surface"].min() for r in rows) / 0.25) * 0.25
 levels = np.linspace(low, 0, int(round(-low / 0.25)) + 1)    # one scale for every panel
+holds_90 = []                  # the datasets whose panel holds 90 % of the density's mass
 for j, name in enumerate(cfg.datasets):
     lim = box(name)
     real, _ = fixed_pair(name, 400, backend.rng(np, cfg.seed, "plot", name))
@@ -222,6 +223,7 @@ for j, name in enumerate(cfg.datasets):
     p = np.exp(-sq / (2 * cfg.noise ** 2)).mean(axis=1) / (2 * np.pi * cfg.noise ** 2)
     mass = np.cumsum(np.sort(p)[::-1]) * (xs[1] - xs[0]) ** 2
     holds = [np.sort(p)[::-1][np.searchsorted(mass, q)] for q in (0.9, 0.5) if mass[-1] > q]
+    holds_90 += [name] if mass[-1] > 0.9 else []
     for i, label in enumerate(labels):
         r = next(r for r in rows if (r["dataset"], r["label"]) == (name, label))
         ax = axes[i, j]
@@ -249,7 +251,8 @@ bar = fig.colorbar(cs, cax=fig.add_axes([0.915, 0.1, 0.015, 0.8]),
 bar.set_label("(f(x) - max f) / K, in units of distance")
 fig.suptitle(textwrap.fill(
     "Critics trained against a fixed generator, real + N(0, I) (its density: dashed white, "
-    "holding 50 % and 90 % of its mass); real points orange. Each critic f is divided by its "
-    "largest slope K and shifted to a maximum of 0: yellow = high f, the critic's 'real'.",
-    width=int(16 * fig.get_figwidth())), fontsize=9)
+    "holding 50 %% of its mass and, %s, 90 %%); real points orange. Each critic f is divided by "
+    "its largest slope K and shifted to a maximum of 0: yellow = high f, the critic's 'real'."
+    % ("only where the panel holds that much (%s)" % ", ".join(holds_90) if holds_90 else
+       "beyond every panel,"), width=int(16 * fig.get_figwidth())), fontsize=9)
 lesson.save(fig, "critic_surfaces")

@@ -22,7 +22,8 @@
 #
 # Each loss is a lower bound found by training: sup over 1-Lipschitz f of E f(real) - E f(fake)
 # is W1 (Kantorovich-Rubinstein), and log 2 - L_D / 2 <= JS(P_r, P_g) with equality at the
-# optimal discriminator (Goodfellow et al. 2014). Each is only as good as its network's training:
+# optimal discriminator (Goodfellow et al. 2014); for a poor discriminator (L_D > 2 log 2) it is
+# negative, though JS never is. Each is only as good as its network's training:
 # all three get five steps per generator step, and the clipped WGAN also Arjovsky et al.'s
 # warm-up. The penalised critic is only about 1-Lipschitz (lam = 1 pulls its gradient norm
 # towards 1 on the training batches; it bounds nothing elsewhere), so early on its estimate can

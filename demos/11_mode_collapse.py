@@ -29,8 +29,8 @@
 #     TINYWGAN_FULL=1 python demos/11_mode_collapse.py   # the full schedules
 #     TINYWGAN_SMOKE=1 python demos/11_mode_collapse.py  # seconds
 #
-# Writes figures/mode_collapse.png (one seed's final samples per method and dataset) under the
-# working folder and prints the table.
+# Writes figures/mode_collapse.png (seed 0's final samples per method and dataset, and every
+# seed's modes found) under the working folder and prints the table.
 
 # %%
 from dataclasses import dataclass, field
@@ -131,19 +131,23 @@ for label, _ in cfg.methods:
 
 
 # %% [markdown]
-# ## 3. The figure: seed 0's samples, one row per dataset, one column per method
+# ## 3. The figure: seed 0's samples, one row per dataset, one column per method; below, every
+# seed's modes (one seed's picture can mislead: a GAN run may find every mode where the next
+# drops half)
 
 # %%
 plt = pyplot()
 n_d, n_m = len(cfg.datasets), len(cfg.methods)
-fig, axes = plt.subplots(n_d, n_m, figsize=(2.8 * n_m, 2.9 * n_d), squeeze=False)
+fig = plt.figure(figsize=(2.8 * n_m, 3.3 * n_d + 2.6))
+gs = fig.add_gridspec(n_d + 1, n_d * n_m, height_ratios=[1.3] * n_d + [1])
+axes = [[fig.add_subplot(gs[i, n_d * j:n_d * (j + 1)]) for j in range(n_m)] for i in range(n_d)]
 for i, dataset in enumerate(cfg.datasets):
     centres = data.centres(dataset)
     lim = 1.25 * float(np.abs(centres).max()) + 0.2
     for j, (label, _) in enumerate(cfg.methods):
         r = next(r for r in results if r["label"] == label and r["dataset"] == dataset
                  and r["seed"] == 0)
-        ax = axes[i, j]
+        ax = axes[i][j]
         ax.scatter(centres[:, 0], centres[:, 1], marker="o", s=60, facecolors="none",
                    edgecolors="tab:orange", lw=1, zorder=1)          # under the samples
         ax.scatter(r["points"][:, 0], r["points"][:, 1], s=2, c="tab:green", alpha=0.5,
@@ -155,6 +159,17 @@ for i, dataset in enumerate(cfg.datasets):
         ax.set_yticks([])
         ax.set_title("%s\n%d/%d modes, HQ %.0f %%" % (label, r["modes"], r["modes_total"],
                                                       100 * r["high_quality"]), fontsize=8)
+    ax = fig.add_subplot(gs[n_d, n_m * i:n_m * (i + 1)])              # every seed's modes
+    for j, (label, _) in enumerate(cfg.methods):
+        modes = [r["modes"] for r in results if r["label"] == label and r["dataset"] == dataset]
+        ax.scatter([j] * len(modes), modes, s=18, c="tab:green", alpha=0.6, zorder=2)
+        ax.plot([j - 0.25, j + 0.25], [np.mean(modes)] * 2, c="k", lw=1.5, zorder=3)
+    ax.axhline(len(centres), c="tab:orange", ls=":", lw=1)
+    ax.set_xticks(range(n_m))
+    ax.set_xticklabels([label.replace(" (", "\n(") for label, _ in cfg.methods], fontsize=7)
+    ax.set_ylim(0, len(centres) + 1)
+    ax.set_title("%s: modes found by each of the %d seeds (dots), their mean (bar), of %d"
+                 % (dataset, cfg.seeds, len(centres)), fontsize=8)
 fig.suptitle("Final samples (green) and mode centres (orange circles), seed 0, %s of the "
              "default iterations" % ("100 %" if cfg.budget == 1 else "%g %%" % (100 * cfg.budget)),
              fontsize=9)

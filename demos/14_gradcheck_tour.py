@@ -21,9 +21,12 @@
 #
 # Last, ONE deliberately broken backward (``tinywgan.bugzoo``): tanh whose penalty double
 # backward drops the s'' path (A_bar = gA_bar * gH * s''(a); ``tinywgan/core/mlp.py``,
-# step 4), the
-# bug of from-scratch WGAN-GP implementations such as the numpy-ml library's. Its first-order
-# checks still pass; only the second-order checks catch it.
+# step 4), a classic bug of a from-scratch double backward. Its first-order checks still pass;
+# only the second-order checks catch it. (numpy-ml's ``FullyConnected._bwd2``, for one, computes
+# the s'' term but adds it to each layer's own bias gradient only, not to its weights or the
+# layers below: wrong for a smooth activation, the grader's known mistake "s'' into its own bias
+# only"; its WGAN_GP model's critic is ReLU, where s'' = 0 and the term vanishes, so that model
+# loses nothing by it.)
 #
 #     python demos/14_gradcheck_tour.py                  # a few seconds
 #     python demos/14_gradcheck_tour.py --activations tanh relu   # two of them
@@ -165,7 +168,7 @@ rows = gradcheck.check_mlp_backward(broken, seed=cfg.seed)[:1] + \
 for r in rows:
     r["broken"] = True
     r.pop("kink_margin", None)      # reported because it claims second_order = False; no kinks
-section("8. BROKEN: tanh with the penalty's s'' path dropped (numpy-ml's bug)",
+section("8. BROKEN: tanh with the penalty's s'' path dropped",
         "first-order backward still right (passes); the second-order pieces are wrong, far "
         "above %g: 1.0 means some coordinate's true gradient comes only through s'' and the "
         "backward returns 0 for it (the hidden biases: they reach grad_x f only through "

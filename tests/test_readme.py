@@ -1,5 +1,6 @@
-"""The README's promises: its test command is CI's, its code runs as printed, and each picture
-it shows is what docs/make_pictures.py wrote from the command under it."""
+"""The README's promises: its test command is CI's, its code runs as printed, each picture it
+shows is what docs/make_pictures.py wrote from the command under it, and the main job's numbers
+are what docs/make_numbers.py recorded."""
 import importlib.util
 import json
 import pathlib
@@ -12,15 +13,19 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 MANIFEST = json.loads((ROOT / "docs" / "pictures.json").read_text())
+NUMBERS = json.loads((ROOT / "docs" / "numbers.json").read_text())
 
 
-def make_pictures():
-    """docs/make_pictures.py as a module (it is a script, not part of the package)."""
-    spec = importlib.util.spec_from_file_location("make_pictures",
-                                                  ROOT / "docs" / "make_pictures.py")
+def docs_script(name):
+    """docs/<name>.py as a module (a script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "docs" / (name + ".py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def make_pictures():
+    return docs_script("make_pictures")
 
 
 def check_reduction(fresh, picture, tmp_path):
@@ -93,3 +98,39 @@ def test_main_job_figure_keeps_the_pictures_layout(tmp_path):
     trainer.train()
     plot.run_figure(trainer, str(tmp_path / "figure.png"))
     check_reduction(tmp_path / "figure.png", "docs/main_job.png", tmp_path)
+
+
+
+def test_main_job_table_is_the_record():
+    """Every row of the README's main-job table is its run's record in docs/numbers.json, and
+    the other seeds' numbers under it are theirs (a change that moves a number fails here until
+    python docs/make_numbers.py and the README are made again)."""
+    mn = docs_script("make_numbers")
+    commands = mn.readme_commands(README)
+    assert mn.TRAIN in commands and len(commands) >= 6
+    missing = [c for c in commands if c not in NUMBERS["runs"]]
+    assert not missing, "not in docs/numbers.json: python docs/make_numbers.py %s" % " ".join(
+        '"%s"' % c for c in missing)
+    for command in commands:
+        row = mn.table_row(command, NUMBERS["runs"][command])
+        assert row in README, "the README's row for `%s` is not the record's:\n%s" % (command, row)
+    seeds = [NUMBERS["runs"][c] for c in mn.EXTRA]
+    sentence = "reach %s modes at %.3f and %.3f high quality" % (
+        "/".join(str(seeds[0][k]) for k in ("modes", "modes_total")),
+        seeds[0]["high_quality"], seeds[1]["high_quality"])
+    assert all(r["modes"] == seeds[0]["modes"] for r in seeds)
+    assert sentence in " ".join(README.split()), sentence            # across line breaks
+
+
+def test_record_machine_still_gives_the_record(tmp_path):
+    """The record's short run, repeated here, gives its numbers to the last digit: the
+    record's commands still make its numbers (on the record's NumPy and BLAS kernel only: another
+    kernel sums the products in another order, and training amplifies the rounding)."""
+    mn = docs_script("make_numbers")
+    here, there = mn.machine(), NUMBERS["machine"]
+    if (here["numpy"], here["blas"]) != (there["numpy"], there["blas"]):
+        pytest.skip("docs/numbers.json was made with NumPy %s, %s; this is NumPy %s, %s"
+                    % (there["numpy"], there["blas"], here["numpy"], here["blas"]))
+    got, want = mn.run(mn.CHECK, str(tmp_path / "work")), NUMBERS["runs"][mn.CHECK]
+    keys = ("w1", "w1_floor", "modes", "high_quality", "iters")
+    assert {k: got[k] for k in keys} == {k: want[k] for k in keys}

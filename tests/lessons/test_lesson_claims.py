@@ -42,6 +42,32 @@ def test_04_minimax_vanishes_non_saturating_grows_and_spreads_wgan_gp_stays(tmp_
     assert nonsat["spread1"] > 10 * gp["spread1"]                          # 13 against 0.10
 
 
+def test_06_each_methods_verdict_is_what_its_words_say(tmp_path):
+    """The Dirac-GAN's 3 000 iterations from (1, 1), as the README tells them: the rates at the
+    equilibrium say "spiral out" for the GAN and the WGAN, but only the minimax GAN's
+    simultaneous run moves away; the non-saturating GAN spirals in to a cycle (distance 0.447
+    from 1.41) and creeps in alternating; the clip holds the WGAN at distance 1; WGAN-GP stops
+    at (2 lam, 0); R1 and instance noise converge."""
+    out = run_lesson("demos/06_dirac_gan.py", tmp_path, "--iters", "3000")
+    runs = {}                                   # (method, updates) -> (dist T/2, dist T, verdict)
+    for m in re.finditer(r"(?m)^(.+?)\s+(simultaneous|alternating)\s+\S+ \|\s+\S+\s+%s\s+%s"
+                         r"\s+\S+\s+(.+?)\s*$" % (NUMBER, NUMBER), out):
+        runs[m.group(1), m.group(2)] = float(m.group(3)), float(m.group(4)), m.group(5)
+    verdicts = {k: v[2] for k, v in runs.items()}
+    for updates in ("simultaneous", "alternating"):
+        assert verdicts["WGAN, clipped |psi| <= 1", updates] == "circles", out
+        assert abs(runs["WGAN, clipped |psi| <= 1", updates][1] - 1) < 0.05, out
+        for gp in ("WGAN-GP, 1 critic step", "WGAN-GP, 5 critic steps"):
+            assert verdicts[gp, updates] == "stops at (2.000, 0.000)", out
+        for label in ("GAN + R1 (gamma 0.3)", "GAN + instance noise (sigma 1)"):
+            assert verdicts[label, updates] == "converges", out
+    assert verdicts["GAN (minimax)", "simultaneous"] == "moves away", out
+    assert verdicts["GAN (minimax)", "alternating"] == "circles", out
+    assert verdicts["GAN (non-saturating)", "simultaneous"] == "circles", out   # on a cycle,
+    assert runs["GAN (non-saturating)", "simultaneous"][1] < 0.5, out          # spiralled in
+    assert verdicts["GAN (non-saturating)", "alternating"].startswith("creeps in"), out
+
+
 def test_10_the_critics_estimate_tracks_exact_w1_and_the_gans_loss_does_not(tmp_path):
     """Over one run each (1000 iterations, width 32): the WGAN-GP critic's estimate on a fixed
     sample correlates with exact W1, the GAN's JS estimate does not (here it rises while W1
@@ -212,12 +238,12 @@ def test_08_the_penalised_critic_peaks_on_the_modes_where_the_clipped_one_is_a_p
     """Critics trained 400 steps against real + N(0, I) on the ring and the grid (the swissroll's
     lesson, that no critic trained this briefly follows the spiral, needs the full budget):
 
-    - the penalised critic's local contrast is above 1.4 times the clipped one's and above
+    - the penalised critic's local contrast is above 1.5 times the clipped one's and above
       spectral norm's (it is the one that bends around the modes). On 25gaussians the ratio to
-      the clipped critic's is the smaller one: 1.50, 1.61, 1.56 at 400, 600 and 800 steps
-      (NumPy 2.4.6; 8gaussians: 2.25, 2.27, 2.42), 1.58 in the README's 3000-step grid run.
-      The margin was 1.5, which the 400-step run misses by 0.004 (0.190 against 0.127), on
-      the code before the rooms too;
+      the clipped critic's is the smaller one: 1.76 at 400 steps and 1.73 at 600 (0.223 against
+      0.127, 0.218 against 0.126; 8gaussians: 2.04, 2.72; NumPy 2.4.6, OpenBLAS SkylakeX, on
+      main 7e941ec), 1.58 in the README's 3000-step grid run. (An earlier code state gave 1.496
+      at 400 steps and the margin was lowered to 1.4 for it; today's code is back above 1.5.)
     - the exact optimum peaks on the modes (contrast above 0.6, above twice the penalised
       critic's) and captures more than 90 % of W1 on held-out points.
     """
@@ -236,7 +262,7 @@ def test_08_the_penalised_critic_peaks_on_the_modes_where_the_clipped_one_is_a_p
         for critic in ("weight clipping", "gradient penalty", "spectral norm",
                        "optimal (exact)"):
             *_, share[critic], contrast[critic] = table[dataset, critic]
-        assert contrast["gradient penalty"] > 1.4 * contrast["weight clipping"], contrast
+        assert contrast["gradient penalty"] > 1.5 * contrast["weight clipping"], contrast
         assert contrast["gradient penalty"] > contrast["spectral norm"], contrast
         assert contrast["optimal (exact)"] > max(0.6, 2 * contrast["gradient penalty"]), contrast
         assert share["optimal (exact)"] > 0.9, share

@@ -99,8 +99,9 @@ BUGS = [
         "(issue #20)."),
     Bug("eps per coordinate",
         "x_hat = eps x_real + (1 - eps) x_fake needs one eps per example, eps: (B, 1). Drawn per "
-        "coordinate, (B, d), each x_hat is a corner of the box spanned by the pair, not a point "
-        "between them: the penalty constrains the critic where the transport does not pass. "
+        "coordinate, (B, d), each coordinate is mixed by its own eps: x_hat is a random point "
+        "inside the box spanned by the pair, almost never on the segment between them: the "
+        "penalty constrains the critic where the transport does not pass. "
         "(The library's interpolates refuses eps of that shape.)",
         "the fraction of penalised points x_hat on the segment between their pair",
         "fraction on the segment", (1, 1),

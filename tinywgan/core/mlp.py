@@ -712,11 +712,12 @@ def gradient_penalty(net, x_hat, lam, target=1.0, one_sided=False):
     but the kink, a set of measure zero): every A_bar is 0, path (4) is empty, the biases get no
     gradient from the penalty, and dR/dW is (3)'s direct term alone. For tanh, sigmoid, softplus or
     SiLU, dropping (4) leaves the weight gradient wrong (relative error of order 1) while every
-    first-order check still passes: the classic bug of from-scratch WGAN-GP implementations (the
-    numpy-ml library's, for one). ``python -m tinywgan gradcheck`` checks every term above against
-    finite differences. GroupSort, not elementwise, reads "* s'(A[l])" as its permutation P
-    (``vjp`` in (1), P^T; ``jvp`` in (3), P): P is constant between ties, so it too injects
-    nothing into (4).
+    first-order check still passes: the classic bug of a from-scratch double backward. (numpy-ml's
+    ``FullyConnected._bwd2`` adds (4)'s A_bar[l] to its own bias gradient only, never to W[l] or
+    the layers below; its WGAN_GP critic is ReLU, where A_bar is 0, so that model loses nothing.)
+    ``python -m tinywgan gradcheck`` checks every term above against finite differences.
+    GroupSort, not elementwise, reads "* s'(A[l])" as its permutation P (``vjp`` in (1), P^T;
+    ``jvp`` in (3), P): P is constant between ties, so it too injects nothing into (4).
 
     **Cost.** (1) and (3) are three products per layer, (4) two more (none for ReLU): the penalty
     costs about as much as two more backward passes.

@@ -79,7 +79,7 @@ def draw_curves(ax, history):
         ax.plot([r["iter"] for r in ev], [r["w1"] for r in ev], "o-",
                 label="exact W1 (n=%d)" % ev[-1]["eval_n"])
         ax.plot([r["iter"] for r in ev], [r["w1_floor"] for r in ev], "--", c="gray",
-                label="W1 floor (real vs real)")
+                label="W1 floor (one pair of real sets: as noisy)")
     ax.set_xlabel("generator iteration")
     ax.set_ylabel("W (the critic's estimate; exact W1)")
     ax.set_title("training curves")
