@@ -70,7 +70,7 @@ from tinywgan.core.lipschitz import clip_weights
 from tinywgan.measure.bounds import clipping_bound, lipschitz_estimate
 from tinywgan.core.optim import Adam, RMSProp
 from tinywgan.measure.plot import pyplot
-from tinywgan.core.steps import fit_critic
+from tinywgan.measure.critic import fit_critic
 
 
 def line(n, theta, *stream):
@@ -80,7 +80,7 @@ def line(n, theta, *stream):
 
 def train_critic(theta, method):
     """A critic trained from scratch to separate P_0 (real) from P_theta (fake), with the
-    library's critic step (``steps.fit_critic``), learning rate decayed linearly to 0.
+    library's critic step (``fit_critic``), learning rate decayed linearly to 0.
     method 'wgan-gp': L = mean f(fake) - mean f(real) + lam mean (||grad f(x_hat)|| - 1)^2, Adam;
     method 'wgan': L = mean f(fake) - mean f(real), RMSProp, then every weight into [-c, c]."""
     D = MLP(cfg.widths, cfg.activation, seed=cfg.seed)

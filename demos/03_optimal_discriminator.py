@@ -67,7 +67,8 @@ from tinywgan import MLP, get_activation
 from tinywgan.measure import metrics
 from tinywgan.backend import rng
 from tinywgan.measure.data import mixture_1d, mixture_1d_pdf
-from tinywgan.core.steps import fit_critic, gan_discriminator_loss
+from tinywgan.core.steps import gan_discriminator_loss
+from tinywgan.measure.critic import fit_critic
 from tinywgan.core.optim import Adam
 from tinywgan.measure.plot import pyplot
 

@@ -73,7 +73,7 @@ from tinywgan.backend import rng
 from tinywgan.core.lipschitz import clip_weights
 from tinywgan.core.optim import Adam, RMSProp
 from tinywgan.measure.plot import critic_grid, pyplot
-from tinywgan.core.steps import fit_critic
+from tinywgan.measure.critic import fit_critic
 
 rad = math.radians(cfg.angle)
 ROT = np.array([[math.cos(rad), math.sin(rad)],                              # x @ ROT turns x

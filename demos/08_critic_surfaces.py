@@ -6,7 +6,7 @@
 #
 # The WGAN-GP paper's Figure 1a (Gulrajani et al. 2017), from scratch. The 'generator' is held
 # FIXED at the real data plus unit Gaussian noise, x_fake = x + e with e ~ N(0, I), and a critic
-# is trained alone against it (``steps.fit_critic``: the library's critic step without generator
+# is trained alone against it (``fit_critic``: the library's critic step without generator
 # steps) on 8gaussians, 25gaussians and swissroll, with
 #
 # - weight clipping, c = 0.01 (RMSProp, as WGAN);
@@ -86,7 +86,7 @@ import numpy as np
 
 from tinywgan import MLP, backend
 from tinywgan.measure import data, metrics
-from tinywgan.core import steps
+from tinywgan.measure.critic import fit_critic
 from tinywgan.core.lipschitz import clip_weights
 from tinywgan.core.optim import make_optimizer
 from tinywgan.measure.plot import pyplot
@@ -138,8 +138,8 @@ def train_one(job):
         clip_weights(D.params, cfg.clip)                      # start inside [-c, c] too
     opt = make_optimizer(opt_name, lr=lr, **(dict(betas=(0.5, 0.9)) if opt_name == "adam"
                                              else {}))
-    steps.fit_critic(D, opt, lambda rng: fixed_pair(name, cfg.batch, rng), cfg.steps,
-                     method=method, lam=cfg.lam, clip=cfg.clip, seed=cfg.seed, lr_decay=True)
+    fit_critic(D, opt, lambda rng: fixed_pair(name, cfg.batch, rng), cfg.steps,
+               method=method, lam=cfg.lam, clip=cfg.clip, seed=cfg.seed, lr_decay=True)
     D.spectral_normalise()                          # SN: W / sigma of the final weights
 
     def f(x):

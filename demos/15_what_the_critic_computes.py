@@ -54,7 +54,7 @@ from scipy.spatial.distance import cdist
 from tinywgan import backend
 from tinywgan.core.mlp import MLP
 from tinywgan.core.optim import make_optimizer
-from tinywgan.core.steps import fit_critic
+from tinywgan.measure.critic import fit_critic
 from tinywgan.job import TrainingJob, make_config
 from tinywgan.job.config import default_optimizer
 from tinywgan.measure import bounds, data, metrics

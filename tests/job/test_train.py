@@ -183,7 +183,7 @@ def test_fit_critic_trains_each_lipschitz_method_against_fixed_samples():
     [-c, c]; SN (a 1-Lipschitz critic) stays below W1."""
     from tinywgan import MLP
     from tinywgan.core.optim import Adam, RMSProp
-    from tinywgan.core.steps import fit_critic
+    from tinywgan.measure.critic import fit_critic
     x_real, x_fake = _shifted_pair(backend.rng(np, 1, "test-eval"), 4000)
 
     def estimate(D):
@@ -204,7 +204,7 @@ def test_fit_critic_trains_each_lipschitz_method_against_fixed_samples():
 def test_fit_critic_refuses_a_method_its_critic_was_not_built_for():
     from tinywgan import MLP
     from tinywgan.core.optim import Adam
-    from tinywgan.core.steps import fit_critic
+    from tinywgan.measure.critic import fit_critic
     with pytest.raises(ValueError, match="spectral_norm=True"):
         fit_critic(MLP([2, 4, 1]), Adam(), _shifted_pair, 1, method="wgan-sn")
     with pytest.raises(ValueError, match="spectral_norm=False"):

@@ -2,7 +2,7 @@ r"""The detectors' small runs, each taking the pieces to run with (the library's
 copy), so that the same check measures both.
 
 - ``critic_run``: a critic trained alone against fixed distributions (the loop of
-  ``steps.fit_critic``, with its critic step and its update as arguments);
+  ``measure.critic.fit_critic``, with its critic step and its update as arguments);
 - ``interpolate_gradient_norm``, ``off_slope_at_fakes``, ``w_estimate``: what a person
   watches of such a critic;
 - ``critic_step_check``, ``generator_step_check``: a step's gradient against finite
@@ -42,7 +42,7 @@ def critic_run(n_steps, method="wgan-gp", lam=10.0, critic_grads=steps.critic_gr
                update=steps.update_critic, penalty=None, opt=None, clip=0.01, seed=0):
     """A critic 2-64-64-1 (ReLU) trained alone for n_steps on ``draw_fixed``, with
     ``critic_grads`` and ``update`` in place of the library's steps (the loop of
-    ``steps.fit_critic``) and, if given, ``penalty`` as its gradient penalty. Adam at 1e-3
+    ``measure.critic.fit_critic``) and, if given, ``penalty`` as its gradient penalty. Adam at 1e-3
     unless ``opt`` is given. Returns the critic."""
     D = MLP([2, 64, 64, 1], "relu", dtype="float64", seed=seed)
     if penalty is not None:

@@ -182,11 +182,9 @@ class LeakyReLU(Activation):
 #                                  a = 9 in float32
 #     softplus = log(1 + e^a)      inf at a = 710; 0 at a = -40 (softplus(-40) = 4.2e-18)
 #
-# The forms used instead: sigma(a) = 1/(1+e) for a >= 0 and e/(1+e) for a < 0;
-# sigma'(a) = sigma(a) sigma(-a) = e/(1+e)^2; 1 - 2 sigma(a) = -tanh(a/2); sech^2 a =
-# 4 e^2/(1+e^2)^2; softplus(a) = logaddexp(0, a). Only SiLU's s' and s'' have roots away from 0
-# (s' at a = -1.2785, s'' at a = +-2.3994), where any formula subtracts terms of size ~0.2: near
-# them the error is a few ulps of the terms, not of the result.
+# The forms used instead are in each function's docstring below. Only SiLU's s' and s'' have
+# roots away from 0 (s' at a = -1.2785, s'' at a = +-2.3994), where any formula subtracts terms
+# of size ~0.2: near them the error is a few ulps of the terms, not of the result.
 
 def sigmoid(a):
     r"""sigma(a) = 1/(1 + e^{-a}), to a few ulps at every a (the one sigmoid of tinywgan).

@@ -6,21 +6,13 @@ the gradients the critic and the generator descend, as functions of every input 
     generator_loss_at(D, x_fake, method, gan_loss, x_real)  # L_G, dL_G/dx_fake at given points
     update_critic(D, opt, method, clip)                 # the optimizer step (and the clipping)
 
-There are no random draws and no optimizer steps inside the gradient functions: the caller draws
-x_real, z (and x_fake = G(z)) and eps, so the very functions that train can be checked against
-finite differences (``python -m tinywgan gradcheck`` does, for every method and GAN loss). The
-training loop (the Trainer and ``fit_critic``, at the end of this file), the demos and the
-gradient checks call these. Two other places assemble a step, each on purpose: the fused steps
-(below) and the bug zoo's broken copies (``tinywgan.bugzoo``), which are these functions with
-one piece swapped.
-
-Each function checks its arguments once, at its door (``check_critic_args``); what it calls
-inside (the MLP's ``backprop``, the losses' ``critic_loss``, the penalty) does not check again.
-
-``tinywgan.fast.FusedSteps`` is a second implementation of ``generate``, ``critic_grads`` and
-``generator_grads`` with the same signatures and the same numbers (tested to 1e-12 in float64)
-in fewer, larger products, for ReLU-family networks; a Trainer takes either as its ``step_fns``
-(the main job chooses in ``tinywgan.job.training.build_parts``).
+The gradient functions draw nothing and step nothing (the caller draws x_real, z, x_fake = G(z)
+and eps), so the very functions that train are the ones ``python -m tinywgan gradcheck`` checks
+against finite differences. Each checks its arguments once, at its door; what it calls inside
+(the MLP's ``backprop``, ``critic_loss``, the penalty) does not check again. Two other places
+assemble a step, on purpose: ``tinywgan.fast.FusedSteps`` (the same signatures and numbers, to
+1e-12 in float64, in fewer, larger products; a Trainer takes either as its ``step_fns``) and
+the bug zoo's broken copies (these functions with one piece swapped).
 
 The methods (Arjovsky, Chintala and Bottou 2017, "Wasserstein GAN"; Gulrajani et al. 2017,
 "Improved Training of Wasserstein GANs"; Petzka, Fischer and Lukovnikov 2018, "On the
@@ -79,41 +71,32 @@ GAN_LOSSES = ("nonsaturating", "minimax")
 # ==============================================================================================
 # The losses: each returns its value and its gradient w.r.t. the network outputs it was given
 # ==============================================================================================
-# Wasserstein (Arjovsky et al. 2017). The critic maximises E f(real) - E f(fake), i.e. descends on
+# The GAN's, from logits l with D = sigmoid(l), by log sigmoid(l) = -softplus(-l),
+# log(1 - sigmoid(l)) = -softplus(l) and d softplus(l)/dl = sigmoid(l):
 #
-#     L_critic = mean f(fake) - mean f(real)          (its negative estimates W(P_r, P_g))
-#     L_gen    = -mean f(G(z))
-#
-# Vanilla GAN (Goodfellow et al. 2014), from logits l with D = sigmoid(l):
-#
-#     L_disc = -mean log D(real) - mean log(1 - D(fake))
-#            = mean softplus(-l_real) + mean softplus(l_fake)
+#     L_D = -mean log D(real) - mean log(1 - D(fake))
+#         = mean softplus(-l_real) + mean softplus(l_fake)
 #     minimax generator:         L = mean log(1 - D(G(z))) = -mean softplus(l_fake)
 #     non-saturating generator:  L = -mean log D(G(z))     =  mean softplus(-l_fake)
 #
-# RpGAN, the relativistic pairing loss (Huang, Gokaslan, Kuleshov and Tompkin 2024), on the
-# paired gaps d_i = f(x_real_i) - f(x_fake_i), i = 1..N:
+# RpGAN's, on the paired gaps d_i = f(x_real_i) - f(x_fake_i), by the chain rule through d_i:
 #
 #     L_D = mean_i softplus(-d_i)    dL_D/df_real_i = -sigmoid(-d_i)/N = -dL_D/df_fake_i
 #     L_G = mean_i softplus(d_i)     dL_G/df_fake_i = -sigmoid(d_i)/N  (f_real: constant for G)
 #
-# by the chain rule through d_i (dd_i/df_real_i = 1, dd_i/df_fake_i = -1). The pairing couples row
-# i of the real batch with row i of the fake one and with no other: the two batches need the same
-# N (``check_pairs``, at each step's door), and each row's gradient involves its partner alone.
+# Row i of the real batch meets row i of the fake one and no other, so the two batches need the
+# same N (``check_pairs``, at each step's door).
 #
-# using log sigmoid(l) = -softplus(-l), log(1 - sigmoid(l)) = -softplus(l), and
-# d softplus(l)/dl = sigmoid(l). ``softplus`` and ``sigmoid`` are the activations' own
-# (``tinywgan.core.mlp``), exact to rounding at every l: softplus(l) = logaddexp(0, l) is finite at
-# l = +-1000 where log(1 + e^l) is not, and sigmoid(-17) in float32 is 4.1e-8, where
-# (1 + tanh(l/2))/2 gives 6e-8 and 0 below -20, so a saturated minimax gradient would read as
-# exactly 0. Likewise sigmoid(l) - 1 is computed as -sigmoid(-l), never as a difference.
+# ``softplus`` and ``sigmoid`` are the activations' own, exact to rounding at every l:
+# softplus(l) = logaddexp(0, l) is finite at l = +-1000 where log(1 + e^l) is not, and float32
+# sigmoid(-17) is 4.1e-8 where (1 + tanh(l/2))/2 gives 6e-8 (and 0 below -20: a saturated minimax
+# gradient would read as exactly 0). sigmoid(l) - 1 is computed as -sigmoid(-l), never as a
+# difference.
 #
 # Shapes: outputs f or logits are (N, 1); each gradient has the shape of what it is w.r.t.
-#
-# ``critic_loss`` and ``generator_loss`` hold the maths, and the choice of loss for a method,
-# once; the step functions (plain and fused), which made the outputs with their own forward, call
-# them without checks. Each loss by name (``wasserstein_critic_loss`` ...) checks its arguments
-# first, then calls them.
+# ``critic_loss`` and ``generator_loss`` hold the maths, and the choice of loss for a method, once,
+# unchecked; each loss by name (``wasserstein_critic_loss`` ...) checks its arguments, then calls
+# them.
 
 def critic_loss(method, f_real, f_fake):
     """The critic's loss for ``method`` and its gradient on each set of rows:
@@ -346,28 +329,23 @@ def orthonormalise(D, start=False):
 # ==============================================================================================
 # The training loop
 # ==============================================================================================
-# The training loop: a Trainer that takes its parts (the two networks, their optimizers, the
-# step functions, where the real data come from) and loops; ``fit_critic``, the critic alone.
-#
 # One generator iteration t (Arjovsky et al. 2017, Algorithm 1; Gulrajani et al. 2017, Alg. 1):
 #
 #     repeat n_critic times (k = 0..n_critic-1):                          # Trainer.critic_step
 #         x_real ~ P_r,  z ~ N(0, I),  x_fake = G(z),  eps ~ U[0, 1] per example   (B rows each)
-#         D.grads <- grad_w L_D(x_real, x_fake, eps)          critic_grads       (L_D per method,
-#                                                             + R1, R2 where r1, r2 > 0)
-#         w <- optimizer step (wgan: then clip into [-c, c])  update_critic      
+#         D.grads <- grad_w L_D(x_real, x_fake, eps)     critic_grads (+ R1, R2 where r1, r2 > 0)
+#         w <- optimizer step (wgan: then clip into [-c, c])  update_critic
 #     z ~ N(0, I)  (rpgan: then x_real ~ P_r, B rows)                    # Trainer.generator_step
-#     G.grads <- grad_theta L_G(z)                            generator_grads      
+#     G.grads <- grad_theta L_G(z)                            generator_grads
 #     theta <- optimizer step
 #
-# Randomness is counter-based: the draws of critic step (t, k) come from
-# ``backend.rng(xp, seed, "critic", t, k)`` (x_real, then z, then eps) and those of the generator
-# step from ``(seed, "gen", t)``. A resumed run therefore needs no random-generator state:
-# restarting at iteration t draws exactly what the uninterrupted run drew.
-#
-# The parts come from the caller (as in GAN_stability's ``Trainer(generator, discriminator,
-# g_optimizer, d_optimizer, ...)``): ``tinywgan.job.training`` builds them from a Config for the
-# main job; a lesson builds its own.
+# Randomness is counter-based: critic step (t, k) draws from ``backend.rng(xp, seed, "critic",
+# t, k)`` (x_real, then z, then eps), the generator step from ``(seed, "gen", t)``, so a resumed
+# run needs no random-generator state: restarted at iteration t, it draws what the uninterrupted
+# run drew. The Trainer takes its parts from its caller (as GAN_stability's ``Trainer(generator,
+# discriminator, g_optimizer, d_optimizer, ...)``): ``tinywgan.job.training`` builds them from a
+# Config for the main job; a lesson builds its own (``tinywgan.measure.critic.fit_critic`` trains
+# a critic alone).
 
 class TrainingDiverged(RuntimeError):
     """A loss or gradient became NaN or inf: ``iteration`` (generator iterations done),
@@ -381,7 +359,7 @@ class TrainingDiverged(RuntimeError):
                          % (iteration, " and ".join(quantities), value))
 
 
-def _check_critic(where, D, method):
+def check_method(where, D, method):
     """The door's check that a critic fits its method (spectral norm iff wgan-sn)."""
     validate.choice(where + ": method", method, METHODS)
     if (method == "wgan-sn") != (D.sn is not None):
@@ -389,41 +367,6 @@ def _check_critic(where, D, method):
                          "MLP(..., spectral_norm=%s)" % (where, method, "with" if method ==
                                                          "wgan-sn" else "without",
                                                          method == "wgan-sn"))
-
-
-def fit_critic(D, opt, draw, n_steps, method="wgan-gp", lam=10.0, clip=0.01, seed=0,
-               lr_decay=False, on_step=None, r1=0.0, r2=0.0):
-    """Train the critic alone, against FIXED real and fake distributions (no generator steps),
-    as the WGAN-GP paper's Figure 1 does, with the Trainer's own critic step.
-
-    Update t = 0..n_steps-1 draws ``x_real, x_fake = draw(rng)`` (each (B, d)) and then, for
-    wgan-gp and wgan-lp, eps: (B, 1), from ``rng = backend.rng(D.xp, seed, "critic", t)``;
-    ``critic_grads`` fills D.grads, ``update_critic`` steps ``opt`` (and clips).
-    lr_decay: the learning rate falls linearly from ``opt.lr`` to 0 over the steps.
-    on_step: None, or ``on_step(t + 1, out)`` after each update (t + 1 updates done; ``out`` is
-    critic_grads's dict), e.g. to measure the critic as it learns.
-    r1, r2: gamma of the zero-centred penalties (``critic_grads``; 0: off).
-    Returns the last update's dict (critic_loss, w_estimate, ...).
-    """
-    _check_critic("fit_critic", D, method)
-    n_steps = validate.count("fit_critic: n_steps", n_steps, low=0)
-    if method == "wgan-gs":
-        orthonormalise(D, start=True)
-    lr, out = opt.lr, {}
-    for t in range(n_steps):
-        if lr_decay:
-            opt.lr = lr * (1 - t / n_steps)                             # linear decay to 0
-        rng = backend.rng(D.xp, seed, "critic", t)
-        x_real, x_fake = draw(rng)                                     # (B, d) each
-        eps = rng.random((x_real.shape[0], 1), dtype=D.dtype) if method in INTERPOLATING \
-            else None                                                  # one per example
-        D.power_iterate()                                              # SN only
-        out = critic_grads(D, x_real, x_fake, eps, method, lam, r1, r2)
-        update_critic(D, opt, method, clip)
-        if on_step is not None:
-            on_step(t + 1, out)
-    opt.lr = lr
-    return out
 
 
 class Trainer:
@@ -453,7 +396,7 @@ class Trainer:
     def __init__(self, G, D, opt_g, opt_d, real, step_fns=None, method="wgan-gp", lam=1.0,
                  r1=0.0, r2=0.0, clip=0.01, gan_loss="nonsaturating", batch=256, n_critic=1,
                  seed=0, warmup=False, lr_decay_iters=0):
-        _check_critic("Trainer", D, method)
+        check_method("Trainer", D, method)
         if G.widths[-1] != D.widths[0] or D.widths[-1] != 1 or G.xp is not D.xp \
                 or G.dtype != D.dtype:
             raise ValueError("Trainer: G must map to D's input and D to one number, on one "
