@@ -289,6 +289,75 @@ def critic(where, net):
                          "width is %d" % (where, net.widths[-1]))
 
 
+# ---- the MLP's doors (tinywgan.core.mlp) ---------------------------------------------------------
+
+def mlp_args(layer_widths, act, init, last_init, spectral_norm, check_finite, bias, seed):
+    """``MLP(...)``'s arguments; a GroupSort ``act`` needs hidden widths that are multiples of its
+    group size. Returns (widths, spectral_norm, check_finite, bias) normalised."""
+    layer_widths = widths("widths", layer_widths)
+    for name, value in (("init", init), ("last_init", last_init)):
+        choice(name, value, ("he", "glorot"))
+    flags = [flag(name, value) for name, value in (("spectral_norm", spectral_norm),
+                                                   ("check_finite", check_finite),
+                                                   ("bias", bias))]
+    count("seed", seed, low=0)
+    if any(w % getattr(act, "k", 1) for w in layer_widths[1:-1]):
+        raise ValueError("widths %s: GroupSort sorts groups of %d units; make every hidden "
+                         "width a multiple of %d" % (layer_widths, act.k, act.k))
+    return (layer_widths, *flags)
+
+
+def backward_args(where, net, dout, cache, param_grads, dH):
+    """``MLP.backward``'s: dout (N, d_L) for a cache of N rows from this net, a writable grads
+    buffer if param_grads, dH None or a list. Returns param_grads as a bool."""
+    N = net_cache(where, net, cache)
+    array(where + ": dout", dout, shape=(N, net.widths[-1]), dtype=net.dtype, like=net.params)
+    param_grads = flag(where + ": param_grads", param_grads)
+    if param_grads:
+        writable(where + ": the network's grads", net.grads)
+    if dH is not None and not isinstance(dH, list):
+        raise TypeError("%s: dH must be None or a list to fill, got %s"
+                        % (where, type(dH).__name__))
+    return param_grads
+
+
+def penalty_args(where, net, x_hat, lam, target, one_sided):
+    """``MLP.gradient_penalty``'s: a critic, lam and target >= 0, a flag, x_hat its input."""
+    critic(where, net)
+    number(where + ": lam", lam, low=0)
+    number(where + ": target", target, low=0)
+    flag(where + ": one_sided", one_sided)
+    net_input(where, net, x_hat, "x_hat", work=16)
+    writable(where + ": the network's grads", net.grads)
+
+
+# ---- the optimizers' doors (tinywgan.core.optim) -----------------------------------------------
+
+def positive(name, value):
+    """A finite real > 0 (a learning rate, an eps)."""
+    return number(name, value, low=0, low_open=True)
+
+
+def fraction(name, value):
+    """A real in [0, 1) (a momentum, a decay rate)."""
+    return number(name, value, low=0, high=1, high_open=True)
+
+
+def betas(value):
+    """Adam's (beta1, beta2), each in [0, 1)."""
+    try:
+        b1, b2 = value
+    except (TypeError, ValueError):
+        raise ValueError("betas must be a pair (beta1, beta2), got %r" % (value,)) from None
+    return fraction("betas[0]", b1), fraction("betas[1]", b2)
+
+
+def param_buffers(params, grads):
+    """An optimizer's two buffers, cheaply (no values read): 1-D float, one shape, dtype, device."""
+    array("params (the model's flat buffer)", params, shape=(None,), written=True)
+    array("grads", grads, shape=params.shape, dtype=params.dtype, like=params)
+
+
 # ---- an optimizer's saved state, at load_state_dict (tinywgan.core.optim) ----------------------
 
 def state_like(where, name, a, params):

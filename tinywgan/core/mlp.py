@@ -418,18 +418,10 @@ class MLP:
     def __init__(self, widths, activation="relu", init="he", last_init="glorot",
                  spectral_norm=False, dtype="float32", device="cpu", seed=0, check_finite=True,
                  bias=True):
-        widths = validate.widths("widths", widths)
-        for name, value in (("init", init), ("last_init", last_init)):
-            validate.choice(name, value, ("he", "glorot"))
-        spectral_norm = validate.flag("spectral_norm", spectral_norm)
-        check_finite = validate.flag("check_finite", check_finite)
-        bias = validate.flag("bias", bias)
-        validate.count("seed", seed, low=0)
-        self.widths = widths
         self.act = get_activation(activation)
-        if any(w % getattr(self.act, "k", 1) for w in widths[1:-1]):
-            raise ValueError("widths %s: GroupSort sorts groups of %d units; make every hidden "
-                             "width a multiple of %d" % (widths, self.act.k, self.act.k))
+        widths, spectral_norm, check_finite, bias = validate.mlp_args(
+            widths, self.act, init, last_init, spectral_norm, check_finite, bias, seed)
+        self.widths = widths
         self.dtype = backend.check_dtype(dtype)
         self.xp = xp = backend.array_module(device)
         self.device = device
@@ -558,15 +550,7 @@ class MLP:
         with depth (Gulrajani et al. 2017, Fig. 1b).
         Returns dx = dLoss/dx: (N, d_0).
         """
-        N = validate.net_cache("MLP.backward", self, cache)
-        validate.array("MLP.backward: dout", dout, shape=(N, self.widths[-1]), dtype=self.dtype,
-                       like=self.params)
-        param_grads = validate.flag("MLP.backward: param_grads", param_grads)
-        if param_grads:
-            validate.writable("MLP.backward: the network's grads", self.grads)
-        if dH is not None and not isinstance(dH, list):
-            raise TypeError("MLP.backward: dH must be None or a list to fill, got %s"
-                            % type(dH).__name__)
+        param_grads = validate.backward_args("MLP.backward", self, dout, cache, param_grads, dH)
         _, dH_all = self.backprop(dout, cache, param_grads=param_grads)
         if dH is not None:
             dH[:] = dH_all
@@ -599,12 +583,7 @@ class MLP:
         norm) and ``db``: ``gradient_penalty`` below, where it is derived. This is its door,
         which checks the arguments.
         Inputs: x_hat: (N, d_0). Returns (R: 0-d array, norms: (N,))."""
-        validate.critic("gradient penalty", self)
-        validate.number("gradient penalty: lam", lam, low=0)
-        validate.number("gradient penalty: target", target, low=0)
-        validate.flag("gradient penalty: one_sided", one_sided)
-        validate.net_input("gradient penalty", self, x_hat, "x_hat", work=16)
-        validate.writable("gradient penalty: the network's grads", self.grads)
+        validate.penalty_args("gradient penalty", self, x_hat, lam, target, one_sided)
         return gradient_penalty(self, x_hat, lam, target, one_sided)
 
     # --------------------------------------------------------------------------------------------

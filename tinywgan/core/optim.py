@@ -24,7 +24,6 @@ References: Tieleman & Hinton 2012, Lecture 6.5 (RMSProp); Kingma & Ba 2015, "Ad
 import math
 
 from .. import backend, validate
-from ..validate import array, number
 
 
 class Optimizer:
@@ -35,7 +34,7 @@ class Optimizer:
     _squares = ()           # the state arrays that are averages of squares, >= 0 (loaded: checked)
 
     def __init__(self, lr):
-        self.lr = _positive("lr", lr)
+        self.lr = validate.positive("lr", lr)
         self.t = 0                  # steps taken
         self._state = {}            # name -> array (P,): loaded, or zeros made on the first step
         self._scratch = None        # (P,) work buffer, not state
@@ -60,7 +59,7 @@ class Optimizer:
     def _adopt(self, params, grads):
         """Check a new pair of buffers; make the state for them (zeros), or check the state
         they inherit (loaded, or made for other buffers) and move it to their device."""
-        _check_pair(params, grads)
+        validate.param_buffers(params, grads)
         xp = backend.get_array_module(params)
         for k in self._names:
             a = self._state.get(k)
@@ -104,7 +103,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr, momentum=0.0):
         super().__init__(lr)
-        self.momentum = _fraction("momentum", momentum)
+        self.momentum = validate.fraction("momentum", momentum)
         self._names = ("v",) if self.momentum > 0 else ()
 
     def _update(self, p, g, t):
@@ -138,8 +137,8 @@ class RMSProp(Optimizer):
 
     def __init__(self, lr=5e-5, alpha=0.9, eps=1e-8):
         super().__init__(lr)
-        self.alpha = _fraction("alpha", alpha)
-        self.eps = _positive("eps", eps)
+        self.alpha = validate.fraction("alpha", alpha)
+        self.eps = validate.positive("eps", eps)
 
     def _update(self, p, g, t):
         xp, s, ms = backend.get_array_module(p), self._scratch, self._state["ms"]
@@ -179,12 +178,8 @@ class Adam(Optimizer):
 
     def __init__(self, lr=1e-4, betas=(0.5, 0.9), eps=1e-8):
         super().__init__(lr)
-        try:
-            b1, b2 = betas
-        except (TypeError, ValueError):
-            raise ValueError("betas must be a pair (beta1, beta2), got %r" % (betas,)) from None
-        self.betas = (_fraction("betas[0]", b1), _fraction("betas[1]", b2))
-        self.eps = _positive("eps", eps)
+        self.betas = validate.betas(betas)
+        self.eps = validate.positive("eps", eps)
 
     def _update(self, p, g, t):
         xp, s = backend.get_array_module(p), self._scratch
@@ -217,18 +212,3 @@ def make_optimizer(name, **hyper):
     cls = OPTIMIZERS[validate.name_in("make_optimizer: name", name, OPTIMIZERS)]
     validate.keywords(cls, hyper)
     return cls(**hyper)
-
-
-# ---- checks ------------------------------------------------------------------------------------
-def _positive(name, value):
-    return number(name, value, low=0, low_open=True)
-
-
-def _fraction(name, value):
-    return number(name, value, low=0, high=1, high_open=True)
-
-
-def _check_pair(params, grads):
-    """Cheap checks only (no values read): 1-D float buffers of one shape, dtype and device."""
-    array("params (the model's flat buffer)", params, shape=(None,), written=True)
-    array("grads", grads, shape=params.shape, dtype=params.dtype, like=params)
