@@ -110,9 +110,11 @@ def test_the_reported_ratio_is_the_reported_times_quotient(monkeypatch):
     of scripted times (iterations 1.2, 1.4, 8.5 s against floors 1, 6, 7 s) would print 1.4 s
     against a floor of 6 s with a ratio of 1.2."""
     floors = iter([0.5, 1.0, 6.0, 7.0])                       # the untimed warm call first
-    clock = iter([0.0, 1.2, 10.0, 11.4, 20.0, 28.5])          # each iteration: start, end
+    # the repeats' start, each iteration's start and end, the repeats' end
+    clock = iter([0.0, 0.0, 1.2, 10.0, 11.4, 20.0, 28.5, 30.0])
     monkeypatch.setattr(bench, "_time_floor", lambda *args: next(floors))
-    monkeypatch.setattr(bench, "time", type("Clock", (), {"perf_counter": lambda: next(clock)}))
+    monkeypatch.setattr(bench, "time", type("Clock", (), {
+        "perf_counter": lambda: next(clock), "process_time": lambda: 0.0}))
     r = bench.run(**dict(TINY, repeats=3, warmup=0))
     assert (r["ms_per_gen_iter"], r["floor_ms"], r["ratio"]) == (1200.0, 1000.0, 1.2)
     assert (r["ratio_min"], r["ratio_max"]) == (round(1.4 / 6, 4), round(8.5 / 7, 4))
@@ -128,6 +130,9 @@ def test_a_result_that_cannot_be_trusted_is_flagged_not_given(monkeypatch):
     assert "repeats disagree (ratios 1.000 to 1.500" in why
     [why] = bench.unreliable(1.2, 1.1, 1.2, load=2.5, cpus=2)
     assert "busy (load 2.50 on 2 cores" in why
+    assert bench.unreliable(1.2, 1.1, 1.2, load=1.03, cpus=2, cpu_share=0.99) == []  # its own
+    [why] = bench.unreliable(1.2, 1.1, 1.2, load=0.1, cpus=2, cpu_share=0.6)     # last run
+    assert "this process ran 60 % of the time it was timed" in why
     assert bench.unreliable(1.2, 1.1, 1.2, load=None, cpus=None) == []   # no load average
     monkeypatch.setattr(bench, "load_average", lambda: 9.0)
     r = bench.run(**TINY)

@@ -16,8 +16,10 @@ A measurement that cannot be trusted says so on its line, and ``--json`` carries
 flags (``unreliable``: a list of reasons, empty when none): a ratio below 1 (the iteration
 cannot be faster than the products it contains: the machine's speed changed between the two
 halves of a pair), repeats whose ratios spread wider than ``SPREAD_MAX`` (largest over smallest),
-and other work on the machine when it started (a one-minute load average of at least half the
-cores, read before the first repeat; the one after the last is printed beside it).
+and other work on the machine: the process had its cores less than ``SHARE_MIN`` of the timed
+wall time (its CPU time over wall time and BLAS threads, ``cpu_share``, read on the CPU only),
+or a one-minute load average of at least the core count before the first repeat (the one after
+the last is printed beside it; a load below that may be this benchmark's own previous run).
 
 Nothing here asserts a speed: the numbers are reported, never tested.
 """
@@ -35,6 +37,8 @@ from ..core.mlp import get_activation
 
 #: Repeats whose ratios spread wider than this (largest / smallest) make the result unreliable.
 SPREAD_MAX = 1.3
+#: A process that ran less than this share of the timed wall time was waiting for other work.
+SHARE_MIN = 0.9
 
 
 def load_average():
@@ -45,7 +49,7 @@ def load_average():
         return None
 
 
-def unreliable(ratio, ratio_min, ratio_max, load, cpus):
+def unreliable(ratio, ratio_min, ratio_max, load, cpus, cpu_share=None):
     """The reasons a result cannot be trusted (the module docstring): a list of short sentences."""
     why = []
     if ratio < 1:
@@ -54,7 +58,10 @@ def unreliable(ratio, ratio_min, ratio_max, load, cpus):
     if ratio_max > SPREAD_MAX * ratio_min:
         why.append("the repeats disagree (ratios %.3f to %.3f, wider than %.2fx)"
                    % (ratio_min, ratio_max, SPREAD_MAX))
-    if load is not None and cpus and load >= cpus / 2:
+    if cpu_share is not None and cpu_share < SHARE_MIN:
+        why.append("the machine was busy (this process ran %.0f %% of the time it was timed)"
+                   % (100 * cpu_share))
+    if load is not None and cpus and load >= cpus:
         why.append("the machine was busy (load %.2f on %d cores before it started)" % (load, cpus))
     return why
 
@@ -158,17 +165,23 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
         iterate(warmup)
     _time_floor(xp, dt, batch, width, n)           # warm the floor's buffers and BLAS too
     iters, floors = [], []
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     for _ in range(repeats):
         floors.append(_time_floor(xp, dt, batch, width, n * iters_per_repeat)
                       / iters_per_repeat)
         iters.append(iterate(iters_per_repeat) / iters_per_repeat)
+    cpus, blas = os.cpu_count(), threads.count()
+    share = None                          # CPU seconds per wall second per thread it could use
+    if device == "cpu":
+        share = (time.process_time() - cpu0) / max(time.perf_counter() - wall0, 1e-9) \
+            / min(blas or cpus or 1, cpus or 1)
     ratios = [a / b for a, b in zip(iters, floors)]
     k = sorted(range(repeats), key=ratios.__getitem__)[(repeats - 1) // 2]   # the median pair
-    cpus = os.cpu_count()
     result = {
-        "unreliable": unreliable(ratios[k], min(ratios), max(ratios), load_before, cpus),
+        "unreliable": unreliable(ratios[k], min(ratios), max(ratios), load_before, cpus, share),
         "load_before": load_before, "load_after": load_average(), "cpus": cpus,
-        "blas_threads": threads.count(),
+        "cpu_share": None if share is None else round(share, 3),
+        "blas_threads": blas,
         "ms_per_gen_iter": float("%.5g" % (1e3 * iters[k])),    # 5 significant digits, so
         "floor_ms": float("%.5g" % (1e3 * floors[k])),          # that their quotient is ratio
         "ratio": round(ratios[k], 4),                       # = iters[k] / floors[k]
@@ -191,8 +204,9 @@ def format_result(r):
     """Three lines for a person (four when the result is unreliable, its ratio then not given
     as a result)."""
     c = r["config"]
-    load = "load %s -> %s on %d cores, %s BLAS thread(s)" % (
-        r["load_before"], r["load_after"], r["cpus"], r["blas_threads"] or "every core's")
+    load = "load %s -> %s on %d cores, %s BLAS thread(s)%s" % (
+        r["load_before"], r["load_after"], r["cpus"], r["blas_threads"] or "every core's",
+        "" if r["cpu_share"] is None else ", ran %.0f %% of the time" % (100 * r["cpu_share"]))
     ratio = ("ratio %.3f (repeats: %.3f to %.3f)" if not r["unreliable"] else
              "UNRELIABLE, not a result: ratio %.3f (repeats: %.3f to %.3f)")
     lines = ["gan_toy iteration (%s, width %d, depth %d, batch %d, n_critic %d, %s, %s path): "
