@@ -19,8 +19,8 @@ The methods (Arjovsky, Chintala and Bottou 2017, "Wasserstein GAN"; Gulrajani et
 Regularization of Wasserstein GANs"; Miyato et al. 2018, "Spectral Normalization for Generative
 Adversarial Networks"; Goodfellow et al. 2014, "Generative Adversarial Nets"):
 
-    wgan       L_D = mean f(x_fake) - mean f(x_real); after the update every parameter is
-               clipped into [-c, c]
+    wgan       L_D = mean f(x_fake) - mean f(x_real) (-L_D estimates W1); after the update
+               every parameter is clipped into [-c, c]
     wgan-gp    L_D + lam/B sum_i (||grad_x f(x_hat_i)|| - 1)^2,
                x_hat = eps x_real + (1 - eps) x_fake, one eps ~ U[0, 1] per example
     wgan-lp    the same with the one-sided max(0, ||grad_x f(x_hat_i)|| - 1)^2
