@@ -19,8 +19,9 @@ With ``--lessons``: run the command under each lesson of the README's tour (``py
 demos/NN_name.py``, read from the README) in ``build/numbers/lessons/``, as the README gives it
 but with ``--workers 1`` where the lesson has that flag (its runs one after another: the same
 numbers, one core), and record in ``docs/numbers.json``, under ``"lessons"``, the lines it
-printed, its wall and CPU seconds, the load average at its end and the date. The test suite
-checks that every number a lesson's paragraph quotes from its run is among the lines recorded.
+printed, its wall and CPU seconds, the load average at its end and the date (on the record's
+machine: it stops where this one differs, the load aside). The test suite checks that every
+number a lesson's paragraph quotes from its run is among the lines recorded.
 (Here rather than in make_pictures.py: recording the numbers leaves the pictures alone.)
 
 The numbers are seed 0's unless the command says otherwise, and machine-dependent: another BLAS
@@ -152,7 +153,11 @@ def main_lessons(numbers, work):
                          % (unknown, max(tour)))
     with open(RECORD) as f:
         record = json.load(f)
-    record["machine"] = machine()
+    here = {k: v for k, v in machine().items() if k != "load_average"}
+    if any(record["machine"][k] != v for k, v in here.items()):
+        raise SystemExit("make_numbers: docs/numbers.json's runs were made with %s, this is %s: "
+                         "make them again first (python docs/make_numbers.py), then the lessons"
+                         % (record["machine"], here))
     record.setdefault("lessons", {})
     for n in numbers or sorted(tour):
         command = tour[n][2]
