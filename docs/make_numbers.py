@@ -56,7 +56,7 @@ def readme_commands(readme):
 
 
 def lessons(readme):
-    """{lesson number: (its title, its text, its command)} from the README's section "## The
+    """{lesson number: (its text, its command)} from the README's section "## The
     lessons in pictures": the text is the subsection's prose, after its heading and picture, up to
     its command's line."""
     section = readme.split("\n## The lessons in pictures\n")[1].split("\n## ")[0]
@@ -65,7 +65,7 @@ def lessons(readme):
         title = part.split("\n")[0]
         command = re.search(r"^    (python demos/\d\d_\w+\.py)", part, re.M)
         text = re.sub(r"^!\[.*$", "", part[len(title):command.start()], flags=re.M).strip()
-        out[int(title.split(".")[0])] = (title, text, command.group(1))
+        out[int(title.split(".")[0])] = (text, command.group(1))
     return out
 
 
@@ -160,7 +160,7 @@ def main_lessons(numbers, work):
                          % (record["machine"], here))
     record.setdefault("lessons", {})
     for n in numbers or sorted(tour):
-        command = tour[n][2]
+        command = tour[n][1]
         print("%-48s ..." % command, end=" ", flush=True)
         record["lessons"][command] = run_lesson(command, os.path.join(work, "%02d" % n))
         print("%.0f s" % record["lessons"][command]["wall_seconds"], flush=True)

@@ -242,7 +242,7 @@ def test_lessons_numbers_are_their_recorded_runs():
     mn = docs_script("make_numbers")
     recorded = NUMBERS.get("lessons", {})
     failures = []
-    for n, (_, text, command) in mn.lessons(README).items():
+    for n, (text, command) in mn.lessons(README).items():
         remake = "python docs/make_numbers.py --lessons %d" % n
         if command not in recorded:
             failures.append("lesson %d (`%s`) is not in docs/numbers.json: %s"
@@ -275,7 +275,7 @@ def test_short_lessons_still_print_their_record(number, tmp_path):
     if (here["numpy"], here["blas"]) != (there["numpy"], there["blas"]):
         pytest.skip("docs/numbers.json was made with NumPy %s, %s; this is NumPy %s, %s"
                     % (there["numpy"], there["blas"], here["numpy"], here["blas"]))
-    command = mn.lessons(README)[number][2]
+    command = mn.lessons(README)[number][1]
     got = mn.run_lesson(command, str(tmp_path / "work"))["printed"]
     assert got == NUMBERS["lessons"][command]["printed"], \
         "`%s` prints other lines than its record: python docs/make_numbers.py --lessons %d" % (
