@@ -194,6 +194,8 @@ for l in range(L - 1, -1, -1):
     row("%d%s" % (l, " (= x)" if l == 0 else ""), [r["act"][l] for r in results])
 ratio = [r["act"][0] / r["act"][-1] for r in results]
 row("H[0]/H[%d]" % (L - 1), ratio)
+row("min H/H[%d]" % (L - 1), [min(r["act"]) / r["act"][-1] for r in results])
+row("max H/H[%d]" % (L - 1), [max(r["act"]) / r["act"][-1] for r in results])
 if any((r["act"] == 0).any() for r in results):
     print("(0: the gradient underflowed to exactly 0; the figure marks it at its floor)")
 

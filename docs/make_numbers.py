@@ -1,7 +1,9 @@
-"""The main job's numbers in the README, made by one command and recorded.
+"""The main job's and the lessons' numbers in the README, made by one command and recorded.
 
     python docs/make_numbers.py                       # every run the README quotes (~8 min)
     python docs/make_numbers.py "python -m tinywgan train --method gan"   # only these commands
+    python docs/make_numbers.py --lessons             # every lesson's command (~20 min)
+    python docs/make_numbers.py --lessons 4 11        # only these lessons
 
 For each command (every row of the README's main-job table, read from the README itself, and
 the ``EXTRA`` runs quoted in the sentences under it): run it in a work folder,
@@ -12,6 +14,15 @@ date; and, once, the machine: Python, NumPy, the BLAS library and its kernel (th
 the cores and the load average. ``table_row`` formats a record as the README's table row; the
 test suite checks that every row of the table is its record's, and repeats the short ``CHECK``
 run to see that the record's machine still gives its numbers.
+
+With ``--lessons``: run the command under each lesson of the README's tour (``python
+demos/NN_name.py``, read from the README) in ``build/numbers/lessons/``, as the README gives it
+but with ``--workers 1`` where the lesson has that flag (its runs one after another: the same
+numbers, one core), and record in ``docs/numbers.json``, under ``"lessons"``, the lines it
+printed, its wall and CPU seconds, the load average at its end and the date (on the record's
+machine: it stops where this one differs, the load aside). The test suite checks that every
+number a lesson's paragraph quotes from its run is among the lines recorded.
+(Here rather than in make_pictures.py: recording the numbers leaves the pictures alone.)
 
 The numbers are seed 0's unless the command says otherwise, and machine-dependent: another BLAS
 kernel (or a GPU) sums the products in another order, and training amplifies the rounding.
@@ -42,6 +53,20 @@ def readme_commands(readme):
     """The commands of the README's main-job table (in its section "## The main job"), in order."""
     section = readme.split("\n## The main job\n")[1].split("\n## ")[0]
     return re.findall(r"^\| `(%s[^`]*)` \|" % re.escape(TRAIN), section, re.M)
+
+
+def lessons(readme):
+    """{lesson number: (its text, its command)} from the README's section "## The
+    lessons in pictures": the text is the subsection's prose, after its heading and picture, up to
+    its command's line."""
+    section = readme.split("\n## The lessons in pictures\n")[1].split("\n## ")[0]
+    out = {}
+    for part in re.split(r"^### ", section, flags=re.M)[1:]:
+        title = part.split("\n")[0]
+        command = re.search(r"^    (python demos/\d\d_\w+\.py)", part, re.M)
+        text = re.sub(r"^!\[.*$", "", part[len(title):command.start()], flags=re.M).strip()
+        out[int(title.split(".")[0])] = (text, command.group(1))
+    return out
 
 
 def table_row(command, rec):
@@ -90,16 +115,78 @@ def run(command, work):
                 date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
 
+def run_lesson(command, work):
+    """Run the README lesson ``command`` in ``work`` (one worker, no budget variable); returns
+    its record."""
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    script = os.path.join(ROOT, command.split()[1])
+    argv = [sys.executable, script]
+    with open(script) as f:
+        if re.search(r"^    workers: int", f.read(), re.M):
+            argv += ["--workers", "1"]
+    env = {k: v for k, v in os.environ.items() if k not in ("TINYWGAN_SMOKE", "TINYWGAN_FULL")}
+    env.update(MPLBACKEND="Agg", PYTHONPATH=ROOT + os.pathsep + env.get("PYTHONPATH", ""))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    out = subprocess.run(argv, cwd=work, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    if out.returncode != 0:
+        raise SystemExit("make_numbers: `%s` failed (exit %d):\n%s"
+                         % (command, out.returncode, (out.stdout + out.stderr)[-3000:]))
+    return dict(ran=" ".join(["python", command.split()[1]] + argv[2:]),
+                printed=out.stdout.splitlines(), wall_seconds=round(wall, 1),
+                cpu_seconds=round(cpu, 1), load_average=round(os.getloadavg()[0], 2),
+                date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def main_lessons(numbers, work):
+    """``--lessons``: run the lessons ``numbers`` (all if empty) and record what they print."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        tour = lessons(f.read())
+    unknown = [n for n in numbers if n not in tour]
+    if unknown:
+        raise SystemExit("make_numbers: no such lesson: %s (there are 1 to %d)"
+                         % (unknown, max(tour)))
+    with open(RECORD) as f:
+        record = json.load(f)
+    here = {k: v for k, v in machine().items() if k != "load_average"}
+    if any(record["machine"][k] != v for k, v in here.items()):
+        raise SystemExit("make_numbers: docs/numbers.json's runs were made with %s, this is %s: "
+                         "make them again first (python docs/make_numbers.py), then the lessons"
+                         % (record["machine"], here))
+    record.setdefault("lessons", {})
+    for n in numbers or sorted(tour):
+        command = tour[n][1]
+        print("%-48s ..." % command, end=" ", flush=True)
+        record["lessons"][command] = run_lesson(command, os.path.join(work, "%02d" % n))
+        print("%.0f s" % record["lessons"][command]["wall_seconds"], flush=True)
+        record["lessons"] = dict(sorted(record["lessons"].items()))
+        with open(RECORD, "w") as f:                    # after each run: a long one is kept
+            json.dump(record, f, indent=1)
+            f.write("\n")
+    print("wrote %s" % RECORD)
+
+
 def main(argv=None):
     with open(os.path.join(ROOT, "README.md")) as f:
         table = readme_commands(f.read())
     everything = table + list(EXTRA) + [CHECK]
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("commands", nargs="*", help="commands to run again (default: all): %s"
-                   % "; ".join(everything))
+    p.add_argument("commands", nargs="*", help="commands to run again (default: all): %s; "
+                   "with --lessons, lesson numbers" % "; ".join(everything))
+    p.add_argument("--lessons", action="store_true",
+                   help="record the lessons' printed lines instead (all, or the numbers given)")
     p.add_argument("--work", metavar="DIR", default=os.path.join(ROOT, "build", "numbers"),
                    help="the folder the commands run in (default: build/numbers)")
     args = p.parse_args(argv)
+    if args.lessons:
+        if not all(c.isdigit() for c in args.commands):
+            p.error("--lessons takes lesson numbers: %s" % " ".join(args.commands))
+        return main_lessons([int(c) for c in args.commands], os.path.join(args.work, "lessons"))
     unknown = [c for c in args.commands if c not in everything]
     if unknown:
         p.error("not a command the README quotes: %s" % "; ".join(unknown))

@@ -83,18 +83,26 @@ def test_10_the_critics_estimate_tracks_exact_w1_and_the_gans_loss_does_not(tmp_
     assert "over the 40 evaluations at iterations 25, 50, ..., 1000" in out
 
 
-def test_11_every_wgan_finds_every_ring_mode_the_minimax_gan_drops_some(tmp_path):
-    """The default budget (30 % of each method's schedule) on the ring, seed 0: every WGAN finds
-    all 8 modes and the minimax GAN collapses onto a few (measured 2/8; over seeds 0-2: 2, 6, 3;
-    the non-saturating GAN 8, 7, 6)."""
-    out = run_lesson("demos/11_mode_collapse.py", tmp_path, "--budget", "0.3", "--seeds", "1",
+def test_11_both_gans_drop_ring_modes_on_average_every_wgan_keeps_them_all(tmp_path):
+    """The README's words for the default run, over seeds 0-2 on the ring at 20 % of each
+    method's schedule (the README's run: 30 %, both datasets): both GANs drop modes on average,
+    and every WGAN finds all 8 in every seed. Measured (modes per seed): minimax 5, 4, 4;
+    non-saturating 7, 6, 8; every WGAN 8, 8, 8 (at 30 %: 2, 6, 3 and 8, 7, 6). At 10 % it does not
+    hold: the GANs have not collapsed yet (7.0 and 7.7 on average) and the clipped and spectrally
+    normalised WGANs have not spread (5.7 and 4.7); 15 % holds too (4.7, 7.0, every WGAN 8/8) at
+    70 s of CPU against 20 %'s 100 s, nearer that edge."""
+    out = run_lesson("demos/11_mode_collapse.py", tmp_path, "--budget", "0.2", "--seeds", "3",
                      "--n-eval", "2500", "--datasets", "8gaussians")
-    modes = {label: float(m) for label, m in
-             re.findall(r"(?m)^\| ([^|]+?) \| %s \+- %s \|" % (NUMBER, FLOAT), out)}
+    modes = {}
+    for label, seed, found in re.findall(r"(?m)^8gaussians +(\S.*?) +seed (\d+) +\d+ iters +"
+                                         r"modes +(\d+)/8 ", out):
+        modes.setdefault(label, {})[int(seed)] = int(found)
+    gans = ("GAN (minimax)", "GAN (non-saturating)")
     wgans = ("WGAN (clipping)", "WGAN-GP", "WGAN (spectral norm)")
-    assert set(modes) == {"GAN (minimax)", "GAN (non-saturating)"} | set(wgans), out
-    assert all(modes[w] == 8 for w in wgans), modes
-    assert modes["GAN (minimax)"] < 8, modes
+    assert {label: sorted(seeds) for label, seeds in modes.items()} == \
+        {label: [0, 1, 2] for label in gans + wgans}, out
+    assert all(sum(modes[g].values()) / 3 < 8 for g in gans), modes
+    assert all(found == 8 for w in wgans for found in modes[w].values()), modes
 
 
 def test_12_the_movie_ends_on_the_data_and_the_estimate_stays_below_exact_w1(tmp_path):
@@ -138,7 +146,7 @@ def test_13_digits_every_number_from_one_n_and_the_critic_does_not_see_the_floor
 def test_15_groupsort_estimates_w1_best_and_every_critic_pushes_better_than_chance(tmp_path):
     """Against a fixed generator (d = 2 and 8, 300 points, 300 critic steps, width 64): every
     critic's estimate divided by its bound K stays below the exact W1 of the same samples
-    (duality), GroupSort's comes closest (measured at the README's budget: 0.90, 0.75, 0.52 of
+    (duality), GroupSort's comes closest (measured at the README's budget: 0.88, 0.75, 0.52 of
     exact W1 in d = 2, 8, 32; spectral norm 0.62, 0.54, 0.30), and every critic's gradient
     agrees with the exact transport direction better than chance (mean cosine > 0)."""
     pytest.importorskip("scipy")
