@@ -90,29 +90,36 @@ def machine():
             "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
+def _timed(command, argv, work, env, stderr):
+    """Run ``argv`` in ``work``; returns (its output, the record's timing and date fields).
+    A failure stops the script with the command's last output."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    out = subprocess.run(argv, cwd=work, env=env, stdout=subprocess.PIPE, stderr=stderr,
+                         text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    if out.returncode != 0:
+        raise SystemExit("make_numbers: `%s` failed (exit %d):\n%s"
+                         % (command, out.returncode, (out.stdout + (out.stderr or ""))[-3000:]))
+    return out, dict(wall_seconds=round(wall, 1), cpu_seconds=round(cpu, 1),
+                     load_average=round(os.getloadavg()[0], 2),
+                     date=datetime.datetime.now(datetime.timezone.utc).strftime(
+                         "%Y-%m-%d %H:%M UTC"))
+
+
 def run(command, work):
     """Run the README ``command`` in ``work``; returns its record."""
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     argv = [sys.executable] + command.split()[1:] + ["--out", "run", "--no-figure"]
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    out = subprocess.run(argv, cwd=work, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    if out.returncode != 0:
-        raise SystemExit("make_numbers: `%s` failed (exit %d):\n%s"
-                         % (command, out.returncode, out.stdout[-3000:]))
+    out, stamp = _timed(command, argv, work, env, subprocess.STDOUT)
     with open(os.path.join(work, "run", "metrics.json")) as f:
         metrics = json.load(f)
-    lines = out.stdout.splitlines()
-    printed = [ln for ln in lines if ln.startswith(("threads:", "done:"))]
-    return dict(metrics, printed=printed, wall_seconds=round(wall, 1),
-                cpu_seconds=round(cpu, 1), load_average=round(os.getloadavg()[0], 2),
-                date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    printed = [ln for ln in out.stdout.splitlines() if ln.startswith(("threads:", "done:"))]
+    return dict(metrics, printed=printed, **stamp)
 
 
 def run_lesson(command, work):
@@ -127,20 +134,9 @@ def run_lesson(command, work):
             argv += ["--workers", "1"]
     env = {k: v for k, v in os.environ.items() if k not in ("TINYWGAN_SMOKE", "TINYWGAN_FULL")}
     env.update(MPLBACKEND="Agg", PYTHONPATH=ROOT + os.pathsep + env.get("PYTHONPATH", ""))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    out = subprocess.run(argv, cwd=work, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    if out.returncode != 0:
-        raise SystemExit("make_numbers: `%s` failed (exit %d):\n%s"
-                         % (command, out.returncode, (out.stdout + out.stderr)[-3000:]))
+    out, stamp = _timed(command, argv, work, env, subprocess.PIPE)
     return dict(ran=" ".join(["python", command.split()[1]] + argv[2:]),
-                printed=out.stdout.splitlines(), wall_seconds=round(wall, 1),
-                cpu_seconds=round(cpu, 1), load_average=round(os.getloadavg()[0], 2),
-                date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+                printed=out.stdout.splitlines(), **stamp)
 
 
 def main_lessons(numbers, work):
