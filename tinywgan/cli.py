@@ -62,7 +62,7 @@ def cmd_train(args):
     if args.warmup:
         fields["warmup"] = True
     given = {k: v for k, v in fields.items() if v is not None}
-    given["threads"] = threads.count() or 0           # what this session uses (main set it)
+    given["threads"] = threads.policy(args.threads)   # auto, or the count main set
     if args.resume and (args.preset or args.force):
         return fail("tinywgan train", "--resume continues a run with its own settings; %s: drop it"
                      % ("--preset picks the settings of a new run" if args.preset
@@ -101,6 +101,11 @@ def cmd_train(args):
                        m["w1_ratio"], ", modes %d/%d, high quality %.3f"
                        % (m["modes"], m["modes_total"], m["high_quality"]) if "modes" in m
                        else ""))
+    if "blas_threads" in m:
+        done = sum(m["blas_threads"].values())
+        print("threads: %s of this session's iterations" % ", ".join(
+            "%s BLAS thread%s for %.0f %%" % (n, "" if n == "1" else "s", 100 * k / max(done, 1))
+            for n, k in m["blas_threads"].items() if k))
     print("wrote %s/{config.json, history.jsonl, checkpoint.npz, metrics.json%s}"
           % (folder.path, "" if args.no_figure else ", figure.png"))
     return 0
@@ -269,7 +274,7 @@ def _add_train_flags(p):
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--no-figure", action="store_true",
                    help="skip figure.png (and the need for matplotlib)")
-    threads.add_flag(p)
+    threads.add_flag(p, auto=True)
 
 
 def build_parser():
@@ -346,7 +351,7 @@ def main(argv=None):
     try:
         threads.use(threads.from_argv(sys.argv[1:] if argv is None else argv))   # NumPy not yet
         args = parse(build_parser(), argv)
-        if getattr(args, "threads", None) is not None and args.threads < 0:
+        if getattr(args, "threads", None) not in (None, threads.AUTO) and args.threads < 0:
             return fail("tinywgan " + args.command, "--threads must be >= 0 (0: the BLAS "
                         "library's default), got %d" % args.threads, 2)
         return args.func(args)

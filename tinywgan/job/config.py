@@ -65,8 +65,10 @@ class Config:
     curve_n: int = 500                # points per evaluation during training (cheap)
     eval_n: int = 2500                # points of the final evaluation
     fast: bool = True                 # the fused steps (tinywgan/fast.py) where they apply
-    threads: int = 1                  # BLAS threads of the session that wrote this (0: the
-                                      # BLAS library's default); speed only (tinywgan.threads)
+    threads: object = 1               # BLAS threads of the session that wrote this (0: the
+                                      # BLAS library's default; "auto": one or every core,
+                                      # whichever is faster, chosen as it runs: threads.Chooser);
+                                      # speed only, never a number (tinywgan.threads)
 
     def validate(self):
         """Refuse bad hyperparameters before any training, naming the field and the value."""
@@ -81,7 +83,8 @@ class Config:
                     raise ValueError("%s must be at most %d, got %r (a bound checked before "
                                      "anything is built)" % (name, high, getattr(self, name)))
             validate.count("eval_every", self.eval_every, low=0)
-            validate.count("threads", self.threads, low=0)
+            if self.threads != "auto":
+                validate.count("threads", self.threads, low=0)
             if validate.count("checkpoint_every", self.checkpoint_every, low=0) % self.log_every:
                 raise ValueError("checkpoint_every must be a multiple of log_every (%d): a "
                                  "checkpoint is written at a log step, once the numbers are "

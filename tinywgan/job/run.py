@@ -149,8 +149,14 @@ def _header(trainer, folder, resume, quiet, notes):
         if "iters" in trainer.changed and cfg.lr_decay:
             print("note: the learning rates now decay to 0 at iteration %d (at %d they are %.0f %% "
                   "of lr_d, lr_g)" % (cfg.iters, trainer.t, 100 * (1 - trainer.t / cfg.iters)))
-    print("threads: %s" % threads.describe("--threads N changes it; 0: the BLAS library's "
-                                           "default"))
+    if trainer.chooser is not None:
+        print("threads: auto, one BLAS thread or %d (every core), whichever runs the iterations "
+              "faster, timed as it goes (--threads N fixes the count)" % trainer.chooser.counts[1])
+    else:
+        print("threads: %s" % threads.describe(
+            "threadpoolctl is not installed, so auto cannot change the count: pip install "
+            "threadpoolctl" if cfg.threads == threads.AUTO and cfg.device == "cpu" else
+            "--threads N changes it; 0: the BLAS library's default"))
     if not quiet:
         print("steps: %s" % trainer.describe_steps())
         print("samples: %s" % ("the moving average of the generator's weights, decay %g (--ema "
@@ -184,6 +190,8 @@ def _train_and_write(trainer, folder, quiet, figure):
     # a metrics.json reported before (the loop's time after the last log step is not counted)
     out.update(iters=trainer.t, seconds=folder.saved_seconds, method=cfg.method,
                dataset=cfg.dataset, device=cfg.device)
+    if trainer.chooser is not None:                 # this session's iterations at each count
+        out["blas_threads"] = {str(n): k for n, k in trainer.chooser.iterations.items()}
     out["w1_ratio"] = out["w1"] / out["w1_floor"] if out["w1_floor"] > 0 else math.inf
     folder.write_json("metrics.json", out)
     if figure:

@@ -14,7 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from .. import backend, fast
+from .. import backend, fast, threads
 from ..core import steps
 from ..core.steps import Trainer, TrainingDiverged
 from ..core.mlp import MLP
@@ -59,7 +59,9 @@ class TrainingJob(Trainer):
 
     Attributes (besides the Trainer's): cfg; changed ({field: (saved, now)}, what
     ``from_checkpoint`` changed on resume); G_ema (cfg.ema > 0: a generator holding the moving
-    average of G's weights, ``update_ema``, which ``sample`` draws from; else None).
+    average of G's weights, ``update_ema``, which ``sample`` draws from; else None); chooser
+    (cfg.threads "auto" on the CPU with threadpoolctl installed: the ``threads.Chooser`` that
+    picks one BLAS thread or every core for each iteration; else None).
     """
 
     def __init__(self, cfg):
@@ -78,10 +80,14 @@ class TrainingJob(Trainer):
             self.G_ema = MLP(G.widths, activation=G.act, dtype=G.dtype, device=G.device,
                              check_finite=False)
             self.G_ema.params[...] = G.params
+        blas = threads.blas_controller() if cfg.threads == threads.AUTO and \
+            backend.device_name(self.xp) == "cpu" else None
+        self.chooser = threads.Chooser(controller=blas) if blas is not None else None
 
     def step(self):
-        """The Trainer's iteration, then the moving average's (``update_ema``)."""
-        out = super().step()
+        """The Trainer's iteration (at the BLAS threads ``chooser`` picks, where there is one),
+        then the moving average's (``update_ema``)."""
+        out = super().step() if self.chooser is None else self.chooser.run(super().step)
         if self.G_ema is not None:
             self.update_ema()
         return out
