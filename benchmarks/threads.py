@@ -72,8 +72,8 @@ def main(argv=None):
         if spinners:
             time.sleep(20)                       # the load average climbs to what it will be
         print("train --iters %d%s, %d busy process%s beside it, %d cores, %s"
-              % (args.iters, "".join(" " + f for f in train_flags), args.busy, "" if args.busy == 1 else "es", os.cpu_count(),
-                 time.strftime("%Y-%m-%d %H:%M")))
+              % (args.iters, "".join(" " + f for f in train_flags), args.busy,
+                 "" if args.busy == 1 else "es", os.cpu_count(), time.strftime("%Y-%m-%d %H:%M")))
         with tempfile.TemporaryDirectory() as tmp:
             for r in range(1, args.repeats + 1):
                 for name, flags, extra_env in policies(args.env):

@@ -83,7 +83,7 @@ class FakeBlas:
 def _choose(monkeypatch, cost, iters, cores=2):
     blas = FakeBlas(cost)
     monkeypatch.setattr(threads.time, "perf_counter", lambda: blas.now)
-    chooser = threads.Chooser(cores=cores, controller=blas)
+    chooser = threads.Chooser(blas, cores=cores)
     for _ in range(iters):
         chooser.run(blas.step)
     return chooser, blas
@@ -155,7 +155,7 @@ def test_auto_without_threadpoolctl_says_it_stays_put(tmp_path, monkeypatch, cap
                                 dict(warmup=-1), dict(slack=0)])
 def test_a_chooser_refuses_segments_it_cannot_compare(kw):
     with pytest.raises(ValueError, match="Chooser needs"):
-        threads.Chooser(cores=2, controller=object(), **kw)
+        threads.Chooser(object(), cores=2, **kw)
 
 
 def test_the_threads_benchmark_runs_every_policy_to_the_same_numbers():

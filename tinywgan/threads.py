@@ -26,7 +26,9 @@ library made for this; ``pip install threadpoolctl``). The thread count changes 
 splits a product's rows and columns between threads, never one sum (the main job's checkpoint
 is the same to the bit at 1 and 2 threads), so the Chooser changes only the speed.
 """
+import collections
 import os
+import statistics
 import sys
 import time
 
@@ -133,10 +135,9 @@ class Chooser:
       choice = argmin_n seconds[n]. A trial is cut short, and lost, once it is ``slack``
       iterations' time behind the chosen count: sum(trial) > (len(trial) + slack)
       seconds[choice]. So a trial of every core beside busy processes (six times slower,
-      measured) costs about ``slack`` iterations' time, where a whole segment would cost 50
-      iterations' five times over.
-    - Trials come after the first ``segment`` iterations, then ``gap`` iterations after the
-      last one, the gap doubling (to at most ``longest``) each time the trial loses and back to
+      measured) costs about ``slack`` iterations' time, however much slower it is.
+    - The first trial comes after ``warmup`` + ``segment`` iterations, each next one ``gap``
+      iterations after the last, the gap doubling (to at most ``longest``) each time the trial loses and back to
       ``gap`` when it wins.
     - While every core is chosen and its mean becomes slower than one thread's last, a busy
       process has arrived: back to one thread at once, and trials at ``gap`` again.
@@ -146,12 +147,13 @@ class Chooser:
     collapse when they run on. The iterations are the run's own (nothing is computed twice);
     what choosing costs is the time the slower count takes in trials (README, "BLAS threads").
 
+    ``controller``: what sets the count, ``limit(limits=n)`` (``blas_controller()``).
     Attributes: counts ((1, C), C = the usable cores); choice; seconds; iterations ({n:
     iterations run at n}); trials (how many were run).
     """
 
-    def __init__(self, cores=None, controller=None, segment=50, warmup=10, gap=250,
-                 longest=4000, slack=5):
+    def __init__(self, controller, cores=None, segment=50, warmup=10, gap=250, longest=4000,
+                 slack=5):
         if not (0 <= warmup and 2 < segment <= gap <= longest and slack > 0):
             raise ValueError("Chooser needs warmup >= 0, 2 < segment <= gap <= longest (a "
                              "trial compares whole segments) and slack > 0, got %r, %r, %r, "
@@ -159,11 +161,11 @@ class Chooser:
         if cores is None:
             cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
                 os.cpu_count() or 1
-        self.controller = controller or blas_controller()
-        self.counts = (1, cores)
+        self.controller, self.counts = controller, (1, cores)
         self.segment, self.warmup, self.first_gap, self.longest = segment, warmup, gap, longest
         self.slack = slack
-        self.choice, self.current, self.trial, self.recent = 1, None, None, []
+        self.choice, self.current, self.trial = 1, None, None
+        self.recent = collections.deque(maxlen=segment)     # the chosen count's last times
         self.seconds = {n: None for n in self.counts}
         self.iterations = {n: 0 for n in self.counts}
         self.gap, self.trials, self.done, self.next_trial = gap, 0, 0, warmup + segment
@@ -192,11 +194,11 @@ class Chooser:
             self.trial.append(seconds)
             lost = sum(self.trial) > (len(self.trial) + self.slack) * self.seconds[self.choice]
             if lost or len(self.trial) == self.segment:
-                self._end_trial(n, _mean(self.trial[2:] or self.trial), lost)
+                self._end_trial(n, statistics.fmean(self.trial[2:] or self.trial), lost)
             return
-        self.recent = (self.recent + [seconds])[-self.segment:]
+        self.recent.append(seconds)
         if len(self.recent) == self.segment:
-            self.seconds[n] = _mean(self.recent)
+            self.seconds[n] = statistics.fmean(self.recent)
             if n > 1 and self.seconds[1] is not None and self.seconds[n] > self.seconds[1]:
                 self._take(1, self.first_gap)               # a busy process arrived
 
@@ -210,11 +212,7 @@ class Chooser:
 
     def _take(self, n, gap):
         self.choice, self.gap, self.next_trial = n, gap, self.done + gap
-        self.recent = []
-
-
-def _mean(values):
-    return sum(values) / len(values)
+        self.recent.clear()
 
 
 def count():

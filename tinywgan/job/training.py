@@ -81,8 +81,8 @@ class TrainingJob(Trainer):
                              check_finite=False)
             self.G_ema.params[...] = G.params
         blas = threads.blas_controller() if cfg.threads == threads.AUTO and \
-            backend.device_name(self.xp) == "cpu" else None
-        self.chooser = threads.Chooser(controller=blas) if blas is not None else None
+            cfg.device == "cpu" else None
+        self.chooser = threads.Chooser(blas) if blas is not None else None
 
     def step(self):
         """The Trainer's iteration (at the BLAS threads ``chooser`` picks, where there is one),
