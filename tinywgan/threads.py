@@ -53,6 +53,13 @@ def add_flag(parser, auto=False):
                                % DEFAULT))
 
 
+def usable_cores():
+    """The cores this process may run on (its affinity where the system says, else all)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _auto_or_count(text):
     return AUTO if text == AUTO else int(text)
 
@@ -158,9 +165,7 @@ class Chooser:
             raise ValueError("Chooser needs warmup >= 0, 2 < segment <= gap <= longest (a "
                              "trial compares whole segments) and slack > 0, got %r, %r, %r, "
                              "%r, %r" % (warmup, segment, gap, longest, slack))
-        if cores is None:
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-                os.cpu_count() or 1
+        cores = usable_cores() if cores is None else cores
         self.controller, self.counts = controller, (1, cores)
         self.segment, self.warmup, self.first_gap, self.longest = segment, warmup, gap, longest
         self.slack = slack

@@ -141,6 +141,16 @@ def test_w1_exact_on_the_strict_device():
         metrics.w1_exact(backend.to_numpy(a), backend.to_numpy(b)), rel=1e-12)
 
 
+@given(seeds, st.integers(0, 5), st.sampled_from([None, 1, 2, 8]))
+def test_w1_exact_pairs_is_the_loop_to_the_bit(seed, k, workers):
+    """Side by side on threads or one after another, each pair's W1 is the one computed alone,
+    in the pairs' order; a pair the solver refuses raises its own message."""
+    pairs = [(_cloud(seed + i, 30 + i), 2 * _cloud(seed + 50 + i, 30 + i)) for i in range(k)]
+    assert metrics.w1_exact_pairs(pairs, workers) == [metrics.w1_exact(x, y) for x, y in pairs]
+    with pytest.raises(ValueError, match="x with 5 points and y with 6 points"):
+        metrics.w1_exact_pairs(pairs + [(np.zeros((5, 2)), np.zeros((6, 2)))], workers)
+
+
 def test_w1_exact_bad_input(monkeypatch):
     with pytest.raises(ValueError, match="x with 5 points and y with 6 points"):
         metrics.w1_exact(np.zeros((5, 2)), np.zeros((6, 2)))

@@ -3,6 +3,7 @@ r"""Distances between distributions and mode counts: how good is a generator on 
 - ``w1_exact``: the Wasserstein-1 (earth mover's) distance between two equal-size point sets is
   an assignment problem, W1 = min_sigma (1/N) sum_i ||x_i - y_sigma(i)|| (Villani 2009; solved by
   ``scipy.optimize.linear_sum_assignment``, Crouse 2016).
+  ``w1_exact_pairs`` solves several at once, one per core.
 - ``w1_critic``: an optimal critic for that W1, a max of unit-slope cones on the real points,
   its heights from the optimal assignment by shortest paths (Villani 2009, cyclical monotonicity).
 - ``w1_1d``: in one dimension W1 = int |F_x(t) - F_y(t)| dt, which for equal sizes is the mean
@@ -80,6 +81,25 @@ def w1_exact(x, y):
                          % (x.shape, y.shape))
     cost, rows, cols = _assignment("w1_exact", x, y, ("x", "y"))   # C_ij = ||x_i - y_j||, sigma
     return float(cost[rows, cols].mean())                   # (1/N) sum_i C_{i, sigma(i)}
+
+
+def w1_exact_pairs(pairs, workers=None):
+    """``[w1_exact(x, y) for x, y in pairs]``, the assignments side by side on ``workers``
+    threads (default: one per core this process may use, at most one per pair).
+
+    SciPy's solver releases the GIL (SciPy 1.12 and later), so threads run the assignments on
+    different cores at once: the main job's final evaluation (four at N = 2500, 1.5 s each on
+    the 2-core Xeon measured) takes the time of two. Each W1 is the one computed alone, to the bit;
+    with an older SciPy the threads take turns, no slower than a loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..threads import usable_cores
+    pairs = list(pairs)
+    workers = min(len(pairs), usable_cores() if workers is None else workers)
+    if workers <= 1:
+        return [w1_exact(x, y) for x, y in pairs]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda pair: w1_exact(*pair), pairs))
 
 
 def w1_critic(x_real, x_fake):
