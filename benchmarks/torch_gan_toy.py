@@ -1,4 +1,4 @@
-"""PyTorch's autograd on the iteration that ``python -m tinywgan bench`` times, for comparison.
+"""PyTorch's autograd on the iteration that ``python -m tinywgan bench`` times, side by side.
 
     pip install torch            # not a dependency of tinywgan
     python benchmarks/torch_gan_toy.py                      # gan_toy: width 512, batch 256
@@ -6,18 +6,26 @@
 
 One generator iteration of WGAN-GP on 8 Gaussians, as tinywgan's: a ReLU generator 2 -> W -> W
 -> W -> 2 and critic 2 -> W -> W -> W -> 1, float32, ``n_critic`` critic steps (each: a real
-batch, G(z) without gradient, the penalty at interpolates through
+batch, G(z) without gradient, the penalty (lambda 0.1, gan_toy's) at interpolates through
 ``torch.autograd.grad(..., create_graph=True)``, Adam with betas (0.5, 0.9)), then one generator
-step. Prints milliseconds per iteration: the median of 5 repeats of 3 iterations, after 2 to
-warm up, with the repeats' range. ``--threads`` sets PyTorch's intra-op threads (default 1, as
-tinywgan's default BLAS threads); run it beside ``bench`` at the same load.
+step. It runs inside ``tinywgan.job.bench.run`` as its ``beside``: every repeat times the
+floor, tinywgan's iteration and then PyTorch's, in one process, so a machine that changes speed
+(a shared one does, by a third from one minute to the next) slows all three alike; the printout
+is bench's, with a line for PyTorch: its time and tinywgan's over it, of the median repeat,
+and the repeats' range (``--json``: the same in ``beside``). ``--threads`` sets both PyTorch's
+intra-op threads and tinywgan's BLAS threads (default 1).
 """
 import argparse
+import json
 import math
 import time
 
 import torch
 from torch import nn
+
+from tinywgan import threads
+from tinywgan.job import bench
+from tinywgan.job.config import PRESETS
 
 
 def mlp(widths):
@@ -33,12 +41,15 @@ def main():
     p.add_argument("--width", type=int, default=512)
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--n-critic", type=int, default=5)
-    p.add_argument("--lam", type=float, default=0.1)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--iters-per-repeat", type=int, default=3)
+    p.add_argument("--json", action="store_true", help="one JSON line (bench's, with beside)")
     args = p.parse_args()
+    threads.use(args.threads)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    W, B = args.width, args.batch
+    W, B, lam = args.width, args.batch, PRESETS["gan_toy"]["lam"]
     G, D = mlp([2, W, W, W, 2]), mlp([2, W, W, W, 1])
     opt_g = torch.optim.Adam(G.parameters(), 1e-4, betas=(0.5, 0.9))
     opt_d = torch.optim.Adam(D.parameters(), 1e-4, betas=(0.5, 0.9))
@@ -54,7 +65,7 @@ def main():
             x_hat = (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)
             g, = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)      # (B, 2)
             loss = (D(x_fake).mean() - D(x_real).mean()
-                    + args.lam * ((g.norm(dim=1) - 1) ** 2).mean())
+                    + lam * ((g.norm(dim=1) - 1) ** 2).mean())
             opt_d.zero_grad()
             loss.backward()
             opt_d.step()
@@ -63,18 +74,17 @@ def main():
         loss_g.backward()
         opt_g.step()
 
-    for _ in range(2):
-        iteration()
-    ms = []
-    for _ in range(5):
+    def iterate(k):
         t0 = time.perf_counter()
-        for _ in range(3):
+        for _ in range(k):
             iteration()
-        ms.append((time.perf_counter() - t0) / 3 * 1e3)
-    ms.sort()
-    print("torch %s, %d thread(s), width %d, batch %d, n_critic %d: %.1f ms per iteration "
-          "(repeats %.1f to %.1f)" % (torch.__version__, args.threads, W, B, args.n_critic, ms[2],
-                                      ms[0], ms[-1]))
+        return time.perf_counter() - t0
+
+    r = bench.run(width=W, batch=B, n_critic=args.n_critic, repeats=args.repeats,
+                  iters_per_repeat=args.iters_per_repeat,
+                  beside=("torch", iterate))
+    r["beside"]["version"] = torch.__version__
+    print(json.dumps(r) if args.json else bench.format_result(r))
 
 
 if __name__ == "__main__":

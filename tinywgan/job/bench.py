@@ -126,12 +126,20 @@ def peak_memory():
 
 
 def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu", repeats=5,
-        iters_per_repeat=3, warmup=2, fast=True, method="wgan-gp", activation="relu"):
+        iters_per_repeat=3, warmup=2, fast=True, method="wgan-gp", activation="relu",
+        beside=None):
     """Time the gan_toy iteration and its matrix-product floor. Returns a dict (JSON-ready):
 
     ms_per_gen_iter, floor_ms and ratio (their quotient) of the median repeat (the module
     docstring), ratio_min and ratio_max over the ``repeats``, matmuls (the floor's product
     count), peak_mem_mb, the configuration and the device.
+
+    ``beside``: ``(name, iterate)``, another implementation of the same iteration, where
+    ``iterate(k)`` runs k iterations and returns their seconds (``benchmarks/torch_gan_toy.py``
+    passes PyTorch's). It is warmed up with tinywgan's and timed in every repeat right after
+    it, so the machine's changes of speed fall on both; the result's ``beside`` holds its name,
+    ``ms`` and ``vs`` = tinywgan's time over its, of the repeat whose ``vs`` is the median,
+    with ``vs_min`` and ``vs_max``. Repeats that disagree wider than SPREAD_MAX flag it too.
     """
     from .config import make_config
     from .training import TrainingJob
@@ -163,13 +171,17 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
     load_before = load_average()
     if warmup:
         iterate(warmup)
+        if beside:
+            beside[1](warmup)
     _time_floor(xp, dt, batch, width, n)           # warm the floor's buffers and BLAS too
-    iters, floors = [], []
+    iters, floors, others = [], [], []
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for _ in range(repeats):
         floors.append(_time_floor(xp, dt, batch, width, n * iters_per_repeat)
                       / iters_per_repeat)
         iters.append(iterate(iters_per_repeat) / iters_per_repeat)
+        if beside:
+            others.append(beside[1](iters_per_repeat) / iters_per_repeat)
     cpus, blas = os.cpu_count(), threads.count()
     share = None                          # CPU seconds per wall second per thread it could use
     if device == "cpu":
@@ -177,8 +189,17 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
             / min(blas or cpus or 1, cpus or 1)
     ratios = [a / b for a, b in zip(iters, floors)]
     k = sorted(range(repeats), key=ratios.__getitem__)[(repeats - 1) // 2]   # the median pair
+    why = unreliable(ratios[k], min(ratios), max(ratios), load_before, cpus, share)
+    if beside:
+        vs = [a / b for a, b in zip(iters, others)]
+        j = sorted(range(repeats), key=vs.__getitem__)[(repeats - 1) // 2]
+        if max(vs) > SPREAD_MAX * min(vs):
+            why.append("the repeats disagree on %s (tinywgan / %s %.3f to %.3f, wider than "
+                       "%.2fx)" % (beside[0], beside[0], min(vs), max(vs), SPREAD_MAX))
+        beside = {"name": beside[0], "ms": float("%.5g" % (1e3 * others[j])),
+                  "vs": round(vs[j], 4), "vs_min": round(min(vs), 4), "vs_max": round(max(vs), 4)}
     result = {
-        "unreliable": unreliable(ratios[k], min(ratios), max(ratios), load_before, cpus, share),
+        "unreliable": why,
         "load_before": load_before, "load_after": load_average(), "cpus": cpus,
         "cpu_share": None if share is None else round(share, 3),
         "blas_threads": blas,
@@ -195,6 +216,7 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
                        method=method, activation=activation, repeats=repeats,
                        iters_per_repeat=iters_per_repeat),
         "device": device,
+        "beside": beside,
     }
     result.update(peak_memory())
     return result
@@ -217,5 +239,9 @@ def format_result(r):
                  r["matmuls"], c["batch"], c["width"], c["width"], c["width"], r["floor_ms"])
              + ratio % (r["ratio"], r["ratio_min"], r["ratio_max"]),
              "%s   peak mem %.0f MB" % (load, r["peak_mem_mb"])]
+    if r["beside"]:
+        o = r["beside"]
+        lines.insert(2, "beside it, %s: %.1f ms   tinywgan / %s %.3f (repeats: %.3f to %.3f)"
+                     % (o["name"], o["ms"], o["name"], o["vs"], o["vs_min"], o["vs_max"]))
     lines += ["unreliable: " + why for why in r["unreliable"]]
     return "\n".join(lines)
