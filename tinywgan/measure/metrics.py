@@ -88,9 +88,9 @@ def w1_exact_pairs(pairs, workers=None):
     threads (default: one per core this process may use, at most one per pair).
 
     SciPy's solver releases the GIL (SciPy 1.12 and later), so threads run the assignments on
-    different cores at once: the main job's final evaluation (four at N = 2500, 1.5 s each on
-    the 2-core Xeon measured) takes the time of two. Each W1 is the one computed alone, to the bit;
-    with an older SciPy the threads take turns, no slower than a loop."""
+    different cores at once: the main job's final evaluation (four at N = 2500, 1.5 s each on a
+    2-core Xeon) takes the time of two. Each W1 is the one computed alone, to the bit; with an
+    older SciPy the threads take turns, no slower than a loop."""
     from concurrent.futures import ThreadPoolExecutor
 
     from ..threads import usable_cores
