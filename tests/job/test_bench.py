@@ -122,8 +122,8 @@ def test_the_reported_ratio_is_the_reported_times_quotient(monkeypatch):
 
 def test_an_implementation_beside_is_timed_in_the_same_repeats(monkeypatch):
     """``beside`` (benchmarks/torch_gan_toy.py's PyTorch) runs after tinywgan's iteration in
-    every repeat; its ms and vs = tinywgan / it come from the repeat whose vs is the median,
-    and repeats that disagree on it flag the result. Scripted: tinywgan 1.2, 1.4, 8.5 s;
+    every repeat; its ms, tinywgan's and vs = their quotient come from the repeat whose vs is
+    the median, and repeats that disagree on it flag the result. Scripted: tinywgan 1.2, 1.4, 8.5 s;
     beside 2, 1, 10 s -> vs 0.6, 1.4, 0.85."""
     floors = iter([0.5, 1.0, 1.0, 7.0])
     clock = iter([0.0, 0.5, 0.0, 0.0, 1.2, 10.0, 11.4, 20.0, 28.5, 30.0])   # warm-up first
@@ -135,12 +135,12 @@ def test_an_implementation_beside_is_timed_in_the_same_repeats(monkeypatch):
     r = bench.run(**dict(TINY, repeats=3, warmup=1),
                   beside=("other", lambda k: calls.append(k) or next(others)))
     assert calls == [1, 1, 1, 1]            # warmed up like tinywgan's, then once per repeat
-    assert r["beside"] == {"name": "other", "ms": 10000.0, "vs": 0.85, "vs_min": 0.6,
-                           "vs_max": 1.4}
+    assert r["beside"] == {"name": "other", "ms": 10000.0, "tinywgan_ms": 8500.0, "vs": 0.85,
+                           "vs_min": 0.6, "vs_max": 1.4}
     assert any("disagree on other (tinywgan / other 0.600 to 1.400" in w
                for w in r["unreliable"])
-    assert "beside it, other: 10000.0 ms   tinywgan / other 0.850 (repeats: 0.600 to 1.400)" \
-        in bench.format_result(r)
+    assert "beside it, other: 10000.0 ms against tinywgan's 8500.0 ms in its median repeat: " \
+        "tinywgan / other 0.850 (repeats: 0.600 to 1.400)" in bench.format_result(r)
     monkeypatch.undo()
     assert bench.run(**TINY)["beside"] is None
 

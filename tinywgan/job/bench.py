@@ -137,9 +137,10 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
     ``beside``: ``(name, iterate)``, another implementation of the same iteration, where
     ``iterate(k)`` runs k iterations and returns their seconds (``benchmarks/torch_gan_toy.py``
     passes PyTorch's). It is warmed up with tinywgan's and timed in every repeat right after
-    it, so the machine's changes of speed fall on both; the result's ``beside`` holds its name,
-    ``ms`` and ``vs`` = tinywgan's time over its, of the repeat whose ``vs`` is the median,
-    with ``vs_min`` and ``vs_max``. Repeats that disagree wider than SPREAD_MAX flag it too.
+    it, so the machine's changes of speed fall on both; the result's ``beside`` holds its name
+    and, from the repeat whose ``vs`` is the median, its ``ms``, tinywgan's (``tinywgan_ms``)
+    and ``vs`` = their quotient, with ``vs_min`` and ``vs_max`` over the repeats. Repeats that
+    disagree wider than SPREAD_MAX flag it too.
     """
     from .config import make_config
     from .training import TrainingJob
@@ -197,6 +198,7 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
             why.append("the repeats disagree on %s (tinywgan / %s %.3f to %.3f, wider than "
                        "%.2fx)" % (beside[0], beside[0], min(vs), max(vs), SPREAD_MAX))
         beside = {"name": beside[0], "ms": float("%.5g" % (1e3 * others[j])),
+                  "tinywgan_ms": float("%.5g" % (1e3 * iters[j])),       # the same repeat's
                   "vs": round(vs[j], 4), "vs_min": round(min(vs), 4), "vs_max": round(max(vs), 4)}
     result = {
         "unreliable": why,
@@ -241,7 +243,9 @@ def format_result(r):
              "%s   peak mem %.0f MB" % (load, r["peak_mem_mb"])]
     if r["beside"]:
         o = r["beside"]
-        lines.insert(2, "beside it, %s: %.1f ms   tinywgan / %s %.3f (repeats: %.3f to %.3f)"
-                     % (o["name"], o["ms"], o["name"], o["vs"], o["vs_min"], o["vs_max"]))
+        lines.insert(2, "beside it, %s: %.1f ms against tinywgan's %.1f ms in its median "
+                     "repeat: tinywgan / %s %.3f (repeats: %.3f to %.3f)"
+                     % (o["name"], o["ms"], o["tinywgan_ms"], o["name"], o["vs"], o["vs_min"],
+                        o["vs_max"]))
     lines += ["unreliable: " + why for why in r["unreliable"]]
     return "\n".join(lines)
