@@ -9,7 +9,7 @@
 Each repeat runs ``python -m tinywgan train --iters ITERS --no-figure --quiet`` once per policy,
 the policies in turn (interleaved, so a change in the machine's load falls on all of them), and
 prints one line per run: iterations per second of training (``metrics.json``: iters / seconds),
-the iterations ``auto`` ran at each count, and the load average when it ended. The policies:
+the load average when it ended, and for ``auto`` each count's share of its iterations. The policies:
 
 - ``auto``: train's default (``tinywgan.threads.Chooser``: one thread or every core, whichever
   runs the iterations faster, timed as it goes);
@@ -31,7 +31,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BLAS_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+sys.path.insert(0, ROOT)
+from tinywgan import threads  # noqa: E402  (the checkout's, as the children run it)
 
 
 def policies(env):
@@ -43,7 +44,7 @@ def policies(env):
 
 def train(iters, flags, extra_env, out, train_flags=()):
     """One train run in a child process; returns its metrics.json as a dict."""
-    env = {k: v for k, v in os.environ.items() if k not in BLAS_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in threads.VARIABLES}
     env.update(extra_env, PYTHONPATH=ROOT + os.pathsep + env.get("PYTHONPATH", ""))
     command = [sys.executable, "-m", "tinywgan", "train", "--iters", str(iters), "--no-figure",
                "--quiet", "--out", out] + list(train_flags) + flags
@@ -79,12 +80,10 @@ def main(argv=None):
                 for name, flags, extra_env in policies(args.env):
                     m = train(args.iters, flags, extra_env, os.path.join(tmp, str(r) + name),
                               train_flags)
-                    split = m.get("blas_threads")
                     print("%d  %-24s %7.1f it/s  W1 %.6f  load %.2f%s"
                           % (r, name, m["iters"] / m["seconds"], m["w1"], os.getloadavg()[0],
-                             "" if split is None else "  iterations at " + ", ".join(
-                                 "%s thread%s: %d" % (n, "" if n == "1" else "s", k)
-                                 for n, k in split.items())), flush=True)
+                             "  " + threads.split(m["blas_threads"]) if "blas_threads" in m
+                             else ""), flush=True)
     finally:
         for s in spinners:
             s.kill()

@@ -170,7 +170,13 @@ def test_the_threads_benchmark_runs_every_policy_to_the_same_numbers():
     assert [line.split("  ")[1].strip() for line in lines] == [
         "auto", "--threads 1", "--threads 0", "OPENBLAS_NUM_THREADS=1"]
     assert len({line.split("W1 ")[1].split()[0] for line in lines}) == 1, lines
-    assert all(" it/s " in line for line in lines) and "iterations at 1 thread: 3" in lines[0]
+    assert all(" it/s " in line for line in lines) and "1 BLAS thread for 100 %" in lines[0]
+
+
+def test_the_split_of_iterations_is_one_text_for_train_and_the_benchmark():
+    assert threads.split({"1": 1, "2": 3, "4": 0}) == "1 BLAS thread for 25 %, 2 BLAS threads " \
+        "for 75 %"
+    assert threads.split({1: 0, 2: 0}) == ""
 
 
 def test_a_config_refuses_threads_it_cannot_use():

@@ -102,10 +102,7 @@ def cmd_train(args):
                        % (m["modes"], m["modes_total"], m["high_quality"]) if "modes" in m
                        else ""))
     if "blas_threads" in m:
-        done = sum(m["blas_threads"].values())
-        print("threads: %s of this session's iterations" % ", ".join(
-            "%s BLAS thread%s for %.0f %%" % (n, "" if n == "1" else "s", 100 * k / max(done, 1))
-            for n, k in m["blas_threads"].items() if k))
+        print("threads: %s of this session's iterations" % threads.split(m["blas_threads"]))
     print("wrote %s/{config.json, history.jsonl, checkpoint.npz, metrics.json%s}"
           % (folder.path, "" if args.no_figure else ", figure.png"))
     return 0

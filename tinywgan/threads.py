@@ -60,6 +60,16 @@ def usable_cores():
     return os.cpu_count() or 1
 
 
+def split(iterations):
+    """'1 BLAS thread for 26 %, 2 BLAS threads for 74 %': each count's share of ``iterations``
+    ({count: iterations run at it}, as ``Chooser.iterations`` or metrics.json's
+    ``blas_threads``), counts that ran none left out."""
+    done = max(sum(iterations.values()), 1)
+    return ", ".join("%s BLAS thread%s for %.0f %%" % (n, "" if str(n) == "1" else "s",
+                                                      100 * k / done)
+                     for n, k in iterations.items() if k)
+
+
 def _auto_or_count(text):
     return AUTO if text == AUTO else int(text)
 
@@ -144,8 +154,8 @@ class Chooser:
       seconds[choice]. So a trial of every core beside busy processes (six times slower,
       measured) costs about ``slack`` iterations' time, however much slower it is.
     - The first trial comes after ``warmup`` + ``segment`` iterations, each next one ``gap``
-      iterations after the last, the gap doubling (to at most ``longest``) each time the trial loses and back to
-      ``gap`` when it wins.
+      iterations after the last, the gap doubling (to at most ``longest``) each time the trial
+      loses and back to ``gap`` when it wins.
     - While every core is chosen and its mean becomes slower than one thread's last, a busy
       process has arrived: back to one thread at once, and trials at ``gap`` again.
 

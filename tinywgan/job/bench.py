@@ -191,15 +191,17 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
     ratios = [a / b for a, b in zip(iters, floors)]
     k = sorted(range(repeats), key=ratios.__getitem__)[(repeats - 1) // 2]   # the median pair
     why = unreliable(ratios[k], min(ratios), max(ratios), load_before, cpus, share)
+    other = None
     if beside:
+        name = beside[0]
         vs = [a / b for a, b in zip(iters, others)]
         j = sorted(range(repeats), key=vs.__getitem__)[(repeats - 1) // 2]
         if max(vs) > SPREAD_MAX * min(vs):
             why.append("the repeats disagree on %s (tinywgan / %s %.3f to %.3f, wider than "
-                       "%.2fx)" % (beside[0], beside[0], min(vs), max(vs), SPREAD_MAX))
-        beside = {"name": beside[0], "ms": float("%.5g" % (1e3 * others[j])),
-                  "tinywgan_ms": float("%.5g" % (1e3 * iters[j])),       # the same repeat's
-                  "vs": round(vs[j], 4), "vs_min": round(min(vs), 4), "vs_max": round(max(vs), 4)}
+                       "%.2fx)" % (name, name, min(vs), max(vs), SPREAD_MAX))
+        other = {"name": name, "ms": float("%.5g" % (1e3 * others[j])),
+                 "tinywgan_ms": float("%.5g" % (1e3 * iters[j])),        # the same repeat's
+                 "vs": round(vs[j], 4), "vs_min": round(min(vs), 4), "vs_max": round(max(vs), 4)}
     result = {
         "unreliable": why,
         "load_before": load_before, "load_after": load_average(), "cpus": cpus,
@@ -218,7 +220,7 @@ def run(width=512, depth=3, batch=256, n_critic=5, dtype="float32", device="cpu"
                        method=method, activation=activation, repeats=repeats,
                        iters_per_repeat=iters_per_repeat),
         "device": device,
-        "beside": beside,
+        "beside": other,
     }
     result.update(peak_memory())
     return result

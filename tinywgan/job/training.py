@@ -31,11 +31,12 @@ __all__ = ["Config", "DATASET_DEFAULTS", "METHOD_DEFAULTS", "METHODS", "PRESETS"
 def build_parts(cfg):
     """The parts a Trainer takes, built from a validated Config: (G, D, opt_g, opt_d, step_fns).
 
-    G: latent -> width x depth -> d, D: d -> width x depth -> 1 (spectral norm for wgan-sn, GroupSort for wgan-gs),
-    d = data.DATASETS[cfg.dataset] (2 for the toys, 64 for the digits); the optimizers of the
-    method (``default_optimizer``) unless cfg.optimizer names one; the fused steps where they
-    apply (``fast.applies``) and cfg.fast, else the plain ones. Same numbers either way
-    (tests/test_fast.py); cfg.fast=False (--no-fast) keeps the plain ones everywhere.
+    G: latent -> width x depth -> d, D: d -> width x depth -> 1 (spectral norm for wgan-sn,
+    GroupSort for wgan-gs), d = data.DATASETS[cfg.dataset] (2 for the toys, 64 for the
+    digits); the optimizers of the method (``default_optimizer``) unless cfg.optimizer names
+    one; the fused steps where they apply (``fast.applies``) and cfg.fast, else the plain ones.
+    Same numbers either way (tests/test_fast.py); cfg.fast=False (--no-fast) keeps the plain
+    ones everywhere.
     """
     preflight.check_memory(preflight.estimate(cfg)[:1])  # the networks, before allocating
     hidden = [cfg.width] * cfg.depth

@@ -22,11 +22,13 @@ All functions are host-side diagnostics: they accept device or host arrays, brin
 explicitly (``validate.host_array``), compute in float64 and return Python numbers.
 """
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from . import data
 from ..backend import rng
+from ..threads import usable_cores
 from ..validate import choice, host_array, number
 
 
@@ -91,9 +93,6 @@ def w1_exact_pairs(pairs, workers=None):
     different cores at once: the main job's final evaluation (four at N = 2500, 1.5 s each on a
     2-core Xeon) takes the time of two. Each W1 is the one computed alone, to the bit; with an
     older SciPy the threads take turns, no slower than a loop."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ..threads import usable_cores
     pairs = list(pairs)
     workers = min(len(pairs), usable_cores() if workers is None else workers)
     if workers <= 1:
